@@ -1,0 +1,9 @@
+// Package link is the agent's MQTT connection and the one home of
+// github.com/eclipse/paho.mqtt.golang in the agent. It connects with a
+// retained last will, reconnects within seconds, resubscribes on every
+// connect and hands incoming messages to the caller without blocking paho.
+//
+// A publish that completes is not proof of delivery (paho issue 563): the
+// agent keeps events pending until the hub's Ack, and link only reports
+// whether the broker took the message.
+package link

@@ -1,0 +1,226 @@
+package link
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// ErrNotConnected is returned by Publish while the broker is unreachable.
+var ErrNotConnected = errors.New("not connected to the MQTT broker")
+
+// Message is one message received on a subscribed topic.
+type Message struct {
+	Topic   string
+	Payload []byte
+}
+
+// Options configure a Link.
+type Options struct {
+	URL      string
+	ClientID string
+	Username string
+	Password string
+	CAFile   string // PEM bundle for ssl:// brokers; empty = system roots
+
+	WillTopic   string // retained last will, QoS 1
+	WillPayload []byte
+
+	Subscribe []string // QoS 1, renewed on every connect
+
+	// OnConnect runs (in its own goroutine) after each successful connect
+	// and subscribe; OnDisconnect after a lost connection.
+	OnConnect    func()
+	OnDisconnect func(err error)
+
+	// Messages receives what arrives on Subscribe topics. The link blocks
+	// (not paho) when it is full, so size it for bursts.
+	Messages chan<- Message
+
+	ConnectTimeout       time.Duration // default 5 s
+	MaxReconnectInterval time.Duration // default 5 s (paho's is 10 min)
+	KeepAlive            time.Duration // default 15 s
+	Logger               *slog.Logger
+}
+
+// Link is a live MQTT connection.
+type Link struct {
+	opts      Options
+	client    mqtt.Client
+	log       *slog.Logger
+	connected atomic.Bool
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	done      chan struct{}
+}
+
+// New validates the options and prepares the client; it does not connect.
+func New(opts Options) (*Link, error) {
+	if opts.URL == "" {
+		return nil, errors.New("link: no broker URL")
+	}
+	if opts.ClientID == "" || strings.ContainsAny(opts.ClientID, "+#") {
+		return nil, fmt.Errorf("link: client id %q is empty or contains + or #", opts.ClientID)
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 5 * time.Second
+	}
+	if opts.MaxReconnectInterval == 0 {
+		opts.MaxReconnectInterval = 5 * time.Second
+	}
+	if opts.KeepAlive == 0 {
+		opts.KeepAlive = 15 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l := &Link{opts: opts, log: opts.Logger, done: make(chan struct{})}
+
+	co := mqtt.NewClientOptions().
+		AddBroker(opts.URL).
+		SetClientID(opts.ClientID).
+		SetUsername(opts.Username).
+		SetPassword(opts.Password).
+		SetCleanSession(true). // the outbox, not paho's store, holds what matters
+		SetOrderMatters(false).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(opts.MaxReconnectInterval).
+		SetConnectTimeout(opts.ConnectTimeout).
+		SetKeepAlive(opts.KeepAlive).
+		SetPingTimeout(5 * time.Second).
+		SetWriteTimeout(5 * time.Second).
+		SetOnConnectHandler(l.onConnect).
+		SetConnectionLostHandler(l.onLost)
+	if opts.WillTopic != "" {
+		co.SetBinaryWill(opts.WillTopic, opts.WillPayload, 1, true)
+	}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("link: read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("link: CA file %s holds no PEM certificate", opts.CAFile)
+		}
+		co.SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
+	l.client = mqtt.NewClient(co)
+	return l, nil
+}
+
+// Start begins connecting in the background (paho retries until it works).
+func (l *Link) Start() {
+	l.client.Connect() // with ConnectRetry the token only completes on success or Disconnect
+}
+
+// Connected reports whether the broker connection is up.
+func (l *Link) Connected() bool { return l.connected.Load() }
+
+func (l *Link) onConnect(c mqtt.Client) {
+	subs := map[string]byte{}
+	for _, t := range l.opts.Subscribe {
+		subs[t] = 1
+	}
+	if len(subs) > 0 {
+		tok := c.SubscribeMultiple(subs, l.onMessage)
+		if !tok.WaitTimeout(l.opts.ConnectTimeout) || tok.Error() != nil {
+			l.log.Warn("mqtt subscribe failed; reconnecting", "err", tok.Error())
+			// Force a reconnect so the subscription is retried.
+			go c.Disconnect(0)
+			return
+		}
+	}
+	l.connected.Store(true)
+	l.log.Info("mqtt connected", "url", l.opts.URL)
+	if l.opts.OnConnect != nil {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.opts.OnConnect() }()
+	}
+}
+
+func (l *Link) onLost(_ mqtt.Client, err error) {
+	l.connected.Store(false)
+	l.log.Warn("mqtt connection lost; reconnecting", "err", err)
+	if l.opts.OnDisconnect != nil {
+		l.opts.OnDisconnect(err)
+	}
+}
+
+func (l *Link) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if l.opts.Messages == nil {
+		return
+	}
+	msg := Message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...)}
+	select {
+	case l.opts.Messages <- msg:
+	case <-l.done:
+	}
+}
+
+// Publish sends one message at QoS 1 and waits until the broker took it
+// (PUBACK), the context ends or the timeout passes.
+func (l *Link) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	return l.PublishAll(ctx, []Outgoing{{Topic: topic, Payload: payload, Retained: retained}})
+}
+
+// Outgoing is one message of a PublishAll batch.
+type Outgoing struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// PublishAll sends the messages in order at QoS 1, keeping them all in
+// flight at once, and waits for every PUBACK. It stops at the first error.
+func (l *Link) PublishAll(ctx context.Context, msgs []Outgoing) error {
+	if !l.client.IsConnectionOpen() {
+		return ErrNotConnected
+	}
+	toks := make([]mqtt.Token, 0, len(msgs))
+	for _, m := range msgs {
+		toks = append(toks, l.client.Publish(m.Topic, 1, m.Retained, m.Payload))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, tok := range toks {
+		select {
+		case <-tok.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(deadline)):
+			return errors.New("mqtt publish: no PUBACK within 10s")
+		}
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("mqtt publish: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close publishes the final payload (usually the retained offline status,
+// since a clean disconnect sends no will), then disconnects. Twice is harmless.
+func (l *Link) Close(finalTopic string, finalPayload []byte) {
+	l.closeOnce.Do(func() {
+		if finalTopic != "" && l.client.IsConnectionOpen() {
+			tok := l.client.Publish(finalTopic, 1, true, finalPayload)
+			tok.WaitTimeout(2 * time.Second)
+		}
+		close(l.done)
+		l.client.Disconnect(250)
+		l.connected.Store(false)
+		l.wg.Wait()
+	})
+}

@@ -1,0 +1,188 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the payload version this package speaks ("v":1).
+const Version = 1
+
+// MaxPayload is the largest payload accepted on any pointage topic.
+const MaxPayload = 4096
+
+// AtLayout is the layout agents use for every time they write: RFC 3339 with
+// exactly milliseconds and the offset of the device's zone.
+const AtLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Services a check-in can belong to.
+const (
+	ServiceCanteen  = "canteen"
+	ServiceGarderie = "garderie"
+	ServiceStaff    = "staff"
+)
+
+// Directions of a check-in; DirAuto lets the hub decide.
+const (
+	DirIn   = "in"
+	DirOut  = "out"
+	DirAuto = "auto"
+)
+
+// Device states carried by Status.
+const (
+	StateOnline  = "online"
+	StateOffline = "offline"
+)
+
+// CmdResend is the only command of version 1.
+const CmdResend = "resend"
+
+var (
+	siteDeviceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	// Event ids and epochs: ULIDs in practice; any short token is accepted.
+	tokenRe = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+	// Reader names are InfluxDB tag values: short, no spaces.
+	readerRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	// Badges: canonical uppercase hex for RFID profiles, printable text
+	// without spaces for barcodes.
+	badgeRe = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
+)
+
+// ValidSiteOrDevice reports whether s is a valid site or device id.
+func ValidSiteOrDevice(s string) bool { return siteDeviceRe.MatchString(s) }
+
+// ValidReaderName reports whether s may name a reader.
+func ValidReaderName(s string) bool { return readerRe.MatchString(s) }
+
+// ValidBadge reports whether s is an acceptable badge id on the wire.
+func ValidBadge(s string) bool { return badgeRe.MatchString(s) }
+
+// ValidService reports whether s is one of the three services.
+func ValidService(s string) bool {
+	return s == ServiceCanteen || s == ServiceGarderie || s == ServiceStaff
+}
+
+// ValidDir reports whether s is in, out or auto.
+func ValidDir(s string) bool { return s == DirIn || s == DirOut || s == DirAuto }
+
+// Reasons a payload or topic is refused. They are stable: the hub uses them
+// as metric labels and in its rejected-messages table.
+const (
+	ReasonTooLarge      = "too_large"
+	ReasonBadEncoding   = "bad_encoding"
+	ReasonBadJSON       = "bad_json"
+	ReasonUnknownField  = "unknown_field"
+	ReasonMissingField  = "missing_field"
+	ReasonBadVersion    = "bad_version"
+	ReasonBadField      = "bad_field"
+	ReasonBadTopic      = "bad_topic"
+	ReasonTopicMismatch = "topic_mismatch"
+)
+
+// Error is a refused topic or payload.
+type Error struct {
+	Reason string // one of the Reason constants
+	Field  string // the JSON field at fault, if any
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: field %q: %s", e.Reason, e.Field, e.Msg)
+	}
+	return e.Reason + ": " + e.Msg
+}
+
+// ReasonOf returns the Reason of err if it is (or wraps) an *Error, and
+// "invalid" otherwise.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return "invalid"
+}
+
+func fieldErr(reason, field, format string, args ...any) *Error {
+	return &Error{Reason: reason, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeStrict decodes one JSON object into dst, refusing oversized or
+// non-UTF-8 payloads, unknown fields, wrong types and trailing data.
+func decodeStrict(payload []byte, dst any) error {
+	if len(payload) > MaxPayload {
+		return &Error{Reason: ReasonTooLarge, Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(payload), MaxPayload)}
+	}
+	if !utf8.Valid(payload) {
+		return &Error{Reason: ReasonBadEncoding, Msg: "payload is not valid UTF-8"}
+	}
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return &Error{Reason: ReasonBadJSON, Msg: "payload is not a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			return fieldErr(ReasonBadField, typeErr.Field, "wrong type: got JSON %s, want %s", typeErr.Value, typeErr.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fieldErr(ReasonUnknownField, name, "unknown field")
+		default:
+			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
+	}
+	return nil
+}
+
+// ParseTime parses an RFC 3339 time that carries an offset or Z.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 time with an offset (like 2026-11-28T11:32:05.123+11:00): %q", s)
+	}
+	return t, nil
+}
+
+// FormatTime writes t in AtLayout, keeping t's zone.
+func FormatTime(t time.Time) string { return t.Format(AtLayout) }
+
+func checkVersion(v *int) error {
+	if v == nil {
+		return fieldErr(ReasonMissingField, "v", "required")
+	}
+	if *v != Version {
+		return fieldErr(ReasonBadVersion, "v", "version %d is not supported (this hub speaks %d)", *v, Version)
+	}
+	return nil
+}
+
+func checkSiteDevice(site, device string) error {
+	if !ValidSiteOrDevice(site) {
+		return fieldErr(ReasonBadField, "site", "must match %s", siteDeviceRe)
+	}
+	if !ValidSiteOrDevice(device) {
+		return fieldErr(ReasonBadField, "device", "must match %s", siteDeviceRe)
+	}
+	return nil
+}
+
+func checkEpoch(epoch string) error {
+	if epoch != "" && !tokenRe.MatchString(epoch) {
+		return fieldErr(ReasonBadField, "epoch", "must be at most 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
