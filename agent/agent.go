@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"pointage/agent/link"
+	"pointage/internal/link"
 	"pointage/agent/outbox"
 	"pointage/agent/reader"
 	"pointage/internal/wire"

@@ -15,7 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"pointage/agent"
-	"pointage/agent/link"
+	"pointage/internal/link"
 	"pointage/internal/scansim"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"pointage/agent"
-	"pointage/agent/link"
+	"pointage/internal/link"
 	"pointage/internal/wire"
 )
 

@@ -1,5 +1,5 @@
-// Package link is the agent's MQTT connection and the one home of
-// github.com/eclipse/paho.mqtt.golang in the agent. It connects with a
+// Package link is an MQTT client connection and the one home of
+// github.com/eclipse/paho.mqtt.golang (agent, and hub with an external broker). It connects with a
 // retained last will, reconnects within seconds, resubscribes on every
 // connect and hands incoming messages to the caller without blocking paho.
 //
