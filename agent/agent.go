@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"pointage/internal/link"
 	"pointage/agent/outbox"
 	"pointage/agent/reader"
+	"pointage/internal/link"
 	"pointage/internal/wire"
 )
 

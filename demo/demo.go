@@ -1,10 +1,10 @@
 // Package demo runs a simulated school through the real pipeline for
-// `make run`: the embedded broker, pseudo-terminal badge readers fed by the
-// scanner simulator, and a real agent that reads them through
-// go.bug.st/serial and publishes over MQTT. Until the hub's ingest exists it
-// prints what the agent publishes; nothing acknowledges the check-ins, so
-// they stay pending in the agent's outbox (and are published again every
-// 30 s, which the printout shows once per event).
+// `make run`: the hub (embedded broker, ingest, SQLite store), pseudo-
+// terminal badge readers fed by the scanner simulator, and a real agent
+// that reads them through go.bug.st/serial, keeps them in its outbox and
+// publishes them over MQTT with its registered device identity. It prints
+// what the hub stored and what the agent still holds. The dashboard and the
+// simulated school day come with the dashboard work.
 package demo
 
 import (
@@ -14,13 +14,15 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"pointage/agent"
-	"pointage/hub/broker"
+	"pointage/hub"
+	"pointage/hub/devices"
 	"pointage/internal/scansim"
 	"pointage/internal/wire"
 )
@@ -28,12 +30,30 @@ import (
 // Options configure the demo.
 type Options struct {
 	MQTTListen string // default ":1883"; a free port when it is taken
+	Listen     string // HTTP, default ":8080"; a free port when it is taken
 	DataDir    string // default a temporary folder
 	Out        io.Writer
 	Logger     *slog.Logger
 	// Pace is the mean time between two simulated scans (default 700 ms).
 	Pace time.Duration
+	// Report is how often the demo prints what was stored (default 5 s).
+	Report time.Duration
 }
+
+// freeOr returns addr when it can be listened on, else a free loopback port.
+func freeOr(addr string) string {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	ln.Close()
+	return addr
+}
+
+const (
+	demoSite   = "jules-ferry"
+	demoDevice = "jf-cantine-1"
+)
 
 // Run runs the demo until ctx ends.
 func Run(ctx context.Context, opts Options) error {
@@ -46,8 +66,14 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.MQTTListen == "" {
 		opts.MQTTListen = ":1883"
 	}
+	if opts.Listen == "" {
+		opts.Listen = ":8080"
+	}
 	if opts.Pace == 0 {
 		opts.Pace = 700 * time.Millisecond
+	}
+	if opts.Report == 0 {
+		opts.Report = 5 * time.Second
 	}
 	if opts.DataDir == "" {
 		dir, err := os.MkdirTemp("", "pointage-demo-")
@@ -58,79 +84,101 @@ func Run(ctx context.Context, opts Options) error {
 		opts.DataDir = dir
 	}
 
-	b, err := broker.New(broker.Options{Addr: opts.MQTTListen, AllowAll: true, Logger: opts.Logger})
+	cfg := hub.Defaults()
+	cfg.DataDir = filepath.Join(opts.DataDir, "hub")
+	cfg.MQTTListen = freeOr(opts.MQTTListen)
+	cfg.Listen = freeOr(opts.Listen)
+	h, err := hub.New(ctx, cfg, hub.Options{Logger: opts.Logger, Version: "demo"})
 	if err != nil {
-		opts.Logger.Warn("default MQTT port taken; using a free port", "addr", opts.MQTTListen, "err", err)
-		if b, err = broker.New(broker.Options{Addr: "127.0.0.1:0", AllowAll: true, Logger: opts.Logger}); err != nil {
-			return err
-		}
-	}
-	defer b.Close()
-	if err := b.Serve(); err != nil {
 		return err
 	}
-
-	var printMu sync.Mutex
-	seen := map[string]bool{}
-	if err := b.Subscribe(wire.Filter("", wire.KindCheckIn), 1, func(topic string, payload []byte) {
-		c, err := wire.DecodeCheckIn(payload)
-		printMu.Lock()
-		defer printMu.Unlock()
-		if err != nil {
-			fmt.Fprintf(opts.Out, "rejected on %s: %v\n", topic, err)
-			return
-		}
-		if seen[c.ID] {
-			return
-		}
-		seen[c.ID] = true
-		fmt.Fprintf(opts.Out, "%s  %s/%s  seq %-4d %-15s %-8s badge %s\n",
-			c.Time().Format("15:04:05.000"), c.Site, c.Device, c.Seq, c.Reader, c.Service, c.Badge)
-	}); err != nil {
+	_, password, err := h.Devices().Add(ctx, demoSite, demoDevice, "")
+	if errors.Is(err, devices.ErrExists) {
+		password, err = h.Devices().SetPassword(ctx, demoDevice, "")
+	}
+	if err != nil {
+		h.Close()
 		return err
 	}
 
 	canteen, err := scansim.NewPTY()
 	if err != nil {
+		h.Close()
 		return fmt.Errorf("demo: pseudo-terminal: %w", err)
 	}
 	defer canteen.Close()
 	garderie, err := scansim.NewPTY()
 	if err != nil {
+		h.Close()
 		return fmt.Errorf("demo: pseudo-terminal: %w", err)
 	}
 	defer garderie.Close()
 
-	cfg := agent.Defaults()
-	cfg.Site, cfg.Device = "jules-ferry", "jf-cantine-1"
-	cfg.DataDir = filepath.Join(opts.DataDir, "agent-jf-cantine-1")
-	cfg.MQTT.URL = b.URL()
-	cfg.MQTT.ClientID = "pointage-agent-jf-cantine-1"
-	cfg.Readers = []agent.ReaderConfig{
+	acfg := agent.Defaults()
+	acfg.Site, acfg.Device = demoSite, demoDevice
+	acfg.DataDir = filepath.Join(opts.DataDir, "agent-"+demoDevice)
+	acfg.MQTT.URL = h.MQTTURL()
+	acfg.MQTT.Username = demoDevice
+	acfg.MQTT.Password = agent.Secret(password)
+	acfg.MQTT.ClientID = "pointage-agent-" + demoDevice
+	acfg.Readers = []agent.ReaderConfig{
 		{Name: "entree", Port: canteen.Path(), Profile: "rdm6300", Service: wire.ServiceCanteen, Dir: wire.DirAuto, Debounce: agent.Duration(3 * time.Second)},
 		{Name: "porte-garderie", Port: garderie.Path(), Profile: "line-hex", Service: wire.ServiceGarderie, Dir: wire.DirAuto, Debounce: agent.Duration(3 * time.Second)},
 	}
-	a, err := agent.New(cfg, agent.Options{Logger: opts.Logger, Version: "demo"})
+	a, err := agent.New(acfg, agent.Options{Logger: opts.Logger, Version: "demo"})
 	if err != nil {
+		h.Close()
 		return err
 	}
 
-	fmt.Fprintf(opts.Out, "pointage demo\n  MQTT broker: %s\n  agent jules-ferry/jf-cantine-1, outbox %s\n", b.URL(), cfg.OutboxPath())
+	fmt.Fprintf(opts.Out, "pointage demo\n  hub: http://%s (/healthz, /metrics), MQTT %s, data %s\n", h.HTTPAddr(), h.MQTTURL(), cfg.DataDir)
+	fmt.Fprintf(opts.Out, "  agent %s/%s, outbox %s\n", demoSite, demoDevice, acfg.OutboxPath())
 	fmt.Fprintf(opts.Out, "  readers: entree (rdm6300) on %s, porte-garderie (line-hex) on %s\n", canteen.Path(), garderie.Path())
-	fmt.Fprintf(opts.Out, "  the hub's ingest is not built yet: check-ins stay pending in the outbox. Ctrl-C stops.\n\n")
+	fmt.Fprintf(opts.Out, "  the dashboard comes with a later version. Ctrl-C stops.\n\n")
 
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		simulate(ctx, opts.Pace, canteen, garderie)
-	}()
-	err = a.Run(ctx)
-	wg.Wait()
-	if errors.Is(err, context.Canceled) {
-		return nil
+	errc := make(chan error, 2)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(4)
+	go func() { defer wg.Done(); errc <- h.Run(runCtx) }()
+	go func() { defer wg.Done(); errc <- a.Run(runCtx) }()
+	go func() { defer wg.Done(); simulate(runCtx, opts.Pace, canteen, garderie) }()
+	go func() { defer wg.Done(); report(runCtx, opts.Out, opts.Report, h, a) }()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
 	}
-	return err
+	cancel()
+	wg.Wait()
+	return first
+}
+
+// report prints what the hub stored and what the agent still holds.
+func report(ctx context.Context, out io.Writer, every time.Duration, h *hub.Hub, a *agent.Agent) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var stored uint64
+		var missing int
+		for _, s := range h.Ingest().Sequences() {
+			if s.Device == demoDevice && s.Epoch == a.Epoch() {
+				stored, missing = s.StoredThrough, len(s.Missing)
+			}
+		}
+		st, err := a.Status(ctx, wire.StateOnline)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(out, "%s  hub: %s stored through seq %d, %d gap(s) | agent: last seq %d, %d pending in the outbox\n",
+			time.Now().Format("15:04:05"), demoDevice, stored, missing, st.LastSeq, st.OutboxPending)
+	}
 }
 
 // simulate writes badge frames to the readers: children at the canteen

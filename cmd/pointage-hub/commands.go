@@ -1,13 +1,27 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"pointage/demo"
+	"pointage/hub"
+	"pointage/hub/db"
+	"pointage/hub/devices"
+	"pointage/hub/roster"
 )
 
+// version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func newRootCmd() *cobra.Command {
@@ -17,29 +31,238 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(demoCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), rosterCmd(), brokerConfigCmd())
 	return root
 }
 
-// env returns POINTAGE_<NAME> or def.
-func env(name, def string) string {
-	if v := os.Getenv("POINTAGE_" + name); v != "" {
-		return v
+func runCmd() *cobra.Command {
+	var cfg hub.Config
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the hub (embedded broker on :1883, SQLite in ./data, HTTP on :8080 by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
+				return err
+			}
+			log := newLogger(cfg.LogLevel, cfg.LogFormat)
+			h, err := hub.New(cmd.Context(), cfg, hub.Options{Logger: log, Version: version})
+			if err != nil {
+				return err
+			}
+			return h.Run(cmd.Context())
+		},
 	}
-	return def
+	hubFlags(cmd.Flags(), &cfg, &configFile)
+	return cmd
 }
 
 func demoCmd() *cobra.Command {
-	var mqttListen, dataDir string
+	var cfg hub.Config
+	var configFile string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a simulated school through a real agent and the embedded broker",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demo.Run(cmd.Context(), demo.Options{MQTTListen: mqttListen, DataDir: dataDir, Out: cmd.OutOrStdout()})
+			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
+				return err
+			}
+			return demo.Run(cmd.Context(), demo.Options{MQTTListen: cfg.MQTTListen, Listen: cfg.Listen, DataDir: demoDataDir(cmd, cfg), Out: cmd.OutOrStdout()})
 		},
 	}
-	cmd.Flags().StringVar(&mqttListen, "mqtt-listen", env("MQTT_LISTEN", ":1883"), "embedded MQTT broker address (a free port if taken); env POINTAGE_MQTT_LISTEN")
-	cmd.Flags().StringVar(&dataDir, "data-dir", env("DATA_DIR", ""), "data folder (default: a temporary folder); env POINTAGE_DATA_DIR")
+	hubFlags(cmd.Flags(), &cfg, &configFile)
 	return cmd
+}
+
+// demoDataDir is the demo's data folder: a temporary one unless given.
+func demoDataDir(cmd *cobra.Command, cfg hub.Config) string {
+	if cmd.Flags().Changed("data-dir") || os.Getenv("POINTAGE_DATA_DIR") != "" {
+		return cfg.DataDir
+	}
+	return ""
+}
+
+func dataDirFlag(cmd *cobra.Command, dir *string) {
+	cmd.Flags().StringVar(dir, "data-dir", hub.Defaults().DataDir, "folder of the hub's databases; env POINTAGE_DATA_DIR")
+}
+
+// dataDir applies POINTAGE_DATA_DIR when --data-dir is not given.
+func dataDir(cmd *cobra.Command, dir string) string {
+	if !cmd.Flags().Changed("data-dir") {
+		if v := os.Getenv("POINTAGE_DATA_DIR"); v != "" {
+			return v
+		}
+	}
+	return dir
+}
+
+func openRegistry(ctx context.Context, dir string) (*devices.Registry, func(), error) {
+	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := devices.New(ctx, sqlDB, nil)
+	if err != nil {
+		sqlDB.Close()
+		return nil, nil, err
+	}
+	return reg, func() { sqlDB.Close() }, nil
+}
+
+// readPasswordLine reads the first line of r; its newline is not part of it.
+func readPasswordLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errors.New("--password-stdin: standard input holds no password")
+	}
+	return line, nil
+}
+
+func devicesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "devices", Short: "Register school devices (MQTT identity of the agents)"}
+	var dir string
+	var fromStdin bool
+	add := &cobra.Command{
+		Use:   "add SITE DEVICE",
+		Short: "Register a device; prints a generated password once unless --password-stdin",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			password := ""
+			if fromStdin {
+				var err error
+				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			d, pw, err := reg.Add(cmd.Context(), args[0], args[1], password)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "device %s registered for site %s\n", d.ID, d.Site)
+			if !fromStdin {
+				fmt.Fprintf(out, "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
+			}
+			return nil
+		},
+	}
+	dataDirFlag(add, &dir)
+	add.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List registered devices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			all, err := reg.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SITE\tDEVICE\tREGISTERED")
+			for _, d := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Site, d.ID, d.CreatedAt.Local().Format("02/01/2006 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	dataDirFlag(list, &dir)
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+func rosterCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "roster", Short: "The roster of children and staff"}
+	var dir, from, tz string
+	imp := &cobra.Command{
+		Use:   "import FILE.csv",
+		Short: "Import or update the roster (DESIGN §10 columns, ';' or ',')",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("--timezone: %w", err)
+			}
+			day, err := parseDay(from, loc)
+			if err != nil {
+				return err
+			}
+			sqlDB, err := db.Open(cmd.Context(), filepath.Join(dataDir(cmd, dir), "hub.db"))
+			if err != nil {
+				return err
+			}
+			defer sqlDB.Close()
+			r, err := roster.New(cmd.Context(), sqlDB)
+			if err != nil {
+				return err
+			}
+			_, parsed, err := roster.ImportFile(cmd.Context(), r, args[0], day, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if parsed != nil && len(parsed.Errors) > 0 {
+				return fmt.Errorf("%d row(s) rejected (listed above); the other rows were imported", len(parsed.Errors))
+			}
+			return nil
+		},
+	}
+	dataDirFlag(imp, &dir)
+	imp.Flags().StringVar(&from, "from", "", "date (YYYY-MM-DD) from which changes to known people apply (default today)")
+	imp.Flags().StringVar(&tz, "timezone", hub.Defaults().Timezone, "time zone of \"today\"")
+	cmd.AddCommand(imp)
+	return cmd
+}
+
+func brokerConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "broker-config", Short: "Files for an external MQTT broker"}
+	var dir, out string
+	mosq := &cobra.Command{
+		Use:   "mosquitto --out DIR",
+		Short: "Write mosquitto's password and ACL files for the registered devices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := reg.WriteMosquittoConfig(cmd.Context(), out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(out, "passwd"), filepath.Join(out, "acl"))
+			return nil
+		},
+	}
+	dataDirFlag(mosq, &dir)
+	mosq.Flags().StringVar(&out, "out", "", "folder to write passwd and acl into")
+	_ = mosq.MarkFlagRequired("out")
+	cmd.AddCommand(mosq)
+	return cmd
+}
+
+// parseDay is --from: a YYYY-MM-DD date, or today in loc when empty.
+func parseDay(s string, loc *time.Location) (roster.Date, error) {
+	if s == "" {
+		return roster.DateOf(time.Now().In(loc)), nil
+	}
+	d, err := roster.ParseDate(s)
+	if err != nil {
+		return roster.Date{}, fmt.Errorf("--from: %w", err)
+	}
+	return d, nil
 }

@@ -1,27 +1,53 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"pointage/internal/wire"
 )
+
+// DefaultMaxPayload is the largest payload a device may publish (DESIGN §3).
+const DefaultMaxPayload = 4096
+
+// packetHeadroom is what a publish packet may carry besides its payload:
+// topic (at most ~150 bytes under the default root), packet id, MQTT 5
+// properties. Packets above MaxPayload+packetHeadroom are refused by mochi
+// before it reads them.
+const packetHeadroom = 1024
 
 // Options configure the broker.
 type Options struct {
 	// Addr to listen on, like ":1883" or "127.0.0.1:0" (any free port).
 	Addr string
-	// AllowAll lets any client connect and publish anywhere: development
-	// and demo only.
+	// AllowAll lets any client connect (anonymous too) and publish and
+	// subscribe anywhere: development and demo only. It excludes Auth.
 	AllowAll bool
-	Logger   *slog.Logger
+	// Auth checks devices' user names and passwords; required unless
+	// AllowAll. Each device may then publish only its own checkin and
+	// status and subscribe only to its own ack and cmd.
+	Auth Authenticator
+	// TopicRoot is the first topic level, default "pointage".
+	TopicRoot string
+	// MaxPayload is the largest payload accepted from clients, default
+	// 4096 bytes; the hub's own messages are not limited.
+	MaxPayload int
+	// LoginLimit bounds failed logins (see LoginLimit for the defaults).
+	LoginLimit LoginLimit
+	Logger     *slog.Logger
+	// Now is the clock of the login limit; default time.Now.
+	Now func() time.Time
 }
 
 // Broker is a running embedded MQTT broker.
@@ -29,36 +55,82 @@ type Broker struct {
 	srv       *mqtt.Server
 	ln        net.Listener
 	log       *slog.Logger
+	hook      *authHook
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 }
 
 // Handler receives a message published on a subscribed filter.
 type Handler func(topic string, payload []byte)
 
+// ClientHandler receives a message with the user name its publisher logged
+// in with: "" for the hub's own messages and anonymous clients (AllowAll).
+// A retained message delivered when the subscription is made carries the
+// user of whoever holds its publisher's client id then, often "".
+type ClientHandler func(topic string, payload []byte, username string)
+
 // New listens on opts.Addr and prepares the broker; Serve starts it.
 func New(opts Options) (*Broker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if !opts.AllowAll {
-		return nil, errors.New("broker: no authenticator configured (only AllowAll exists yet)")
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
+	if opts.TopicRoot == "" {
+		opts.TopicRoot = wire.DefaultRoot
+	}
+	if opts.MaxPayload == 0 {
+		opts.MaxPayload = DefaultMaxPayload
+	}
+	switch {
+	case opts.AllowAll && opts.Auth != nil:
+		return nil, errors.New("broker: AllowAll and Auth exclude each other")
+	case !opts.AllowAll && opts.Auth == nil:
+		return nil, errors.New("broker: no authenticator (Auth) and not AllowAll")
+	case len(opts.TopicRoot) > 64 || strings.ContainsAny(opts.TopicRoot, "/+#"):
+		return nil, fmt.Errorf("broker: topic root %q must be one topic level of at most 64 bytes", opts.TopicRoot)
+	case opts.MaxPayload < 0:
+		return nil, fmt.Errorf("broker: MaxPayload %d is negative", opts.MaxPayload)
+	}
+
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: opts.Logger.With("component", "mqtt")})
 	// QoS 1 messages in flight per client: READERS.md - do not crawl.
 	srv.Options.Capabilities.ReceiveMaximum = 1024
 	srv.Options.Capabilities.MaximumInflight = 1024 * 8
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	// Refuse oversized packets before mochi allocates and reads them: the
+	// client's connection is closed (MQTT 3.1.1 has no reason code).
+	srv.Options.Capabilities.MaximumPacketSize = uint32(opts.MaxPayload + packetHeadroom)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	hook := &authHook{
+		srv:        srv,
+		log:        opts.Logger.With("component", "mqtt_auth"),
+		ctx:        ctx,
+		allowAll:   opts.AllowAll,
+		auth:       opts.Auth,
+		root:       opts.TopicRoot,
+		maxPayload: opts.MaxPayload,
+		limiter:    newLimiter(opts.LoginLimit),
+		now:        opts.Now,
+		sites:      make(map[string]string),
+		loggedAt:   make(map[string]time.Time),
+	}
+	if err := srv.AddHook(hook, nil); err != nil {
+		cancel()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("broker: listen on %s: %w", opts.Addr, err)
 	}
 	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		cancel()
 		ln.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{srv: srv, ln: ln, log: opts.Logger}, nil
+	return &Broker{srv: srv, ln: ln, log: opts.Logger, hook: hook, cancel: cancel}, nil
 }
 
 // Addr is the address the broker listens on.
@@ -77,7 +149,8 @@ func (b *Broker) URL() string {
 
 // Serve starts accepting clients; it returns at once.
 func (b *Broker) Serve() error {
-	b.log.Info("mqtt broker listening", "addr", b.Addr())
+	b.log.Info("mqtt broker listening", "addr", b.Addr(), "allow_all", b.hook.allowAll,
+		"topic_root", b.hook.root, "max_payload", b.hook.maxPayload)
 	return b.srv.Serve()
 }
 
@@ -88,14 +161,40 @@ func (b *Broker) Subscribe(filter string, id int, h Handler) error {
 	})
 }
 
+// SubscribeClient is Subscribe with the publisher's user name, so the hub
+// can check it against the topic (the broker already does for devices).
+func (b *Broker) SubscribeClient(filter string, id int, h ClientHandler) error {
+	return b.srv.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		user := ""
+		if pk.Origin != mqtt.InlineClientId {
+			if cl, ok := b.srv.Clients.Get(pk.Origin); ok {
+				user = string(cl.Properties.Username)
+			}
+		}
+		h(pk.TopicName, pk.Payload, user)
+	})
+}
+
+// Unsubscribe removes an in-process subscription made with Subscribe or
+// SubscribeClient.
+func (b *Broker) Unsubscribe(filter string, id int) error {
+	return b.srv.Unsubscribe(filter, id)
+}
+
 // Publish sends a message from the hub (QoS 1).
 func (b *Broker) Publish(topic string, payload []byte, retained bool) error {
 	return b.srv.Publish(topic, payload, retained, 1)
 }
 
+// Stats returns what the broker has refused since it started.
+func (b *Broker) Stats() Stats { return b.hook.snapshot() }
+
 // Close stops the broker. Twice is harmless.
 func (b *Broker) Close() error {
 	var err error
-	b.closeOnce.Do(func() { err = b.srv.Close() })
+	b.closeOnce.Do(func() {
+		b.cancel()
+		err = b.srv.Close()
+	})
 	return err
 }

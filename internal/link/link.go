@@ -92,6 +92,7 @@ func New(opts Options) (*Link, error) {
 		SetClientID(opts.ClientID).
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
+		SetProtocolVersion(4). // MQTT 3.1.1; no silent retry as 3.1 after a refused login
 		SetCleanSession(true). // the outbox, not paho's store, holds what matters
 		SetOrderMatters(false).
 		SetAutoReconnect(true).

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"pointage/hub"
+)
+
+func run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetIn(strings.NewReader(stdin))
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestDevicesAddAndList(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, "", "devices", "add", "--data-dir", dir, "jules-ferry", "jf-cantine-1")
+	if err != nil || !strings.Contains(out, "password: ") {
+		t.Fatalf("generated password not printed: %v\n%s", err, out)
+	}
+	out, err = run(t, "a good password\nsecond line\n", "devices", "add", "--data-dir", dir, "pasteur", "pa-cantine-1", "--password-stdin")
+	if err != nil || strings.Contains(out, "a good password") {
+		t.Fatalf("--password-stdin: %v\n%s", err, out)
+	}
+	if _, err := run(t, "short\n", "devices", "add", "--data-dir", dir, "pasteur", "pa-garderie", "--password-stdin"); err == nil {
+		t.Fatal("a 5-character password was accepted")
+	}
+	if _, err := run(t, "", "devices", "add", "--data-dir", dir, "pasteur", "jf-cantine-1"); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("duplicate device: %v", err)
+	}
+	if _, err := run(t, "", "devices", "add", "--data-dir", dir, "Bad Site", "x1"); err == nil {
+		t.Fatal("an invalid site id was accepted")
+	}
+	out, err = run(t, "", "devices", "list", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "jules-ferry") || !strings.Contains(out, "pa-cantine-1") || strings.Contains(out, "pa-garderie") {
+		t.Fatalf("devices list: %v\n%s", err, out)
+	}
+	t.Setenv("POINTAGE_DATA_DIR", dir)
+	out, err = run(t, "", "devices", "list")
+	if err != nil || !strings.Contains(out, "jf-cantine-1") {
+		t.Fatalf("POINTAGE_DATA_DIR not used: %v\n%s", err, out)
+	}
+	outDir := filepath.Join(t.TempDir(), "mosq")
+	if _, err := run(t, "", "broker-config", "mosquitto", "--data-dir", dir, "--out", outDir); err != nil {
+		t.Fatal(err)
+	}
+	acl, _ := os.ReadFile(filepath.Join(outDir, "acl"))
+	if !strings.Contains(string(acl), "pointage/v1/pasteur/pa-cantine-1/checkin") {
+		t.Fatalf("acl:\n%s", acl)
+	}
+}
+
+func TestRosterImportReportsBadRows(t *testing.T) {
+	dir := t.TempDir()
+	csv := "\ufeffbadge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\r\n" +
+		"13005D1DA5;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma je ve;soir\r\n" +
+		"ZZZ;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu;\r\n" +
+		"01026F6C3A;S001;staff;Martin;Paul;jules-ferry;;standard;lu ma me je ve;\r\n"
+	path := filepath.Join(t.TempDir(), "roster.csv")
+	os.WriteFile(path, []byte(csv), 0o600)
+	out, err := run(t, "", "roster", "import", "--data-dir", dir, "--from", "2026-11-02", path)
+	if err == nil || !strings.Contains(err.Error(), "1 row(s) rejected") {
+		t.Fatalf("want the rejected row reported in the error, got %v", err)
+	}
+	if !strings.Contains(out, "line 3") || !strings.Contains(out, "added: 2") {
+		t.Fatalf("output:\n%s", out)
+	}
+	if _, err := run(t, "", "roster", "import", "--data-dir", dir, "--from", "02/11/2026", path); err == nil || !strings.Contains(err.Error(), "YYYY-MM-DD") {
+		t.Fatalf("bad --from: %v", err)
+	}
+}
+
+// flag > environment > file > default.
+func TestConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hub.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:9001\nmqtt-listen: 127.0.0.1:9002\ndata_dir: /from/file\ninflux_token: file-token\ntimezone: Europe/Paris\n"), 0o600)
+	t.Setenv("POINTAGE_MQTT_LISTEN", "127.0.0.1:9102")
+	t.Setenv("POINTAGE_INFLUX_TOKEN", "env-token")
+	var cfg hub.Config
+	var configFile string
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	hubFlags(cmd.Flags(), &cfg, &configFile)
+	cmd.SetArgs([]string{"--config", file, "--data-dir", "/from/flag"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/from/flag" || cfg.MQTTListen != "127.0.0.1:9102" || cfg.Listen != "127.0.0.1:9001" ||
+		cfg.Timezone != "Europe/Paris" || cfg.InfluxToken != "env-token" || cfg.TopicRoot != "pointage" {
+		t.Fatalf("precedence broken: %+v (token from env: %v)", cfg, cfg.InfluxToken == "env-token")
+	}
+	os.WriteFile(file, []byte("listne: x\n"), 0o600)
+	if err := applyPrecedence(cmd, &cfg, file); err == nil || !strings.Contains(err.Error(), `unknown key "listne"`) {
+		t.Fatalf("unknown key: %v", err)
+	}
+}

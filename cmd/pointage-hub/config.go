@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"pointage/hub"
+)
+
+// hubFlags binds the hub's configuration flags (DESIGN §7) to cfg.
+func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
+	d := hub.Defaults()
+	fs.StringVar(configFile, "config", "", "configuration file (YAML, keys are flag names); env POINTAGE_CONFIG")
+	fs.StringVar(&cfg.Listen, "listen", d.Listen, "HTTP address (dashboard, API, /metrics)")
+	fs.StringVar(&cfg.MQTTListen, "mqtt-listen", d.MQTTListen, "address of the embedded MQTT broker")
+	fs.StringVar(&cfg.MQTTURL, "mqtt-url", "", "use this external MQTT broker instead of the embedded one (tcp://host:1883)")
+	fs.StringVar(&cfg.MQTTUsername, "mqtt-username", "", "username on the external broker (password: POINTAGE_MQTT_PASSWORD or the file's mqtt_password)")
+	fs.StringVar(&cfg.MQTTCAFile, "mqtt-ca-file", "", "CA bundle for an ssl:// external broker")
+	fs.StringVar(&cfg.InfluxURL, "influx-url", "", "store check-ins in InfluxDB at this URL instead of SQLite (token: POINTAGE_INFLUX_TOKEN)")
+	fs.StringVar(&cfg.InfluxOrg, "influx-org", "", "InfluxDB organisation (empty for 1.8)")
+	fs.StringVar(&cfg.InfluxBucket, "influx-bucket", "", "InfluxDB bucket (1.8: database/retention, like pointage/autogen)")
+	fs.StringVar(&cfg.DataDir, "data-dir", d.DataDir, "folder of the hub's databases")
+	fs.BoolVar(&cfg.RequireRegistration, "require-registration", false, "refuse check-ins from devices not registered with `devices add`")
+	fs.StringVar(&cfg.TopicRoot, "topic-root", d.TopicRoot, "first MQTT topic level")
+	fs.StringVar(&cfg.Timezone, "timezone", d.Timezone, "the schools' time zone (local days are counted in it)")
+	fs.StringVar(&cfg.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat, "text or json")
+}
+
+// envName is the environment variable of a flag: POINTAGE_MQTT_URL.
+func envName(flag string) string {
+	return "POINTAGE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyPrecedence fills every flag the command line did not set from the
+// environment, then from the config file: flag > environment > file >
+// default. It then reads the secrets (environment or file only).
+func applyPrecedence(cmd *cobra.Command, cfg *hub.Config, configFile string) error {
+	if configFile == "" {
+		configFile = os.Getenv("POINTAGE_CONFIG")
+	}
+	file, err := hub.ReadConfigFile(configFile)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{"influx_token": true, "mqtt_password": true}
+	var errs []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		known[key] = true
+		if f.Changed || f.Name == "config" {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: %v", envName(f.Name), v, err))
+			}
+			return
+		}
+		if v, ok := file[key]; ok {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %s: %v", configFile, key, err))
+			}
+		}
+	})
+	for k := range file {
+		if !known[k] {
+			errs = append(errs, fmt.Sprintf("%s: unknown key %q", configFile, k))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	cfg.SecretsFrom(os.Getenv, file)
+	return nil
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,231 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"pointage/internal/wire"
+)
+
+// Authenticator checks a device's MQTT credentials: the user name is the
+// device id, and the answer is the site the device belongs to.
+// (*devices.Registry).Authenticate is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, username, password string) (site string, ok bool)
+}
+
+// Stats counts what the broker refused, since it started.
+type Stats struct {
+	LoginsRefused   int64 // bad or missing credentials, bad client ids, wills elsewhere, client ids held by another user
+	LoginsThrottled int64 // refused by LoginLimit, password unchecked
+	WritesDenied    int64 // publishes outside the device's own checkin and status
+	ReadsDenied     int64 // subscriptions (and deliveries) outside the device's own ack and cmd
+	OversizeDropped int64 // publishes with a payload over MaxPayload
+}
+
+type counters struct {
+	loginsRefused, loginsThrottled, writesDenied, readsDenied, oversizeDropped atomic.Int64
+}
+
+// authHook is the mochi hook that enforces DESIGN §3's device identity.
+type authHook struct {
+	mqtt.HookBase
+	srv        *mqtt.Server
+	log        *slog.Logger
+	ctx        context.Context // ends when the broker closes
+	allowAll   bool
+	auth       Authenticator
+	root       string
+	maxPayload int
+	limiter    *limiter
+	now        func() time.Time
+	stats      counters
+
+	mu    sync.RWMutex
+	sites map[string]string // device (user name) -> site, for authenticated devices
+	// Bounded by the number of devices the Authenticator accepts.
+
+	logMu    sync.Mutex
+	loggedAt map[string]time.Time // device -> last denial logged, at most one a minute
+}
+
+func (h *authHook) ID() string { return "pointage-device-identity" }
+
+func (h *authHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{b})
+}
+
+// OnConnectAuthenticate decides whether a client may connect.
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	c := pk.Connect
+	user := string(c.Username)
+	log := h.log.With("client", cl.ID, "remote", cl.Net.Remote, "username", user)
+	refuse := func(reason string, attrs ...any) bool {
+		h.stats.loginsRefused.Add(1)
+		log.Warn("mqtt login refused", append([]any{"reason", reason}, attrs...)...)
+		return false
+	}
+	if strings.ContainsAny(cl.ID, "+#") {
+		return refuse("client id contains + or #")
+	}
+	if cl.ID == mqtt.InlineClientId {
+		return refuse("client id is reserved for the hub")
+	}
+	if c.WillFlag && len(c.WillPayload) > h.maxPayload {
+		return refuse("last will payload is larger than the maximum payload", "bytes", len(c.WillPayload))
+	}
+	if h.allowAll {
+		h.takeOver(cl.ID)
+		return true
+	}
+
+	ip := remoteIP(cl.Net.Remote)
+	if !h.limiter.allowed(ip, user, h.now()) {
+		h.stats.loginsThrottled.Add(1)
+		log.Debug("mqtt login refused: too many failed logins")
+		return false
+	}
+	site, ok := "", false
+	if user != "" && c.PasswordFlag {
+		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+		site, ok = h.auth.Authenticate(ctx, user, string(c.Password))
+		cancel()
+	}
+	if !ok || !wire.ValidSiteOrDevice(user) || !wire.ValidSiteOrDevice(site) {
+		if h.limiter.fail(ip, user, h.now()) {
+			log.Warn("too many failed mqtt logins: refusing for a while without checking passwords",
+				"ip", ip, "per_user", h.limiter.PerUser, "per_ip", h.limiter.PerIP, "window", h.limiter.Window)
+		}
+		if user == "" || !c.PasswordFlag {
+			return refuse("no user name or password")
+		}
+		return refuse("bad user name or password")
+	}
+	log = log.With("site", site, "device", user)
+	if c.WillFlag && !h.mayWrite(site, user, c.WillTopic) {
+		return refuse("last will outside the device's own checkin and status", "will_topic", c.WillTopic)
+	}
+	if old, ok := h.srv.Clients.Get(cl.ID); ok && string(old.Properties.Username) != user {
+		return refuse("client id is held by another user", "holder", string(old.Properties.Username))
+	}
+	h.takeOver(cl.ID)
+	h.mu.Lock()
+	h.sites[user] = site
+	h.mu.Unlock()
+	log.Debug("device authenticated")
+	return true
+}
+
+// takeOver runs when a client logs in with the client id of a session that
+// is still there: the same device reconnecting before the broker noticed its
+// old connection had died. mochi closes the old connection next and would
+// send its will, an "offline" status arriving after the new connection's
+// "online"; the old will is dropped instead.
+func (h *authHook) takeOver(clientID string) {
+	if old, ok := h.srv.Clients.Get(clientID); ok && !old.Net.Inline {
+		atomic.StoreUint32(&old.Properties.Will.Flag, 0)
+	}
+}
+
+// OnACLCheck allows a device to write its own checkin and status, and to
+// read its own ack and cmd (exact topics: no wildcard filter is equal to
+// them). mochi asks it for publishes, for subscriptions and again for each
+// delivery; never for the hub's inline client, which it lets through.
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline || h.allowAll {
+		return true
+	}
+	user := string(cl.Properties.Username)
+	h.mu.RLock()
+	site, ok := h.sites[user]
+	h.mu.RUnlock()
+	if ok && (write && h.mayWrite(site, user, topic) || !write && h.mayRead(site, user, topic)) {
+		return true
+	}
+	what := "subscribe"
+	if write {
+		h.stats.writesDenied.Add(1)
+		what = "publish"
+	} else {
+		h.stats.readsDenied.Add(1)
+	}
+	if h.logNow(user) {
+		h.log.Warn("mqtt "+what+" denied (logged at most once a minute per device)",
+			"site", site, "device", user, "client", cl.ID, "topic", topic)
+	}
+	return false
+}
+
+// OnPublish drops payloads larger than maxPayload from clients. Those
+// between maxPayload and the packet limit get their PUBACK (the client
+// carries on) but reach no one; larger packets make mochi close the
+// connection before reading them (Capabilities.MaximumPacketSize).
+func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline || len(pk.Payload) <= h.maxPayload {
+		return pk, nil
+	}
+	h.stats.oversizeDropped.Add(1)
+	user := string(cl.Properties.Username)
+	if h.logNow("size\x00" + user) {
+		h.log.Warn("mqtt message dropped: payload too large (logged at most once a minute per device)",
+			"device", user, "client", cl.ID, "topic", pk.TopicName, "bytes", len(pk.Payload), "max_bytes", h.maxPayload)
+	}
+	return pk, packets.CodeSuccessIgnore
+}
+
+func (h *authHook) deviceTopic(site, device, kind string) string {
+	return wire.DeviceTopic(h.root, site, device, kind)
+}
+
+func (h *authHook) mayWrite(site, device, topic string) bool {
+	return topic == h.deviceTopic(site, device, wire.KindCheckIn) ||
+		topic == h.deviceTopic(site, device, wire.KindStatus)
+}
+
+func (h *authHook) mayRead(site, device, topic string) bool {
+	return topic == h.deviceTopic(site, device, wire.KindAck) ||
+		topic == h.deviceTopic(site, device, wire.KindCmd)
+}
+
+// logNow reports whether a denial for key may be logged: once a minute.
+// The map holds one entry per device (plus a few kinds), so it stays small;
+// it is emptied if it ever grows past 10000 keys.
+func (h *authHook) logNow(key string) bool {
+	now := h.now()
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	if last, ok := h.loggedAt[key]; ok && now.Sub(last) < time.Minute {
+		return false
+	}
+	if len(h.loggedAt) >= 10000 {
+		clear(h.loggedAt)
+	}
+	h.loggedAt[key] = now
+	return true
+}
+
+func (h *authHook) snapshot() Stats {
+	return Stats{
+		LoginsRefused:   h.stats.loginsRefused.Load(),
+		LoginsThrottled: h.stats.loginsThrottled.Load(),
+		WritesDenied:    h.stats.writesDenied.Load(),
+		ReadsDenied:     h.stats.readsDenied.Load(),
+		OversizeDropped: h.stats.oversizeDropped.Load(),
+	}
+}
+
+func remoteIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}

@@ -1,0 +1,119 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"pointage/internal/wire"
+)
+
+// Config is the hub's configuration (DESIGN §7). Every field with a flag
+// can also be set by POINTAGE_<FLAG> and by the config file (the flag's
+// name, with '-' or '_'); flag > environment > file > default.
+type Config struct {
+	Listen              string // HTTP, default ":8080"
+	MQTTListen          string // embedded broker, default ":1883"
+	MQTTURL             string // external broker instead of the embedded one
+	MQTTUsername        string // for the external broker
+	MQTTPassword        Secret // POINTAGE_MQTT_PASSWORD or the file's mqtt_password
+	MQTTCAFile          string
+	InfluxURL           string
+	InfluxOrg           string
+	InfluxBucket        string
+	InfluxToken         Secret // POINTAGE_INFLUX_TOKEN or the file's influx_token
+	DataDir             string // default "./data"
+	RequireRegistration bool
+	TopicRoot           string // default "pointage"
+	Timezone            string // default "Pacific/Noumea"
+	LogLevel            string
+	LogFormat           string
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+func (Secret) String() string   { return "[secret]" }
+func (Secret) GoString() string { return "[secret]" }
+
+// Defaults returns the configuration with no flag, variable or file.
+func Defaults() Config {
+	return Config{Listen: ":8080", MQTTListen: ":1883", DataDir: "./data", TopicRoot: wire.DefaultRoot,
+		Timezone: "Pacific/Noumea", LogLevel: "info", LogFormat: "text"}
+}
+
+// SecretsFrom fills the secrets from the environment, then the file's
+// values (already read into file), never from the command line.
+func (c *Config) SecretsFrom(getenv func(string) string, file map[string]string) {
+	if v := getenv("POINTAGE_INFLUX_TOKEN"); v != "" {
+		c.InfluxToken = Secret(v)
+	} else if v := file["influx_token"]; v != "" {
+		c.InfluxToken = Secret(v)
+	}
+	if v := getenv("POINTAGE_MQTT_PASSWORD"); v != "" {
+		c.MQTTPassword = Secret(v)
+	} else if v := file["mqtt_password"]; v != "" {
+		c.MQTTPassword = Secret(v)
+	}
+}
+
+// ReadConfigFile reads a YAML file of flat `key: value` pairs, keys being
+// flag names with '-' or '_'. It returns them with '_' keys.
+func ReadConfigFile(path string) (map[string]string, error) {
+	out := map[string]string{}
+	if path == "" {
+		return out, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	for k, v := range raw {
+		switch v.(type) {
+		case map[string]any, []any:
+			return nil, fmt.Errorf("config %s: %s: want a single value", path, k)
+		}
+		out[strings.ReplaceAll(strings.ToLower(k), "-", "_")] = fmt.Sprint(v)
+	}
+	return out, nil
+}
+
+// Validate checks the configuration without I/O.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "required")
+	}
+	if c.MQTTURL != "" {
+		if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {
+			bad("mqtt-url", "%q: want tcp://HOST:PORT or ssl://HOST:PORT", c.MQTTURL)
+		}
+	}
+	if c.InfluxURL != "" {
+		if u, err := url.Parse(c.InfluxURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			bad("influx-url", "%q: want http://HOST:8086 or https://…", c.InfluxURL)
+		}
+		if c.InfluxBucket == "" {
+			bad("influx-bucket", "required with --influx-url (InfluxDB 1.8: db/rp, like pointage/autogen)")
+		}
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		bad("timezone", "%q is not a time zone (like Pacific/Noumea)", c.Timezone)
+	}
+	if c.TopicRoot == "" || strings.ContainsAny(c.TopicRoot, "+#/") {
+		bad("topic-root", "%q: one topic level without '/', '+' or '#'", c.TopicRoot)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,329 @@
+package devices
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"pointage/internal/wire"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS devices (
+	device              TEXT PRIMARY KEY,  -- the MQTT username, unique across sites
+	site                TEXT NOT NULL,
+	bcrypt_hash         TEXT NOT NULL,     -- checked by the hub (embedded broker)
+	mosquitto_hash      TEXT NOT NULL,     -- $7$ PBKDF2-SHA512, for broker-config mosquitto
+	created_at          TEXT NOT NULL,     -- RFC 3339, UTC
+	password_changed_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS devices_site ON devices (site, device);
+`
+
+// Defaults of the Verify cache and of bcrypt.
+const (
+	DefaultBcryptCost = 10 // 50-100 ms a check on the machines this runs on
+	DefaultCacheTTL   = 5 * time.Minute
+	DefaultCacheSize  = 10000 // entries (one per device); ~100 bytes each
+)
+
+// Device is a registered device. Its ID is also its MQTT username.
+type Device struct {
+	Site              string
+	ID                string
+	CreatedAt         time.Time
+	PasswordChangedAt time.Time
+}
+
+// Registry is the hub's device registry: sites, device ids and password
+// hashes, in the hub's SQLite database. Its methods are safe for concurrent
+// use.
+type Registry struct {
+	db        *sql.DB
+	log       *slog.Logger
+	now       func() time.Time
+	cost      int
+	cacheTTL  time.Duration
+	cacheMax  int
+	macKey    []byte // random per process: the cache never holds a plain hash of a password
+	dummyOnce sync.Once
+	dummy     []byte // bcrypt hash compared against for unknown devices (same timing)
+
+	mu    sync.Mutex
+	gen   uint64 // bumped by SetPassword; a Verify that raced with it does not cache
+	cache map[string]cacheEntry
+
+	bcryptChecks atomic.Int64 // how many bcrypt comparisons ran (tests, metrics)
+}
+
+type cacheEntry struct {
+	mac     [sha256.Size]byte
+	dev     Device
+	expires time.Time
+}
+
+// New creates the registry's table if needed.
+func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Registry, error) {
+	if db == nil {
+		return nil, errors.New("devices: no database")
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("devices: create table: %w", err)
+	}
+	r := &Registry{
+		db:       db,
+		log:      logger.With("component", "devices"),
+		now:      time.Now,
+		cost:     DefaultBcryptCost,
+		cacheTTL: DefaultCacheTTL,
+		cacheMax: DefaultCacheSize,
+		macKey:   make([]byte, 32),
+		cache:    make(map[string]cacheEntry),
+	}
+	if _, err := rand.Read(r.macKey); err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	return r, nil
+}
+
+func checkIDs(site, device string) error {
+	if !wire.ValidSiteOrDevice(site) {
+		return fmt.Errorf("site %q: %w", site, ErrInvalidID)
+	}
+	if !wire.ValidSiteOrDevice(device) {
+		return fmt.Errorf("device %q: %w", device, ErrInvalidID)
+	}
+	return nil
+}
+
+// hashes returns the bcrypt and mosquitto hashes of password, generating
+// the password first when it is empty.
+func (r *Registry) hashes(password string) (pw, bcryptHash, mosqHash string, err error) {
+	if password == "" {
+		password = generatePassword()
+	} else if err := checkPassword(password); err != nil {
+		return "", "", "", err
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte(password), r.cost)
+	if err != nil {
+		return "", "", "", err
+	}
+	m, err := mosquittoHash(password)
+	if err != nil {
+		return "", "", "", err
+	}
+	return password, string(b), m, nil
+}
+
+// Add registers device at site. An empty password means "generate one": the
+// generated password is returned, to be shown once (only hashes are kept).
+// A given password must pass the rules of ErrBadPassword. A device id that is
+// already registered, at any site, is refused with ErrExists.
+func (r *Registry) Add(ctx context.Context, site, device, password string) (Device, string, error) {
+	if err := checkIDs(site, device); err != nil {
+		return Device{}, "", err
+	}
+	pw, bh, mh, err := r.hashes(password)
+	if err != nil {
+		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
+	}
+	now := r.now().UTC().Truncate(time.Second)
+	res, err := r.db.ExecContext(ctx, `INSERT INTO devices
+		(device, site, bcrypt_hash, mosquitto_hash, created_at, password_changed_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device) DO NOTHING`,
+		device, site, bh, mh, now.Format(time.RFC3339), now.Format(time.RFC3339))
+	if err != nil {
+		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
+	} else if n == 0 {
+		if old, err := r.Get(ctx, device); err == nil {
+			return Device{}, "", fmt.Errorf("add device %q: %w at site %q (use a new id, or set its password)", device, ErrExists, old.Site)
+		}
+		return Device{}, "", fmt.Errorf("add device %q: %w", device, ErrExists)
+	}
+	r.log.Info("device registered", "site", site, "device", device)
+	return Device{Site: site, ID: device, CreatedAt: now, PasswordChangedAt: now}, pw, nil
+}
+
+// SetPassword replaces a device's password (empty: generate one) and
+// returns it. Sessions already open stay open; the old password no longer
+// logs in, cached checks included.
+func (r *Registry) SetPassword(ctx context.Context, device, password string) (string, error) {
+	pw, bh, mh, err := r.hashes(password)
+	if err != nil {
+		return "", fmt.Errorf("set password of device %q: %w", device, err)
+	}
+	now := r.now().UTC().Truncate(time.Second)
+	res, err := r.db.ExecContext(ctx, `UPDATE devices SET bcrypt_hash = ?, mosquitto_hash = ?,
+		password_changed_at = ? WHERE device = ?`, bh, mh, now.Format(time.RFC3339), device)
+	if err != nil {
+		return "", fmt.Errorf("set password of device %q: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("set password of device %q: %w", device, err)
+	} else if n == 0 {
+		return "", fmt.Errorf("set password of device %q: %w", device, ErrNotFound)
+	}
+	r.mu.Lock()
+	r.gen++
+	delete(r.cache, device)
+	r.mu.Unlock()
+	r.log.Info("device password changed", "device", device)
+	return pw, nil
+}
+
+const (
+	deviceColumns = `site, device, created_at, password_changed_at`
+	selectDevice  = `SELECT ` + deviceColumns + ` FROM devices`
+)
+
+func scanDevice(row interface{ Scan(...any) error }, extra ...any) (Device, error) {
+	var d Device
+	var created, changed string
+	if err := row.Scan(append([]any{&d.Site, &d.ID, &created, &changed}, extra...)...); err != nil {
+		return Device{}, err
+	}
+	var err1, err2 error
+	d.CreatedAt, err1 = time.Parse(time.RFC3339, created)
+	d.PasswordChangedAt, err2 = time.Parse(time.RFC3339, changed)
+	if err := errors.Join(err1, err2); err != nil {
+		return Device{}, fmt.Errorf("device %q: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// Get returns one device, or ErrNotFound.
+func (r *Registry) Get(ctx context.Context, device string) (Device, error) {
+	d, err := scanDevice(r.db.QueryRowContext(ctx, selectDevice+` WHERE device = ?`, device))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Device{}, fmt.Errorf("device %q: %w", device, ErrNotFound)
+	} else if err != nil {
+		return Device{}, fmt.Errorf("get device %q: %w", device, err)
+	}
+	return d, nil
+}
+
+// List returns every device, by site then device id.
+func (r *Registry) List(ctx context.Context) ([]Device, error) {
+	rows, err := r.db.QueryContext(ctx, selectDevice+` ORDER BY site, device`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return out, nil
+}
+
+// Verify checks a device's password. A successful check is remembered for
+// a few minutes (keyed by the device and a keyed SHA-256 of the password,
+// compared in constant time), so a reconnect storm does not cost one bcrypt
+// (50-100 ms of CPU) per login; failures are never cached. Unknown devices
+// cost a bcrypt too, so timing does not tell which ids exist. A database
+// error is logged and counts as a failure.
+func (r *Registry) Verify(ctx context.Context, device, password string) (Device, bool) {
+	if !wire.ValidSiteOrDevice(device) || password == "" {
+		return Device{}, false
+	}
+	mac := r.mac(device, password)
+	now := r.now()
+	r.mu.Lock()
+	e, hit := r.cache[device]
+	gen := r.gen
+	r.mu.Unlock()
+	if hit && now.Before(e.expires) && hmac.Equal(e.mac[:], mac[:]) {
+		return e.dev, true
+	}
+
+	var hash string
+	d, err := scanDevice(r.db.QueryRowContext(ctx,
+		`SELECT `+deviceColumns+`, bcrypt_hash FROM devices WHERE device = ?`, device), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.bcryptChecks.Add(1)
+		_ = bcrypt.CompareHashAndPassword(r.dummyHash(), []byte(password))
+		return Device{}, false
+	} else if err != nil {
+		r.log.Error("verify device password", "device", device, "error", err)
+		return Device{}, false
+	}
+	r.bcryptChecks.Add(1)
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return Device{}, false
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen != gen { // the password changed meanwhile: do not remember the old one
+		return d, true
+	}
+	if _, ok := r.cache[device]; !ok && len(r.cache) >= r.cacheMax {
+		r.evictLocked(now)
+	}
+	r.cache[device] = cacheEntry{mac: mac, dev: d, expires: now.Add(r.cacheTTL)}
+	return d, true
+}
+
+// Authenticate is Verify for the embedded broker (broker.Authenticator): it
+// returns the device's site.
+func (r *Registry) Authenticate(ctx context.Context, username, password string) (site string, ok bool) {
+	d, ok := r.Verify(ctx, username, password)
+	return d.Site, ok
+}
+
+// dummyHash is made on first use: New stays fast.
+func (r *Registry) dummyHash() []byte {
+	r.dummyOnce.Do(func() {
+		r.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), r.cost)
+	})
+	return r.dummy
+}
+
+func (r *Registry) mac(device, password string) (sum [sha256.Size]byte) {
+	h := hmac.New(sha256.New, r.macKey)
+	h.Write([]byte(device))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// evictLocked makes room in a full cache: expired entries first, otherwise
+// any one (map order is random, which is good enough to stay bounded).
+func (r *Registry) evictLocked(now time.Time) {
+	for k, e := range r.cache {
+		if !now.Before(e.expires) {
+			delete(r.cache, k)
+		}
+	}
+	for k := range r.cache {
+		if len(r.cache) < r.cacheMax {
+			return
+		}
+		delete(r.cache, k)
+	}
+}

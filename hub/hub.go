@@ -1,0 +1,263 @@
+package hub
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"pointage/hub/broker"
+	"pointage/hub/db"
+	"pointage/hub/devices"
+	"pointage/hub/ingest"
+	"pointage/hub/store"
+	"pointage/hub/store/influxstore"
+	"pointage/hub/store/sqlitestore"
+	"pointage/internal/link"
+	"pointage/internal/wire"
+)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// AllowAnyDevice lets any MQTT client use the embedded broker (demo).
+	AllowAnyDevice bool
+	Version        string
+}
+
+// Hub is a configured pointage-hub.
+type Hub struct {
+	cfg      Config
+	opts     Options
+	log      *slog.Logger
+	db       *sql.DB
+	devices  *devices.Registry
+	store    store.Store
+	broker   *broker.Broker // nil with an external broker
+	link     *link.Link     // nil with the embedded broker
+	linkMsgs chan link.Message
+	ingest   *ingest.Ingest
+	reg      *prometheus.Registry
+	httpLn   net.Listener
+	http     *http.Server
+
+	closeOnce sync.Once
+}
+
+// New opens the databases and the store, and listens on the HTTP and
+// embedded MQTT addresses; Run serves.
+func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h = &Hub{cfg: cfg, opts: opts, log: opts.Logger, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if h.db, err = db.Open(ctx, filepath.Join(cfg.DataDir, "hub.db")); err != nil {
+		return nil, err
+	}
+	if h.devices, err = devices.New(ctx, h.db, h.log); err != nil {
+		return nil, err
+	}
+	if cfg.InfluxURL != "" {
+		h.store, err = influxstore.Open(ctx, influxstore.Options{URL: cfg.InfluxURL, Org: cfg.InfluxOrg, Bucket: cfg.InfluxBucket,
+			Token: string(cfg.InfluxToken), Logger: h.log})
+		h.log.Info("store: InfluxDB", "url", cfg.InfluxURL, "bucket", cfg.InfluxBucket)
+	} else {
+		path := filepath.Join(cfg.DataDir, "checkins.db")
+		h.store, err = sqlitestore.Open(ctx, path, h.log)
+		h.log.Info("store: SQLite", "path", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the store: %w", err)
+	}
+
+	var pub ingest.Publisher
+	if cfg.MQTTURL == "" {
+		bopts := broker.Options{Addr: cfg.MQTTListen, Logger: h.log, TopicRoot: cfg.TopicRoot}
+		if opts.AllowAnyDevice {
+			bopts.AllowAll = true
+		} else {
+			bopts.Auth = h.devices
+		}
+		if h.broker, err = broker.New(bopts); err != nil {
+			return nil, err
+		}
+		pub = h.broker
+	} else {
+		h.linkMsgs = make(chan link.Message, 4096)
+		h.link, err = link.New(link.Options{
+			URL: cfg.MQTTURL, ClientID: "pointage-hub", Username: cfg.MQTTUsername, Password: string(cfg.MQTTPassword),
+			CAFile:    cfg.MQTTCAFile,
+			Subscribe: []string{wire.Filter(cfg.TopicRoot, wire.KindCheckIn), wire.Filter(cfg.TopicRoot, wire.KindStatus)},
+			Messages:  h.linkMsgs, Logger: h.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		pub = linkPublisher{h.link}
+	}
+	var registry ingest.Registry
+	if cfg.RequireRegistration {
+		registry = registered{h.devices}
+	}
+	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: h.db, Store: h.store, Publisher: pub, TopicRoot: cfg.TopicRoot,
+		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg}); err != nil {
+		return nil, err
+	}
+	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
+	}
+	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return h, nil
+}
+
+// registered adapts the device registry to ingest.Registry.
+type registered struct{ r *devices.Registry }
+
+func (r registered) Registered(ctx context.Context, site, device string) bool {
+	d, err := r.r.Get(ctx, device)
+	return err == nil && d.Site == site
+}
+
+// linkPublisher adapts link.Link to ingest.Publisher.
+type linkPublisher struct{ l *link.Link }
+
+func (p linkPublisher) Publish(topic string, payload []byte, retained bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.l.Publish(ctx, topic, payload, retained)
+}
+
+// HTTPAddr is the address the HTTP server listens on.
+func (h *Hub) HTTPAddr() string { return h.httpLn.Addr().String() }
+
+// MQTTURL is the broker agents connect to.
+func (h *Hub) MQTTURL() string {
+	if h.broker != nil {
+		return h.broker.URL()
+	}
+	return h.cfg.MQTTURL
+}
+
+// Devices is the device registry.
+func (h *Hub) Devices() *devices.Registry { return h.devices }
+
+// Ingest is the ingest pipeline.
+func (h *Hub) Ingest() *ingest.Ingest { return h.ingest }
+
+// Store is the time-series store.
+func (h *Hub) Store() store.Store { return h.store }
+
+func (h *Hub) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Run serves until ctx ends, then stops everything and returns after every
+// goroutine it started has stopped.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(1)
+	go func() { defer wg.Done(); h.ingest.Run(runCtx) }()
+
+	if h.broker != nil {
+		for i, kind := range []string{wire.KindCheckIn, wire.KindStatus} {
+			if err := h.broker.Subscribe(wire.Filter(h.cfg.TopicRoot, kind), i+1, h.ingest.Handle); err != nil {
+				return fmt.Errorf("subscribe to %s: %w", kind, err)
+			}
+		}
+		if err := h.broker.Serve(); err != nil {
+			return err
+		}
+		h.log.Info("embedded MQTT broker listening", "addr", h.broker.Addr())
+	} else {
+		h.link.Start()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case m := <-h.linkMsgs:
+					h.ingest.Handle(m.Topic, m.Payload)
+				}
+			}
+		}()
+		h.log.Info("using the external MQTT broker", "url", h.cfg.MQTTURL)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.log.Info("HTTP listening", "addr", h.HTTPAddr())
+		if err := h.http.Serve(h.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	h.http.Shutdown(shutdown)
+	cancelShutdown()
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// Close releases everything. Twice is harmless.
+func (h *Hub) Close() error {
+	h.closeOnce.Do(func() {
+		if h.broker != nil {
+			h.broker.Close()
+		}
+		if h.link != nil {
+			h.link.Close("", nil)
+		}
+		if h.httpLn != nil {
+			h.httpLn.Close()
+		}
+		if h.store != nil {
+			h.store.Close()
+		}
+		if h.db != nil {
+			h.db.Close()
+		}
+	})
+	return nil
+}

@@ -1,0 +1,364 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pointage/hub/db"
+	"pointage/hub/store"
+	"pointage/hub/store/sqlitestore"
+	"pointage/internal/wire"
+)
+
+// recorder is the broker side seen by the hub: it records what ingest
+// publishes (Acks and commands).
+type recorder struct {
+	mu   sync.Mutex
+	msgs []published
+}
+
+type published struct {
+	topic   string
+	payload []byte
+}
+
+func (r *recorder) Publish(topic string, payload []byte, _ bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, published{topic, append([]byte(nil), payload...)})
+	return nil
+}
+
+// lastAck returns the highest stored_through acknowledged to device/epoch.
+func (r *recorder) lastAck(device, epoch string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n uint64
+	for _, m := range r.msgs {
+		if !strings.HasSuffix(m.topic, "/"+device+"/ack") {
+			continue
+		}
+		a, err := wire.DecodeAck(m.payload)
+		if err == nil && a.Epoch == epoch && a.StoredThrough > n {
+			n = a.StoredThrough
+		}
+	}
+	return n
+}
+
+func (r *recorder) commands(device string) []wire.Command {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []wire.Command
+	for _, m := range r.msgs {
+		if strings.HasSuffix(m.topic, "/"+device+"/cmd") {
+			if c, err := wire.DecodeCommand(m.payload); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// faultyStore wraps a real store and fails on demand.
+type faultyStore struct {
+	store.Store
+	mu        sync.Mutex
+	down      bool            // every write fails, retryably
+	refuse    map[string]bool // badges refused for good
+	writes    int
+	permanent int
+}
+
+func (f *faultyStore) Write(ctx context.Context, evs []store.Event) error {
+	f.mu.Lock()
+	f.writes++
+	down := f.down
+	var bad bool
+	for _, e := range evs {
+		bad = bad || f.refuse[e.Badge]
+	}
+	if bad {
+		f.permanent++
+	}
+	f.mu.Unlock()
+	if down {
+		return errors.New("store unreachable (injected)")
+	}
+	if bad {
+		return fmt.Errorf("field type conflict (injected): %w", store.ErrPermanent)
+	}
+	return f.Store.Write(ctx, evs)
+}
+
+func (f *faultyStore) setDown(v bool) {
+	f.mu.Lock()
+	f.down = v
+	f.mu.Unlock()
+}
+
+type env struct {
+	t     testing.TB
+	dir   string
+	in    *Ingest
+	pub   *recorder
+	store *faultyStore
+	stop  func()
+}
+
+func newEnv(t testing.TB, dir string, tune func(*Options)) *env {
+	t.Helper()
+	ctx := context.Background()
+	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, pub: &recorder{}, store: &faultyStore{Store: st, refuse: map[string]bool{}}}
+	opts := Options{DB: sqlDB, Store: e.store, Publisher: e.pub, ResendAfter: 300 * time.Millisecond, ResendEvery: time.Hour, MaxBackoff: 200 * time.Millisecond}
+	if tune != nil {
+		tune(&opts)
+	}
+	if e.in, err = New(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.in.Run(runCtx); close(done) }()
+	var once sync.Once
+	e.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			st.Close()
+			sqlDB.Close()
+		})
+	}
+	t.Cleanup(e.stop)
+	return e
+}
+
+func checkIn(device, epoch string, seq uint64, badge string) (string, []byte) {
+	c := wire.CheckIn{V: 1, ID: fmt.Sprintf("ID%s%s%06d", device, epoch, seq), Site: "jules-ferry", Device: device, Epoch: epoch,
+		Reader: "entree", Seq: seq, Badge: badge, Service: "canteen", Dir: "auto", At: "2026-11-24T11:32:05.123+11:00"}
+	b, _ := wire.Encode(c)
+	return wire.DeviceTopic("", "jules-ferry", device, wire.KindCheckIn), b
+}
+
+func (e *env) send(device, epoch string, seqs ...uint64) {
+	for _, s := range seqs {
+		e.in.Handle(checkIn(device, epoch, s, fmt.Sprintf("0A%08X", s)))
+	}
+}
+
+func (e *env) stored() []store.Event {
+	e.t.Helper()
+	evs, err := e.store.Events(context.Background(), store.Query{From: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 24, 13, 0, 0, 0, time.UTC)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (e *env) count(q string, args ...any) int {
+	var n int
+	if err := e.in.db.QueryRow(q, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func TestStoresOnceAndAcks(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.send("d1", "E1", 1, 2, 3)
+	waitFor(t, "ack 3", func() bool { return e.pub.lastAck("d1", "E1") == 3 })
+	// Redeliveries of the same events are no-ops.
+	e.send("d1", "E1", 1, 2, 3)
+	e.send("d1", "E1", 4)
+	waitFor(t, "ack 4", func() bool { return e.pub.lastAck("d1", "E1") == 4 })
+	if n := len(e.stored()); n != 4 {
+		t.Fatalf("%d events stored, want 4", n)
+	}
+	// Another id for a known seq is a conflict, kept aside, not stored.
+	topic, payload := checkIn("d1", "E1", 2, "0AFFFFFFFF")
+	payload = []byte(strings.Replace(string(payload), "IDd1E1000002", "OTHERID", 1))
+	e.in.Handle(topic, payload)
+	waitFor(t, "the conflict", func() bool { return e.count(`SELECT count(*) FROM conflicts WHERE seq=2 AND other_id='OTHERID'`) == 1 })
+	for _, ev := range e.stored() {
+		if ev.Seq == 2 && ev.Badge != "0A00000002" {
+			t.Fatalf("the conflicting event overwrote the stored one: %+v", ev)
+		}
+	}
+	if n := len(e.stored()); n != 4 {
+		t.Fatalf("%d events stored after the conflict, want 4", n)
+	}
+}
+
+func TestGapAsksForResendAndAckWaits(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.send("d1", "E1", 1, 2, 5, 6)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	waitFor(t, "a resend command", func() bool { return len(e.pub.commands("d1")) > 0 })
+	c := e.pub.commands("d1")[0]
+	if c.Cmd != "resend" || c.Epoch != "E1" || c.FromSeq != 3 || c.ToSeq != 4 {
+		t.Fatalf("resend command %+v, want 3..4 of E1", c)
+	}
+	seq := e.in.Sequences()
+	if len(seq) != 1 || len(seq[0].Missing) != 1 || seq[0].Missing[0] != (Range{3, 4}) || seq[0].StoredThrough != 2 {
+		t.Fatalf("sequences %+v", seq)
+	}
+	if got := e.pub.lastAck("d1", "E1"); got != 2 {
+		t.Fatalf("acked %d past the gap", got)
+	}
+	e.send("d1", "E1", 4, 3)
+	waitFor(t, "ack 6 once the gap is filled", func() bool { return e.pub.lastAck("d1", "E1") == 6 })
+	// A new epoch starts a new sequence; the old one stays listed.
+	e.send("d1", "E2", 1)
+	waitFor(t, "ack 1 of E2", func() bool { return e.pub.lastAck("d1", "E2") == 1 })
+	if n := len(e.in.Sequences()); n != 2 {
+		t.Fatalf("%d sequences, want 2", n)
+	}
+}
+
+func TestRejectsBadMessagesWithoutLosingGoodOnes(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	topic, good := checkIn("d1", "E1", 1, "0A00000001")
+	bad := []struct {
+		topic, payload, reason string
+	}{
+		{topic, "not json", wire.ReasonBadJSON},
+		{topic, strings.Replace(string(good), `"v":1`, `"v":9`, 1), wire.ReasonBadVersion},
+		{topic, strings.Replace(string(good), `"service":"canteen"`, `"service":"piscine"`, 1), wire.ReasonBadField},
+		{wire.DeviceTopic("", "jules-ferry", "d2", wire.KindCheckIn), string(good), wire.ReasonTopicMismatch},
+		{topic, `{"v":1,"pad":"` + strings.Repeat("x", 5000) + `"}`, wire.ReasonTooLarge},
+		{"pointage/v1/jules-ferry/d1/other", string(good), wire.ReasonBadTopic},
+		{"pointage/v1/jules-ferry/d1/status", `{"v":1}`, wire.ReasonMissingField},
+	}
+	for _, b := range bad {
+		e.in.Handle(b.topic, []byte(b.payload))
+	}
+	e.in.Handle(topic, good)
+	waitFor(t, "the good event acked", func() bool { return e.pub.lastAck("d1", "E1") == 1 })
+	waitFor(t, "every rejection recorded", func() bool { return e.count(`SELECT count(*) FROM rejected`) == len(bad) })
+	for _, b := range bad {
+		if n := e.count(`SELECT count(*) FROM rejected WHERE reason=?`, b.reason); n == 0 {
+			t.Errorf("no rejection with reason %s", b.reason)
+		}
+	}
+	if n := e.count(`SELECT max(length(payload)) FROM rejected`); n > wire.MaxPayload {
+		t.Errorf("a rejected payload of %d bytes was kept whole", n)
+	}
+	rej, err := e.in.RecentRejected(context.Background(), 100)
+	if err != nil || len(rej) != len(bad) {
+		t.Fatalf("RecentRejected: %d, %v", len(rej), err)
+	}
+}
+
+func TestStoreDownKeepsEventsAndAcksOnlyWhatIsStored(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.store.setDown(true)
+	e.send("d1", "E1", 1, 2, 3)
+	waitFor(t, "a few failed writes", func() bool { e.store.mu.Lock(); defer e.store.mu.Unlock(); return e.store.writes >= 2 })
+	if got := e.pub.lastAck("d1", "E1"); got != 0 {
+		t.Fatalf("acked %d while the store is down", got)
+	}
+	if n := e.count(`SELECT count(*) FROM received WHERE state=0`); n != 3 {
+		t.Fatalf("%d events queued, want 3", n)
+	}
+	e.store.setDown(false)
+	waitFor(t, "ack 3 once the store is back", func() bool { return e.pub.lastAck("d1", "E1") == 3 })
+	if n := len(e.stored()); n != 3 {
+		t.Fatalf("%d stored, want 3", n)
+	}
+}
+
+func TestPermanentRefusalIsQuarantinedAndAcked(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.store.refuse["0A00000002"] = true
+	e.send("d1", "E1", 1, 2, 3)
+	waitFor(t, "ack 3 (seq 2 quarantined)", func() bool { return e.pub.lastAck("d1", "E1") == 3 })
+	if n := e.count(`SELECT count(*) FROM received WHERE state=2 AND seq=2 AND reason LIKE '%field type conflict%'`); n != 1 {
+		t.Fatalf("seq 2 not quarantined with its reason")
+	}
+	if n := len(e.stored()); n != 2 {
+		t.Fatalf("%d stored, want 2", n)
+	}
+}
+
+func TestRestartKeepsAccounting(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, nil)
+	e.send("d1", "E1", 1, 2, 4)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	waitFor(t, "seq 4 stored", func() bool { return len(e.stored()) == 3 })
+	e.store.setDown(true)
+	e.send("d1", "E1", 5)
+	waitFor(t, "seq 5 queued", func() bool { return e.count(`SELECT count(*) FROM received WHERE state=0`) == 1 })
+	e.stop()
+
+	e2 := newEnv(t, dir, nil)
+	seq := e2.in.Sequences()
+	if len(seq) != 1 || seq[0].StoredThrough != 2 || seq[0].ReceivedThrough != 2 || seq[0].MaxSeq != 5 || len(seq[0].Missing) != 1 || seq[0].Missing[0] != (Range{3, 3}) {
+		t.Fatalf("after restart: %+v", seq)
+	}
+	e2.send("d1", "E1", 3, 4)
+	waitFor(t, "ack 5 after the restart", func() bool { return e2.pub.lastAck("d1", "E1") == 5 })
+	if n := len(e2.stored()); n != 5 {
+		t.Fatalf("%d stored, want 5", n)
+	}
+}
+
+func TestOnlineStatusGetsAckAndClockSkewMarksReview(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.send("d1", "E1", 1)
+	waitFor(t, "ack 1", func() bool { return e.pub.lastAck("d1", "E1") == 1 })
+	before := len(e.pub.msgs)
+	// The device comes online with a clock 1 h ahead.
+	at := time.Now().Add(time.Hour).Format(wire.AtLayout)
+	st := fmt.Sprintf(`{"v":1,"site":"jules-ferry","device":"d1","epoch":"E1","state":"online","at":%q,"clock_synced":true,"last_seq":1,"outbox_pending":0,"oldest_pending_at":null,"readers":[]}`, at)
+	e.in.Handle(wire.DeviceTopic("", "jules-ferry", "d1", wire.KindStatus), []byte(st))
+	waitFor(t, "an ack on coming online", func() bool { e.pub.mu.Lock(); defer e.pub.mu.Unlock(); return len(e.pub.msgs) > before })
+	e.send("d1", "E1", 2)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	for _, ev := range e.stored() {
+		if want := ev.Seq == 2; ev.Review != want {
+			t.Errorf("seq %d review=%v, want %v", ev.Seq, ev.Review, want)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM device_status WHERE device='d1' AND clock_skew_ms > 3500000`); n != 1 {
+		t.Fatalf("clock skew not recorded")
+	}
+}
+
+// An agent that lost its Ack publishes again; the redelivery must bring the
+// Ack back, or the agent would republish forever.
+func TestRedeliveryIsAckedAgain(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.send("d1", "E1", 1, 2)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	e.pub.mu.Lock()
+	e.pub.msgs = nil // the Ack was lost on its way
+	e.pub.mu.Unlock()
+	e.send("d1", "E1", 2)
+	waitFor(t, "ack 2 again after the redelivery", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+}

@@ -1,0 +1,33 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	rejected    *prometheus.CounterVec
+	checkins    *prometheus.CounterVec
+	acks        prometheus.Counter
+	resends     prometheus.Counter
+	storeErrors prometheus.Counter
+	queueErrors prometheus.Counter
+	queueDepth  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pointage_ingest_rejected_total",
+			Help: "Messages refused by the hub, by reason."}, []string{"reason"}),
+		checkins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pointage_ingest_checkins_total",
+			Help: "Check-ins by outcome: queued, duplicate (redelivery), conflict, stored, quarantined."}, []string{"result"}),
+		acks:        prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_acks_total", Help: "Acks published."}),
+		resends:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_resend_requests_total", Help: "Resend commands published for sequence gaps."}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_store_write_errors_total", Help: "Failed store writes (retried)."}),
+		queueErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_queue_errors_total", Help: "Batches that could not be queued in hub.db."}),
+		queueDepth:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_ingest_batch_events", Help: "Events in the last batch read from the queue."}),
+	}
+	for _, c := range []prometheus.Collector{m.rejected, m.checkins, m.acks, m.resends, m.storeErrors, m.queueErrors, m.queueDepth} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,89 @@
+package ingest
+
+import (
+	"sort"
+	"time"
+)
+
+// Range is an inclusive range of seqs.
+type Range struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+// tracker is the sequence accounting of one (device, epoch): which seqs
+// arrived and which are handled (stored or quarantined). Pure; the caller
+// locks.
+type tracker struct {
+	site            string
+	receivedThrough uint64              // every seq <= this has arrived
+	received        map[uint64]struct{} // arrived, above receivedThrough
+	storedThrough   uint64              // every seq <= this is handled
+	stored          map[uint64]struct{} // handled, above storedThrough
+	maxSeq          uint64
+	gapSince        time.Time // when the lowest open gap was first seen
+	lastResend      time.Time
+}
+
+func newTracker(site string) *tracker {
+	return &tracker{site: site, received: map[uint64]struct{}{}, stored: map[uint64]struct{}{}}
+}
+
+// markReceived records an arrival; it returns true when receivedThrough moved.
+func (t *tracker) markReceived(seq uint64, now time.Time) bool {
+	if seq > t.maxSeq {
+		t.maxSeq = seq
+	}
+	moved := advance(&t.receivedThrough, t.received, seq)
+	if t.receivedThrough >= t.maxSeq {
+		t.gapSince = time.Time{}
+	} else if t.gapSince.IsZero() || moved {
+		t.gapSince = now
+	}
+	return moved
+}
+
+// markStored records a handled seq; it returns true when storedThrough moved.
+func (t *tracker) markStored(seq uint64) bool {
+	return advance(&t.storedThrough, t.stored, seq)
+}
+
+func advance(through *uint64, above map[uint64]struct{}, seq uint64) bool {
+	if seq <= *through {
+		return false
+	}
+	if seq != *through+1 {
+		above[seq] = struct{}{}
+		return false
+	}
+	*through = seq
+	for {
+		if _, ok := above[*through+1]; !ok {
+			return true
+		}
+		delete(above, *through+1)
+		*through++
+	}
+}
+
+// missing lists the seqs that have not arrived between the contiguous part
+// and the highest seq seen.
+func (t *tracker) missing() []Range {
+	if t.receivedThrough >= t.maxSeq {
+		return nil
+	}
+	seqs := make([]uint64, 0, len(t.received))
+	for s := range t.received {
+		seqs = append(seqs, s)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	var out []Range
+	next := t.receivedThrough + 1
+	for _, s := range seqs {
+		if s > next {
+			out = append(out, Range{From: next, To: s - 1})
+		}
+		next = s + 1
+	}
+	return out
+}

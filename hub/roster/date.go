@@ -1,0 +1,92 @@
+package roster
+
+import (
+	"fmt"
+	"time"
+)
+
+// Date is a civil calendar day (no time, no zone): the "day" of DESIGN §5,
+// which the caller computes in the site's timezone (DateOf(t.In(loc))).
+// The zero Date is not a valid day.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// The first and last representable days. A version valid from MinDate is
+// known for every past day ("the beginning of time"); one valid to MaxDate
+// is still current.
+var (
+	MinDate = Date{1, time.January, 1}
+	MaxDate = Date{9999, time.December, 31}
+)
+
+// DateOf returns the calendar day of t in t's own location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// ParseDate parses YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
+	}
+	return DateOf(t), nil
+}
+
+// String formats d as YYYY-MM-DD.
+func (d Date) String() string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// Time returns midnight UTC at the start of d.
+func (d Date) Time() time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
+
+// In returns midnight in loc at the start of d.
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// Valid reports whether d is a real calendar day between MinDate and MaxDate.
+func (d Date) Valid() bool {
+	return d.Year >= 1 && d.Year <= 9999 && DateOf(d.Time()) == d
+}
+
+// AddDays returns d moved by n days.
+func (d Date) AddDays(n int) Date { return DateOf(d.Time().AddDate(0, 0, n)) }
+
+// Weekday returns d's day of the week.
+func (d Date) Weekday() time.Weekday { return d.Time().Weekday() }
+
+// Compare returns -1, 0 or +1 as d is before, equal to or after e.
+func (d Date) Compare(e Date) int {
+	switch {
+	case d.Year != e.Year:
+		return cmpInt(d.Year, e.Year)
+	case d.Month != e.Month:
+		return cmpInt(int(d.Month), int(e.Month))
+	default:
+		return cmpInt(d.Day, e.Day)
+	}
+}
+
+// Before reports whether d is before e.
+func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
+
+// After reports whether d is after e.
+func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,116 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"pointage/hub/store"
+	"pointage/hub/store/sqlitestore"
+	"pointage/hub/store/storetest"
+)
+
+func open(t testing.TB, path string) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "checkins.db"))
+	})
+}
+
+var noumea = time.FixedZone("", 11*3600)
+
+func sample(seq uint64) store.Event {
+	return store.Event{
+		ID: fmt.Sprintf("01JDQ3ZC8M6X3W5R2Y7T%06d", seq), Site: "jules-ferry", Device: "jf-cantine-1",
+		Epoch: "01JDQ3Y0000000000000000000", Reader: "entree", Seq: seq, Badge: "0A00BC614E",
+		Service: "canteen", Dir: "auto",
+		At:         time.Date(2026, 11, 28, 11, 32, 5, 123_000_000, noumea).Add(time.Duration(seq) * time.Second),
+		ReceivedAt: time.Date(2026, 11, 28, 0, 40, 0, 0, time.UTC),
+	}
+}
+
+// An event is on disk when Write returns: a store opened again on the same
+// file reads it back, with the offset the device sent.
+func TestDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "checkins.db")
+	ctx := context.Background()
+	s := open(t, path)
+	want := []store.Event{sample(1), sample(2)}
+	if err := s.Write(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, path)
+	got, err := s.Events(ctx, store.Query{
+		From: time.Date(2026, 11, 28, 0, 0, 0, 0, noumea), To: time.Date(2026, 11, 29, 0, 0, 0, 0, noumea)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("reopened store has %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got, want := got[i].At.Format(time.RFC3339Nano), want[i].At.Format(time.RFC3339Nano); got != want {
+			t.Errorf("event %d: At %s, want %s (offset kept)", i, got, want)
+		}
+		if got[i].ID != want[i].ID || got[i].Seq != want[i].Seq || !got[i].ReceivedAt.Equal(want[i].ReceivedAt) {
+			t.Errorf("event %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// A sub-millisecond part of At is not stored: events have millisecond precision.
+func TestMillisecondPrecision(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "checkins.db"))
+	e := sample(1)
+	e.At = e.At.Add(456 * time.Microsecond)
+	e.ReceivedAt = e.ReceivedAt.Add(789 * time.Microsecond)
+	if err := s.Write(context.Background(), []store.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(context.Background(), store.Query{From: e.At.Add(-time.Hour), To: e.At.Add(time.Hour)})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Events: %v, %v", got, err)
+	}
+	if want := e.At.Truncate(time.Millisecond); !got[0].At.Equal(want) {
+		t.Errorf("At %s, want %s", got[0].At.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
+	}
+	if want := e.ReceivedAt.Truncate(time.Millisecond); !got[0].ReceivedAt.Equal(want) {
+		t.Errorf("ReceivedAt %s, want %s", got[0].ReceivedAt.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
+	}
+}
+
+// BenchmarkWrite writes batches of 1000 new events into a file-backed store.
+func BenchmarkWrite(b *testing.B) {
+	const batch = 1000
+	s := open(b, filepath.Join(b.TempDir(), "checkins.db"))
+	events := make([]store.Event, batch)
+	ctx := context.Background()
+	var seq uint64
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range events {
+			seq++
+			events[i] = sample(seq)
+		}
+		if err := s.Write(ctx, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
