@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,8 +98,15 @@ type Ingest struct {
 
 	msgs     chan message
 	wake     chan struct{}
+	fresh    chan []queued // batches just queued, handed to the writer in memory
+	backlog  atomic.Bool   // the writer must read the queue from hub.db
 	done     chan struct{}
 	stopOnce sync.Once
+
+	// writeMu serialises the pipeline's and the writer's transactions on
+	// hub.db: waiting on a Go mutex is cheaper than SQLite's busy handler,
+	// which sleeps. Taken before mu, never inside it.
+	writeMu sync.Mutex
 
 	mu       sync.Mutex // guards trackers, clocks and lastLog
 	trackers map[seqKey]*tracker
@@ -129,6 +137,7 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 		opts: opts, db: opts.DB, log: opts.Logger, metrics: m,
 		msgs:     make(chan message, 16384),
 		wake:     make(chan struct{}, 1),
+		fresh:    make(chan []queued, 8),
 		done:     make(chan struct{}),
 		trackers: map[seqKey]*tracker{},
 		clocks:   map[string]clockInfo{},
@@ -137,6 +146,7 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 	if err := in.load(ctx); err != nil {
 		return nil, err
 	}
+	in.backlog.Store(true) // whatever a previous run left queued goes first
 	return in, nil
 }
 
@@ -253,17 +263,23 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 		default: // ack and cmd are the hub's own; nothing to ingest
 		}
 	}
-	if err := in.queue(ctx, events, rejects, statuses); err != nil {
+	fresh, err := in.queue(ctx, events, rejects, statuses)
+	if err != nil {
 		return err
+	}
+	if len(fresh) > 0 {
+		select {
+		case in.fresh <- fresh:
+		default:
+			in.backlog.Store(true) // the writer is behind: it reads hub.db
+			in.wakeWriter()
+		}
 	}
 	for _, r := range rejects {
 		in.logRejection(r)
 	}
 	for _, s := range statuses {
 		in.afterStatus(s)
-	}
-	if len(events) > 0 {
-		in.wakeWriter()
 	}
 	return nil
 }
@@ -331,13 +347,15 @@ func clip(s string, n int) string {
 // database in one transaction: a check-in is recorded once per
 // (device, epoch, seq); the same id again is a redelivery, another id a
 // conflict.
-func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []rejection, statuses []statusMsg) error {
+func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []rejection, statuses []statusMsg) ([]queued, error) {
 	if len(events) == 0 && len(rejects) == 0 && len(statuses) == 0 {
-		return nil
+		return nil, nil
 	}
+	in.writeMu.Lock()
+	defer in.writeMu.Unlock()
 	tx, err := in.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
 	for _, r := range rejects {
@@ -347,22 +365,23 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
 			r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
-			return fmt.Errorf("record rejection: %w", err)
+			return nil, fmt.Errorf("record rejection: %w", err)
 		}
 	}
 	for _, s := range statuses {
 		if err := in.saveStatus(ctx, tx, s); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var newOnes []accepted
+	var fresh []queued
 	var dups, conflicts int
 	dupKeys := map[seqKey]string{} // redelivered: the agent may have lost its Ack
 	if len(events) > 0 {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO NOTHING`)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer ins.Close()
 		for _, a := range events {
@@ -370,15 +389,19 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 			res, err := ins.ExecContext(ctx, c.Device, c.Epoch, int64(c.Seq), c.ID, c.Site, c.Reader, c.Badge, c.Service, c.Dir,
 				a.at.Format(wire.AtLayout), a.received.UnixMilli(), a.review)
 			if err != nil {
-				return fmt.Errorf("queue check-in: %w", err)
+				return nil, fmt.Errorf("queue check-in: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
+				rowid, _ := res.LastInsertId()
 				newOnes = append(newOnes, a)
+				fresh = append(fresh, queued{rowid: rowid, ev: store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
+					Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,
+					At: a.at.Truncate(time.Millisecond), ReceivedAt: a.received.Truncate(time.Millisecond), Review: a.review}})
 				continue
 			}
 			var storedID string
 			if err := tx.QueryRowContext(ctx, `SELECT id FROM received WHERE device=? AND epoch=? AND seq=?`, c.Device, c.Epoch, int64(c.Seq)).Scan(&storedID); err != nil {
-				return fmt.Errorf("look up a redelivered check-in: %w", err)
+				return nil, fmt.Errorf("look up a redelivered check-in: %w", err)
 			}
 			if storedID == c.ID {
 				dups++
@@ -388,7 +411,7 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 			conflicts++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
 				ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), storedID, c.ID, string(a.payload), a.received.UnixMilli()); err != nil {
-				return fmt.Errorf("record conflict: %w", err)
+				return nil, fmt.Errorf("record conflict: %w", err)
 			}
 			in.log.Warn("conflict: another event id for a known seq, kept aside", "device", c.Device, "epoch", c.Epoch, "seq", c.Seq, "stored_id", storedID, "other_id", c.ID)
 		}
@@ -412,11 +435,11 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
 			VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through, max_seq=excluded.max_seq, last_seen=excluded.last_seen`,
 			k.device, k.epoch, tr.site, int64(tr.receivedThrough), int64(tr.storedThrough), int64(tr.maxSeq), now, now); err != nil {
-			return fmt.Errorf("update sequences: %w", err)
+			return nil, fmt.Errorf("update sequences: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return nil, err
 	}
 	in.mu.Lock()
 	for k, tr := range changed {
@@ -446,7 +469,7 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 	in.metrics.checkins.WithLabelValues("queued").Add(float64(len(newOnes)))
 	in.metrics.checkins.WithLabelValues("duplicate").Add(float64(dups))
 	in.metrics.checkins.WithLabelValues("conflict").Add(float64(conflicts))
-	return nil
+	return fresh, nil
 }
 
 // trackerCopy returns a copy of the received side of a tracker (a new one

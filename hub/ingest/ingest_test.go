@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -105,7 +106,6 @@ func (f *faultyStore) setDown(v bool) {
 
 type env struct {
 	t     testing.TB
-	dir   string
 	in    *Ingest
 	pub   *recorder
 	store *faultyStore
@@ -123,7 +123,15 @@ func newEnv(t testing.TB, dir string, tune func(*Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, pub: &recorder{}, store: &faultyStore{Store: st, refuse: map[string]bool{}}}
+	return newEnvWith(t, sqlDB, st, tune)
+}
+
+// newEnvWith runs an Ingest on the given state database and store.
+func newEnvWith(t testing.TB, sqlDB *sql.DB, st store.Store, tune func(*Options)) *env {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	e := &env{t: t, pub: &recorder{}, store: &faultyStore{Store: st, refuse: map[string]bool{}}}
 	opts := Options{DB: sqlDB, Store: e.store, Publisher: e.pub, ResendAfter: 300 * time.Millisecond, ResendEvery: time.Hour, MaxBackoff: 200 * time.Millisecond}
 	if tune != nil {
 		tune(&opts)

@@ -18,60 +18,94 @@ type queued struct {
 // writer moves queued events to the store in batches, retries with backoff
 // while the store fails, quarantines what it refuses for good, and
 // publishes the Acks of what it handled.
+//
+// Fresh batches come from the pipeline in memory. At start-up, after a
+// failure, or when the pipeline could not hand a batch over, the writer is
+// in backlog mode and reads the queue from hub.db until it is empty; a batch
+// both in memory and read from the database may then be written twice,
+// which the store's idempotence makes harmless.
 func (in *Ingest) writer(ctx context.Context) {
 	backoff := time.Duration(0)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
+		var batch []queued
 		if backoff > 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
-		} else {
+		} else if !in.backlog.Load() {
 			select {
 			case <-ctx.Done():
 				return
+			case batch = <-in.fresh:
 			case <-in.wake:
 			case <-tick.C:
 			}
 		}
-		for ctx.Err() == nil {
-			n, err := in.writeBatch(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				backoff = min(max(2*backoff, 100*time.Millisecond), in.opts.MaxBackoff)
-				in.metrics.storeErrors.Inc()
-				in.log.Warn("store write failed; events stay queued in hub.db and are retried", "retry_in", backoff, "err", err)
-				break
-			}
-			if backoff > 0 {
-				in.log.Info("store writes work again")
-			}
-			backoff = 0
-			if n < in.opts.BatchSize {
-				break
-			}
+		var err error
+		if len(batch) > 0 && !in.backlog.Load() {
+			_, err = in.writeQueued(ctx, batch)
+		} else if in.backlog.Load() {
+			err = in.drainBacklog(ctx)
 		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			in.backlog.Store(true)
+			backoff = min(max(2*backoff, 100*time.Millisecond), in.opts.MaxBackoff)
+			in.metrics.storeErrors.Inc()
+			in.log.Warn("store write failed; events stay queued in hub.db and are retried", "retry_in", backoff, "err", err)
+			continue
+		}
+		if backoff > 0 {
+			in.log.Info("store writes work again")
+		}
+		backoff = 0
 	}
 }
 
-// writeBatch writes one batch of queued events; it returns how many it
-// handled.
-func (in *Ingest) writeBatch(ctx context.Context) (int, error) {
-	batch, err := in.readQueue(ctx, in.opts.BatchSize)
-	if err != nil || len(batch) == 0 {
-		return 0, err
+// drainBacklog writes the database queue until it is empty, then leaves
+// backlog mode.
+func (in *Ingest) drainBacklog(ctx context.Context) error {
+	for ctx.Err() == nil {
+		// Batches handed over so far are in the database too: drop them
+		// before reading it, so none is missed and few are written twice.
+	discard:
+		for {
+			select {
+			case <-in.fresh:
+			default:
+				break discard
+			}
+		}
+		batch, err := in.readQueue(ctx, in.opts.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			in.backlog.Store(false)
+			return nil
+		}
+		if _, err := in.writeQueued(ctx, batch); err != nil {
+			return err
+		}
 	}
+	return ctx.Err()
+}
+
+// writeQueued writes one batch of queued events; it returns how many it
+// handled.
+func (in *Ingest) writeQueued(ctx context.Context, batch []queued) (int, error) {
 	in.metrics.queueDepth.Set(float64(len(batch)))
 	evs := make([]store.Event, len(batch))
 	for i, q := range batch {
 		evs[i] = q.ev
 	}
-	err = in.opts.Store.Write(ctx, evs)
+	err := in.opts.Store.Write(ctx, evs)
 	switch {
 	case err == nil:
 		return len(batch), in.markHandled(ctx, batch, stateStored, nil)
@@ -147,47 +181,52 @@ func (in *Ingest) markHandled(ctx context.Context, batch []queued, state int, re
 		ids[i] = q.rowid
 	}
 	list, _ := json.Marshal(ids)
-	tx, err := in.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE received SET state = ? WHERE rowid IN (SELECT value FROM json_each(?))`, state, string(list)); err != nil {
-		return fmt.Errorf("mark stored: %w", err)
-	}
-	for rowid, reason := range reasons {
-		if _, err := tx.ExecContext(ctx, `UPDATE received SET reason = ? WHERE rowid = ?`, clip(reason, 1000), rowid); err != nil {
-			return err
-		}
-	}
-	// New stored_through values, applied in memory after the commit.
 	type ackTo struct {
 		site    string
 		through uint64
 	}
-	in.mu.Lock()
 	moved := map[seqKey]ackTo{}
-	for _, q := range batch {
-		k := seqKey{q.ev.Device, q.ev.Epoch}
-		tr := in.trackers[k]
-		if tr == nil { // queued before a restart whose load missed it: rebuild lazily
-			tr = newTracker(q.ev.Site)
-			in.trackers[k] = tr
-		}
-		if tr.markStored(q.ev.Seq) {
-			moved[k] = ackTo{tr.site, tr.storedThrough}
-		}
-	}
-	in.mu.Unlock()
-	for k, a := range moved {
-		if _, err := tx.ExecContext(ctx, `UPDATE sequences SET stored_through = MAX(stored_through, ?) WHERE device = ? AND epoch = ?`,
-			int64(a.through), k.device, k.epoch); err != nil {
+	err := func() error {
+		in.writeMu.Lock()
+		defer in.writeMu.Unlock()
+		tx, err := in.db.BeginTx(ctx, nil)
+		if err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		// The in-memory accounting moved ahead of the database: at worst a
-		// restart recomputes it from the received table. No Ack is sent.
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `UPDATE received SET state = ? WHERE rowid IN (SELECT value FROM json_each(?))`, state, string(list)); err != nil {
+			return fmt.Errorf("mark stored: %w", err)
+		}
+		for rowid, reason := range reasons {
+			if _, err := tx.ExecContext(ctx, `UPDATE received SET reason = ? WHERE rowid = ?`, clip(reason, 1000), rowid); err != nil {
+				return err
+			}
+		}
+		in.mu.Lock()
+		for _, q := range batch {
+			k := seqKey{q.ev.Device, q.ev.Epoch}
+			tr := in.trackers[k]
+			if tr == nil { // queued before a restart whose load missed it: rebuild lazily
+				tr = newTracker(q.ev.Site)
+				in.trackers[k] = tr
+			}
+			if tr.markStored(q.ev.Seq) {
+				moved[k] = ackTo{tr.site, tr.storedThrough}
+			}
+		}
+		in.mu.Unlock()
+		for k, a := range moved {
+			if _, err := tx.ExecContext(ctx, `UPDATE sequences SET stored_through = MAX(stored_through, ?) WHERE device = ? AND epoch = ?`,
+				int64(a.through), k.device, k.epoch); err != nil {
+				return err
+			}
+		}
+		// The in-memory accounting may move ahead of the database if the
+		// commit fails: a restart recomputes it from the received table, and no
+		// Ack is sent.
+		return tx.Commit()
+	}()
+	if err != nil {
 		return err
 	}
 	label := "stored"
