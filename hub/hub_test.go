@@ -275,3 +275,31 @@ func TestInfluxdOutageLosesNothing(t *testing.T) {
 		t.Fatalf("InfluxDB does not hold exactly %d points: %s", total, out)
 	}
 }
+
+// With --mqtt-url and --require-registration, check-ins of a device that
+// was never registered are refused (and kept in the rejected table), those
+// of a registered one go through.
+func TestRequireRegistration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	m := testenv.Mosquitto(t)
+	cfg := config()
+	cfg.MQTTURL, cfg.RequireRegistration = m.URL(), true
+	h := startHub(t, cfg)
+	if _, _, err := h.Devices().Add(context.Background(), "pasteur", "pa-cantine-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	known := newDevice(t, m.URL(), "pasteur", "pa-cantine-1", "")
+	stranger := newDevice(t, m.URL(), "pasteur", "pa-intrus", "")
+	stranger.send("E1", 1)
+	known.send("E1", 1)
+	waitFor(t, 10*time.Second, "the registered device acked", func() bool { return known.ack("E1") == 1 })
+	waitFor(t, 10*time.Second, "the stranger rejected", func() bool {
+		rej, err := h.Ingest().RecentRejected(context.Background(), 10)
+		return err == nil && len(rej) == 1 && rej[0].Reason == "unregistered" && rej[0].Device == "pa-intrus"
+	})
+	if stranger.ack("E1") != 0 || storedCount(t, h) != 1 {
+		t.Fatalf("the unregistered device's check-in was stored")
+	}
+}

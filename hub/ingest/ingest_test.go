@@ -370,3 +370,20 @@ func TestRedeliveryIsAckedAgain(t *testing.T) {
 	e.send("d1", "E1", 2)
 	waitFor(t, "ack 2 again after the redelivery", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
 }
+
+// A flood of garbage never holds back valid events: 20,000 bad messages
+// around 100 good ones, every good one is stored and acknowledged, every
+// bad one counted.
+func TestGarbageFloodDoesNotStallIngest(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	topic, _ := checkIn("d1", "E1", 1, "0A00000001")
+	garbage := [][]byte{[]byte("{"), []byte(`{"v":1}`), []byte("\x00\xff\xfe"), []byte(`[]`), []byte(`{"v":1,"id":"x","site":"jules-ferry","device":"d1","reader":"r","seq":-5}`)}
+	for i := 0; i < 20000; i++ {
+		if i%200 == 0 {
+			e.send("d1", "E1", uint64(i/200+1))
+		}
+		e.in.Handle(topic, garbage[i%len(garbage)])
+	}
+	waitFor(t, "the 100 good events acked", func() bool { return e.pub.lastAck("d1", "E1") == 100 })
+	waitFor(t, "20,000 rejections recorded", func() bool { return e.count(`SELECT count(*) FROM rejected`) == 20000 })
+}
