@@ -591,6 +591,72 @@ func (in *Ingest) load(ctx context.Context) error {
 		seqs.Close()
 		in.trackers[r.k] = tr
 	}
+	lost, err := in.db.QueryContext(ctx, `SELECT device, epoch, from_seq, to_seq FROM lost`)
+	if err != nil {
+		return err
+	}
+	defer lost.Close()
+	for lost.Next() {
+		var k seqKey
+		var from, to int64
+		if err := lost.Scan(&k.device, &k.epoch, &from, &to); err != nil {
+			return err
+		}
+		if tr := in.trackers[k]; tr != nil {
+			markLost(tr, uint64(from), uint64(to), now)
+		}
+	}
+	return lost.Err()
+}
+
+// MaxLostRange is the largest range one declaration may cover.
+const MaxLostRange = 100000
+
+// markLost records seqs the office declared lost as arrived and handled.
+func markLost(tr *tracker, from, to uint64, now time.Time) {
+	for s := from; s <= to; s++ {
+		tr.markReceived(s, now)
+		tr.markStored(s)
+	}
+}
+
+// DeclareLost records that the office declared the range [from, to] of a
+// device's epoch lost (audited by the correction that asks for it): the
+// gap is no longer missing, and the Ack may move past it.
+func (in *Ingest) DeclareLost(ctx context.Context, site, device, epoch string, from, to uint64, correctionID string) error {
+	if from == 0 || to < from || to-from >= MaxLostRange {
+		return fmt.Errorf("declare lost: need 1 <= from_seq <= to_seq and at most %d seqs", MaxLostRange)
+	}
+	k := seqKey{device, epoch}
+	in.mu.Lock()
+	_, known := in.trackers[k]
+	in.mu.Unlock()
+	if !known {
+		return fmt.Errorf("declare lost: no sequence known for device %s epoch %q", device, epoch)
+	}
+	in.writeMu.Lock()
+	defer in.writeMu.Unlock()
+	if _, err := in.db.ExecContext(ctx, `INSERT INTO lost (device, epoch, from_seq, to_seq, correction_id) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING`,
+		device, epoch, int64(from), int64(to), correctionID); err != nil {
+		return fmt.Errorf("declare lost: %w", err)
+	}
+	in.mu.Lock()
+	tr := in.trackers[k]
+	before := tr.storedThrough
+	markLost(tr, from, to, in.opts.Now())
+	through, recv, trSite := tr.storedThrough, tr.receivedThrough, tr.site
+	in.mu.Unlock()
+	if _, err := in.db.ExecContext(ctx, `UPDATE sequences SET stored_through = MAX(stored_through, ?), received_through = MAX(received_through, ?) WHERE device = ? AND epoch = ?`,
+		int64(through), int64(recv), device, epoch); err != nil {
+		return err
+	}
+	if site == "" {
+		site = trSite
+	}
+	if through > before {
+		in.ack(site, device, epoch, through)
+	}
+	in.log.Info("sequence range declared lost", "device", device, "epoch", epoch, "from_seq", from, "to_seq", to, "correction", correctionID)
 	return nil
 }
 

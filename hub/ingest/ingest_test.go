@@ -387,3 +387,28 @@ func TestGarbageFloodDoesNotStallIngest(t *testing.T) {
 	waitFor(t, "the 50 good events acked", func() bool { return e.pub.lastAck("d1", "E1") == 50 })
 	waitFor(t, "5,000 rejections recorded", func() bool { return e.count(`SELECT count(*) FROM rejected`) == 5000 })
 }
+
+// The office declares a gap lost: it is no longer missing, the Ack moves
+// past it, and a restart remembers it.
+func TestDeclareLost(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, nil)
+	e.send("d1", "E1", 1, 2, 5)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	waitFor(t, "seq 5 stored", func() bool { return len(e.stored()) == 3 })
+	if err := e.in.DeclareLost(context.Background(), "jules-ferry", "d1", "E1", 3, 4, "C1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ack 5 past the lost range", func() bool { return e.pub.lastAck("d1", "E1") == 5 })
+	if seq := e.in.Sequences(); len(seq[0].Missing) != 0 {
+		t.Fatalf("still missing: %+v", seq)
+	}
+	if err := e.in.DeclareLost(context.Background(), "jules-ferry", "d9", "E1", 1, 2, "C2"); err == nil {
+		t.Fatal("declared lost for an unknown device")
+	}
+	e.stop()
+	e2 := newEnv(t, dir, nil)
+	if seq := e2.in.Sequences(); seq[0].StoredThrough != 5 || len(seq[0].Missing) != 0 {
+		t.Fatalf("after restart: %+v", seq)
+	}
+}

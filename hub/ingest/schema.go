@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS rejected (
 	payload     BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejected_time ON rejected (received_at);
+CREATE TABLE IF NOT EXISTS lost (
+	device        TEXT NOT NULL,
+	epoch         TEXT NOT NULL,
+	from_seq      INTEGER NOT NULL,
+	to_seq        INTEGER NOT NULL,
+	correction_id TEXT NOT NULL,
+	PRIMARY KEY (device, epoch, from_seq, to_seq)
+);
 CREATE TABLE IF NOT EXISTS device_status (
 	device       TEXT PRIMARY KEY,
 	site         TEXT NOT NULL,

@@ -1,0 +1,237 @@
+// Package corrections keeps the office's and schools' corrections (DESIGN
+// §5): scans added by hand (a forgotten badge, a roll-call), scans voided,
+// absences declared for a day, forgotten staff clock-outs closed, sequence
+// gaps declared lost. A correction is an event of its own, attributed to a
+// user with a reason; nothing is ever rewritten or deleted.
+package corrections
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"pointage/hub/roster"
+	"pointage/internal/wire"
+)
+
+// Kinds of correction.
+const (
+	AddScan       = "add_scan"       // a scan that did not happen on a reader
+	VoidScan      = "void_scan"      // a wrong scan: listed, never counted
+	Absence       = "absence"        // a child declared absent for a day (lowers expected)
+	CloseClockOut = "close_clockout" // a staff clock-out that was forgotten
+	DeclareLost   = "declare_lost"   // a sequence gap the agent cannot resend
+)
+
+// ErrInvalid wraps every validation error.
+var ErrInvalid = errors.New("invalid correction")
+
+// Correction is one correction. Which fields matter depends on Kind.
+type Correction struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	Site string `json:"site"`
+	// Day is the local day the correction applies to (YYYY-MM-DD).
+	Day string `json:"day"`
+	// add_scan, absence, close_clockout: the person (roster person_id).
+	PersonID string `json:"person_id,omitempty"`
+	// add_scan: service and direction; add_scan and close_clockout: time.
+	Service string     `json:"service,omitempty"`
+	Dir     string     `json:"dir,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+	// void_scan: the event's id.
+	EventID string `json:"event_id,omitempty"`
+	// declare_lost: the device, epoch and seq range.
+	Device  string `json:"device,omitempty"`
+	Epoch   string `json:"epoch,omitempty"`
+	FromSeq uint64 `json:"from_seq,omitempty"`
+	ToSeq   uint64 `json:"to_seq,omitempty"`
+
+	User      string    `json:"user"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
+}
+
+// Validate checks the fields the correction's kind needs.
+func (c Correction) Validate() error {
+	if !wire.ValidSiteOrDevice(c.Site) {
+		return invalid("site", "%q is not a site id", c.Site)
+	}
+	if _, err := roster.ParseDate(c.Day); err != nil {
+		return invalid("day", "want YYYY-MM-DD")
+	}
+	if strings.TrimSpace(c.User) == "" {
+		return invalid("user", "required: who makes the correction")
+	}
+	if strings.TrimSpace(c.Reason) == "" || len(c.Reason) > 500 {
+		return invalid("reason", "required, at most 500 characters: why the correction is made")
+	}
+	needPerson := func() error {
+		if strings.TrimSpace(c.PersonID) == "" || len(c.PersonID) > 64 {
+			return invalid("person_id", "required for %s", c.Kind)
+		}
+		return nil
+	}
+	switch c.Kind {
+	case AddScan:
+		if err := needPerson(); err != nil {
+			return err
+		}
+		if !wire.ValidService(c.Service) {
+			return invalid("service", "want canteen, garderie or staff")
+		}
+		if c.Dir == "" {
+			return invalid("dir", "want in, out or auto")
+		}
+		if !wire.ValidDir(c.Dir) {
+			return invalid("dir", "want in, out or auto")
+		}
+		if c.At == nil {
+			return invalid("at", "required: when the scan should have happened")
+		}
+	case VoidScan:
+		if c.EventID == "" || len(c.EventID) > 64 {
+			return invalid("event_id", "required: the id of the scan to void")
+		}
+	case Absence:
+		return needPerson()
+	case CloseClockOut:
+		if err := needPerson(); err != nil {
+			return err
+		}
+		if c.At == nil {
+			return invalid("at", "required: the clock-out time")
+		}
+	case DeclareLost:
+		if !wire.ValidSiteOrDevice(c.Device) {
+			return invalid("device", "%q is not a device id", c.Device)
+		}
+		if c.FromSeq == 0 || c.ToSeq < c.FromSeq {
+			return invalid("to_seq", "need 1 <= from_seq <= to_seq")
+		}
+	default:
+		return invalid("kind", "%q: want add_scan, void_scan, absence, close_clockout or declare_lost", c.Kind)
+	}
+	return nil
+}
+
+// Store keeps corrections in the hub's state database.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const schema = `CREATE TABLE IF NOT EXISTS corrections (
+	id TEXT PRIMARY KEY,
+	kind TEXT NOT NULL,
+	site TEXT NOT NULL,
+	day TEXT NOT NULL,
+	person_id TEXT NOT NULL DEFAULT '',
+	service TEXT NOT NULL DEFAULT '',
+	dir TEXT NOT NULL DEFAULT '',
+	at TEXT NOT NULL DEFAULT '',
+	event_id TEXT NOT NULL DEFAULT '',
+	device TEXT NOT NULL DEFAULT '',
+	epoch TEXT NOT NULL DEFAULT '',
+	from_seq INTEGER NOT NULL DEFAULT 0,
+	to_seq INTEGER NOT NULL DEFAULT 0,
+	user TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS corrections_day ON corrections (site, day);`
+
+// New creates the table.
+func New(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("corrections: create table: %w", err)
+	}
+	return &Store{db: db, now: now}, nil
+}
+
+// Add validates and records a correction; it returns it with its id.
+func (s *Store) Add(ctx context.Context, c Correction) (Correction, error) {
+	if err := c.Validate(); err != nil {
+		return Correction{}, err
+	}
+	c.CreatedAt = s.now().Truncate(time.Millisecond)
+	c.ID = ulid.MustNew(ulid.Timestamp(c.CreatedAt), rand.Reader).String()
+	at := ""
+	if c.At != nil {
+		at = c.At.Format(wire.AtLayout)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO corrections (id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.ID, c.Kind, c.Site, c.Day, c.PersonID, c.Service, c.Dir, at, c.EventID, c.Device, c.Epoch,
+		int64(c.FromSeq), int64(c.ToSeq), c.User, c.Reason, c.CreatedAt.UnixMilli())
+	if err != nil {
+		return Correction{}, fmt.Errorf("record correction: %w", err)
+	}
+	return c, nil
+}
+
+// Filter selects corrections: Site "" is every site; days inclusive,
+// empty = unbounded.
+type Filter struct {
+	Site     string
+	From, To string // YYYY-MM-DD
+	Kind     string
+}
+
+// List returns the corrections of f, oldest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Correction, error) {
+	q := `SELECT id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at FROM corrections WHERE 1=1`
+	var args []any
+	if f.Site != "" {
+		q += ` AND site = ?`
+		args = append(args, f.Site)
+	}
+	if f.From != "" {
+		q += ` AND day >= ?`
+		args = append(args, f.From)
+	}
+	if f.To != "" {
+		q += ` AND day <= ?`
+		args = append(args, f.To)
+	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Correction{}
+	for rows.Next() {
+		var c Correction
+		var at string
+		var from, to, created int64
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Site, &c.Day, &c.PersonID, &c.Service, &c.Dir, &at, &c.EventID, &c.Device, &c.Epoch,
+			&from, &to, &c.User, &c.Reason, &created); err != nil {
+			return nil, err
+		}
+		c.FromSeq, c.ToSeq, c.CreatedAt = uint64(from), uint64(to), time.UnixMilli(created)
+		if at != "" {
+			t, err := wire.ParseTime(at)
+			if err == nil {
+				c.At = &t
+			}
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
