@@ -31,6 +31,7 @@ type Config struct {
 	RequireRegistration bool
 	TopicRoot           string // default "pointage"
 	Timezone            string // default "Pacific/Noumea"
+	Calendar            string // YAML file of closed days (none: no day is closed)
 	LogLevel            string
 	LogFormat           string
 }

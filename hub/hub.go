@@ -17,10 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"pointage/hub/api"
 	"pointage/hub/broker"
+	"pointage/hub/calendar"
+	"pointage/hub/corrections"
+	"pointage/hub/days"
 	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/ingest"
+	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/hub/store/influxstore"
 	"pointage/hub/store/sqlitestore"
@@ -49,6 +54,10 @@ type Hub struct {
 	link     *link.Link     // nil with the embedded broker
 	linkMsgs chan link.Message
 	ingest   *ingest.Ingest
+	roster   *roster.Roster
+	corr     *corrections.Store
+	days     *days.Service
+	api      *api.API
 	reg      *prometheus.Registry
 	httpLn   net.Listener
 	http     *http.Server
@@ -128,6 +137,24 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg}); err != nil {
 		return nil, err
 	}
+	loc, _ := time.LoadLocation(cfg.Timezone) // validated
+	var cal *calendar.Calendar
+	if cfg.Calendar != "" {
+		if cal, err = calendar.Load(cfg.Calendar); err != nil {
+			return nil, fmt.Errorf("--calendar: %w", err)
+		}
+	}
+	if h.roster, err = roster.New(ctx, h.db); err != nil {
+		return nil, err
+	}
+	if h.corr, err = corrections.New(ctx, h.db, opts.Now); err != nil {
+		return nil, err
+	}
+	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
+		KnownSites: h.knownSites, Changed: h.ingest.Changed, Logger: h.log})
+	h.api = api.New(api.Options{Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest, Days: h.days,
+		Logger: h.log, Now: opts.Now})
+	h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others")
 	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
@@ -141,6 +168,37 @@ type registered struct{ r *devices.Registry }
 func (r registered) Registered(ctx context.Context, site, device string) bool {
 	d, err := r.r.Get(ctx, device)
 	return err == nil && d.Site == site
+}
+
+// correctionsNotifier tells the day service about each new correction, so
+// the live stream updates.
+type correctionsNotifier struct {
+	*corrections.Store
+	days *days.Service
+}
+
+func (c correctionsNotifier) Add(ctx context.Context, x corrections.Correction) (corrections.Correction, error) {
+	saved, err := c.Store.Add(ctx, x)
+	if err == nil {
+		c.days.Corrected()
+	}
+	return saved, err
+}
+
+// knownSites lists the sites of registered devices and of sequences.
+func (h *Hub) knownSites(ctx context.Context) ([]string, error) {
+	devs, err := h.devices.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range devs {
+		out = append(out, d.Site)
+	}
+	for _, s := range h.ingest.Sequences() {
+		out = append(out, s.Site)
+	}
+	return out, nil
 }
 
 // linkPublisher adapts link.Link to ingest.Publisher.
@@ -169,6 +227,12 @@ func (h *Hub) Devices() *devices.Registry { return h.devices }
 // Ingest is the ingest pipeline.
 func (h *Hub) Ingest() *ingest.Ingest { return h.ingest }
 
+// Roster is the roster.
+func (h *Hub) Roster() *roster.Roster { return h.roster }
+
+// Days computes the figures of local days.
+func (h *Hub) Days() *days.Service { return h.days }
+
 // Store is the time-series store.
 func (h *Hub) Store() store.Store { return h.store }
 
@@ -179,6 +243,7 @@ func (h *Hub) routes() http.Handler {
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
+	h.api.Register(mux)
 	return mux
 }
 

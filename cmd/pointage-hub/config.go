@@ -28,6 +28,7 @@ func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	fs.BoolVar(&cfg.RequireRegistration, "require-registration", false, "refuse check-ins from devices not registered with `devices add`")
 	fs.StringVar(&cfg.TopicRoot, "topic-root", d.TopicRoot, "first MQTT topic level")
 	fs.StringVar(&cfg.Timezone, "timezone", d.Timezone, "the schools' time zone (local days are counted in it)")
+	fs.StringVar(&cfg.Calendar, "calendar", "", "YAML file of closed days (example: firmware-config/calendar-nc.example.yaml)")
 	fs.StringVar(&cfg.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat, "text or json")
 }

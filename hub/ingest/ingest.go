@@ -108,6 +108,9 @@ type Ingest struct {
 	// which sleeps. Taken before mu, never inside it.
 	writeMu sync.Mutex
 
+	changedMu sync.Mutex
+	changed   chan struct{} // closed at the next change (Changed)
+
 	mu       sync.Mutex // guards trackers, clocks and lastLog
 	trackers map[seqKey]*tracker
 	clocks   map[string]clockInfo // by device
@@ -138,6 +141,7 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 		msgs:     make(chan message, 16384),
 		wake:     make(chan struct{}, 1),
 		fresh:    make(chan []queued, 8),
+		changed:  make(chan struct{}),
 		done:     make(chan struct{}),
 		trackers: map[seqKey]*tracker{},
 		clocks:   map[string]clockInfo{},
@@ -280,6 +284,9 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 	}
 	for _, s := range statuses {
 		in.afterStatus(s)
+	}
+	if len(statuses) > 0 {
+		in.notifyChanged()
 	}
 	return nil
 }

@@ -237,6 +237,7 @@ func (in *Ingest) markHandled(ctx context.Context, batch []queued, state int, re
 	for k, a := range moved {
 		in.ack(a.site, k.device, k.epoch, a.through)
 	}
+	in.notifyChanged()
 	return nil
 }
 

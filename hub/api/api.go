@@ -1,0 +1,418 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"pointage/hub/corrections"
+	"pointage/hub/ingest"
+	"pointage/hub/roster"
+	"pointage/internal/wire"
+)
+
+// User is who makes a request.
+type User struct {
+	Name string `json:"name"`
+	Role string `json:"role"` // office | school | kitchen
+	Site string `json:"site,omitempty"`
+}
+
+// Users checks credentials. Until users exist (the dashboard work adds
+// them), the API answers loopback clients without authentication and
+// refuses everyone else (DESIGN §9).
+type Users interface {
+	Any(ctx context.Context) bool
+	Check(ctx context.Context, name, password string) (User, bool)
+}
+
+// Ingest is what the API reads of the ingest pipeline.
+type Ingest interface {
+	Sequences() []ingest.SequenceState
+	RecentRejected(ctx context.Context, limit int) ([]ingest.Rejected, error)
+	DeclareLost(ctx context.Context, site, device, epoch string, from, to uint64, correctionID string) error
+}
+
+// Corrections records and lists corrections.
+type Corrections interface {
+	Add(ctx context.Context, c corrections.Correction) (corrections.Correction, error)
+	List(ctx context.Context, f corrections.Filter) ([]corrections.Correction, error)
+}
+
+// DeviceStatuses reads the devices' last statuses.
+type DeviceStatuses interface {
+	DeviceStatuses(ctx context.Context) ([]ingest.DeviceStatus, error)
+}
+
+// Days computes the figures of local days.
+type Days interface {
+	// Counts returns the counts JSON of DESIGN §9 for a day (site "" = every
+	// known site); ErrUnknownSite when site is not known.
+	Counts(ctx context.Context, day roster.Date, site string) (any, error)
+	// Events returns the events JSON of DESIGN §9 for a site and day.
+	Events(ctx context.Context, day roster.Date, site string, withNames bool) (any, error)
+	// UnknownBadges lists badges not in the roster seen that day.
+	UnknownBadges(ctx context.Context, day roster.Date, site string) (any, error)
+	// Today is the current local day.
+	Today() roster.Date
+	// Changed returns a channel closed at the next change of figures.
+	Changed() <-chan struct{}
+}
+
+// ErrUnknownSite is returned by Days for a site nobody knows.
+var ErrUnknownSite = errors.New("unknown site")
+
+// Options wire the API.
+type Options struct {
+	Users       Users // nil: no user yet, loopback only
+	Ingest      Ingest
+	Corrections Corrections
+	Devices     DeviceStatuses
+	Days        Days
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// API serves /api/v1.
+type API struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the API handler set.
+func New(opts Options) *API {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &API{opts: opts, log: opts.Logger}
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/counts", a.auth(a.counts, "office", "school", "kitchen"))
+	mux.Handle("GET /api/v1/events", a.auth(a.events, "office", "school"))
+	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.unknownBadges, "office", "school"))
+	mux.Handle("GET /api/v1/devices", a.auth(a.devices, "office", "school"))
+	mux.Handle("GET /api/v1/rejected", a.auth(a.rejected, "office"))
+	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections, "office", "school"))
+	mux.Handle("POST /api/v1/corrections", a.auth(a.addCorrection, "office", "school"))
+	mux.Handle("GET /api/v1/stream", a.auth(a.stream, "office", "school", "kitchen"))
+	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
+		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	}, "office", "school", "kitchen"))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, u User)
+
+type ctxKey struct{}
+
+// auth applies DESIGN §9: Basic credentials of a user; until the first
+// user exists, loopback clients only, without credentials.
+func (a *API) auth(h handler, roles ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u User
+		if a.opts.Users == nil || !a.opts.Users.Any(r.Context()) {
+			if !isLoopback(r.RemoteAddr) {
+				writeError(w, http.StatusForbidden, "no user exists yet: the API answers only local requests (create a user with pointage-hub users add)")
+				return
+			}
+			u = User{Name: "local", Role: "office"}
+		} else {
+			name, pass, ok := r.BasicAuth()
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
+				writeError(w, http.StatusUnauthorized, "authentication required")
+				return
+			}
+			if u, ok = a.opts.Users.Check(r.Context(), name, pass); !ok {
+				w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
+				writeError(w, http.StatusUnauthorized, "wrong user name or password")
+				return
+			}
+		}
+		allowed := false
+		for _, role := range roles {
+			allowed = allowed || role == u.Role
+		}
+		if !allowed {
+			writeError(w, http.StatusForbidden, "your role ("+u.Role+") cannot use this endpoint")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
+	})
+}
+
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// day reads ?date=YYYY-MM-DD (default today).
+func (a *API) day(r *http.Request) (roster.Date, error) {
+	s := r.URL.Query().Get("date")
+	if s == "" {
+		return a.opts.Days.Today(), nil
+	}
+	d, err := roster.ParseDate(s)
+	if err != nil {
+		return roster.Date{}, errors.New("date: want YYYY-MM-DD, like 2026-11-28")
+	}
+	return d, nil
+}
+
+// siteParam reads ?site= and applies the school role's own site.
+func siteParam(r *http.Request, u User, required bool) (string, int, string) {
+	site := r.URL.Query().Get("site")
+	if site != "" && !wire.ValidSiteOrDevice(site) {
+		return "", http.StatusBadRequest, "site: not a site id"
+	}
+	if u.Role == "school" {
+		if site == "" {
+			site = u.Site
+		}
+		if site != u.Site {
+			return "", http.StatusForbidden, "your account is limited to site " + u.Site
+		}
+	}
+	if required && site == "" {
+		return "", http.StatusBadRequest, "site: required (like ?site=jules-ferry)"
+	}
+	return site, 0, ""
+}
+
+func (a *API) counts(w http.ResponseWriter, r *http.Request, u User) {
+	day, err := a.day(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) { return a.opts.Days.Counts(r.Context(), day, site) })
+}
+
+func (a *API) events(w http.ResponseWriter, r *http.Request, u User) {
+	day, err := a.day(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	site, status, msg := siteParam(r, u, true)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) { return a.opts.Days.Events(r.Context(), day, site, u.Role != "kitchen") })
+}
+
+func (a *API) unknownBadges(w http.ResponseWriter, r *http.Request, u User) {
+	day, err := a.day(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) { return a.opts.Days.UnknownBadges(r.Context(), day, site) })
+}
+
+// respond runs f and writes its result, mapping known errors to 4xx.
+func (a *API) respond(w http.ResponseWriter, r *http.Request, f func() (any, error)) {
+	v, err := f()
+	switch {
+	case errors.Is(err, ErrUnknownSite):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		a.log.Error("api request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error; the hub's log says more")
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) {
+		statuses, err := a.opts.Devices.DeviceStatuses(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		seqs := a.opts.Ingest.Sequences()
+		out := []ingest.DeviceView{}
+		for _, v := range ingest.Views(statuses, seqs) {
+			if site == "" || v.Site == site {
+				out = append(out, v)
+			}
+		}
+		return map[string]any{"devices": out}, nil
+	})
+}
+
+func (a *API) rejected(w http.ResponseWriter, r *http.Request, _ User) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit: a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	a.respond(w, r, func() (any, error) {
+		rej, err := a.opts.Ingest.RecentRejected(r.Context(), limit)
+		if rej == nil {
+			rej = []ingest.Rejected{}
+		}
+		return map[string]any{"rejected": rej}, err
+	})
+}
+
+func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	q := r.URL.Query()
+	for _, k := range []string{"from", "to"} {
+		if v := q.Get(k); v != "" {
+			if _, err := roster.ParseDate(v); err != nil {
+				writeError(w, http.StatusBadRequest, k+": want YYYY-MM-DD")
+				return
+			}
+		}
+	}
+	if f, t := q.Get("from"), q.Get("to"); f != "" && t != "" && t < f {
+		writeError(w, http.StatusBadRequest, "to is before from")
+		return
+	}
+	a.respond(w, r, func() (any, error) {
+		list, err := a.opts.Corrections.List(r.Context(), corrections.Filter{Site: site, From: q.Get("from"), To: q.Get("to")})
+		return map[string]any{"corrections": list}, err
+	})
+}
+
+func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
+	var c corrections.Correction
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())
+		return
+	}
+	if u.Role == "school" && c.Site != u.Site {
+		writeError(w, http.StatusForbidden, "your account is limited to site "+u.Site)
+		return
+	}
+	if c.Kind == corrections.DeclareLost && u.Role != "office" {
+		writeError(w, http.StatusForbidden, "only the office declares a gap lost")
+		return
+	}
+	c.User = u.Name // attributed to who is logged in, whatever the body says
+	if c.Day == "" {
+		c.Day = a.opts.Days.Today().String()
+	}
+	if err := c.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	saved, err := a.opts.Corrections.Add(r.Context(), c)
+	if err != nil {
+		a.respond(w, r, func() (any, error) { return nil, err })
+		return
+	}
+	if saved.Kind == corrections.DeclareLost {
+		if err := a.opts.Ingest.DeclareLost(r.Context(), saved.Site, saved.Device, saved.Epoch, saved.FromSeq, saved.ToSeq, saved.ID); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	a.log.Info("correction recorded", "id", saved.ID, "kind", saved.Kind, "site", saved.Site, "user", saved.User)
+	writeJSON(w, http.StatusCreated, saved)
+}
+
+// stream sends the day's counts now and at every change, as server-sent
+// events (event: counts), with a comment every 15 s to keep proxies open.
+func (a *API) stream(w http.ResponseWriter, r *http.Request, u User) {
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	keep := time.NewTicker(15 * time.Second)
+	defer keep.Stop()
+	for {
+		changed := a.opts.Days.Changed()
+		v, err := a.opts.Days.Counts(r.Context(), a.opts.Days.Today(), site)
+		if err != nil {
+			return
+		}
+		b, _ := json.Marshal(v)
+		if _, err := io.WriteString(w, "event: counts\ndata: "+string(b)+"\n\n"); err != nil {
+			return
+		}
+		flusher.Flush()
+	wait:
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-keep.C:
+				io.WriteString(w, ": keep-alive\n\n")
+				flusher.Flush()
+			case <-changed:
+				break wait
+			}
+		}
+		// Coalesce bursts: at most one update a second.
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type users struct{ list map[string]User }
+
+func (u users) Any(context.Context) bool { return len(u.list) > 0 }
+func (u users) Check(_ context.Context, name, pass string) (User, bool) {
+	x, ok := u.list[name+":"+pass]
+	return x, ok
+}
+
+// The authentication rule of DESIGN §9, on the handler itself.
+func TestAuthRule(t *testing.T) {
+	ok := func(w http.ResponseWriter, _ *http.Request, u User) { writeJSON(w, 200, u) }
+	tests := []struct {
+		name   string
+		users  Users
+		remote string
+		basic  [2]string
+		roles  []string
+		want   int
+	}{
+		{"no user yet, loopback", nil, "127.0.0.1:5000", [2]string{}, []string{"office"}, 200},
+		{"no user yet, ipv6 loopback", nil, "[::1]:5000", [2]string{}, []string{"office"}, 200},
+		{"no user yet, from the network", nil, "192.0.2.7:5000", [2]string{}, []string{"office"}, 403},
+		{"users exist, no credentials", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "127.0.0.1:1", [2]string{}, []string{"office"}, 401},
+		{"users exist, wrong password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "x"}, []string{"office"}, 401},
+		{"users exist, right password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "b"}, []string{"office"}, 200},
+		{"role without access", users{map[string]User{"k:p": {Name: "k", Role: "kitchen"}}}, "192.0.2.7:1", [2]string{"k", "p"}, []string{"office", "school"}, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(Options{Users: tt.users})
+			req := httptest.NewRequest("GET", "/api/v1/x", nil)
+			req.RemoteAddr = tt.remote
+			if tt.basic[0] != "" {
+				req.SetBasicAuth(tt.basic[0], tt.basic[1])
+			}
+			rec := httptest.NewRecorder()
+			a.auth(ok, tt.roles...).ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.want, rec.Body)
+			}
+			if rec.Code != 200 && !strings.Contains(rec.Body.String(), `"error"`) {
+				t.Fatalf("error without a JSON message: %s", rec.Body)
+			}
+		})
+	}
+}

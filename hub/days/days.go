@@ -1,0 +1,227 @@
+// Package days computes the figures of a local day for the API, the
+// dashboard and the exports: it reads the day's events from the store
+// (explicit UTC bounds of the site's local day), the roster valid that day,
+// the corrections and the calendar, and hands them to the pure counting
+// rules of package counts.
+package days
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"pointage/hub/api"
+	"pointage/hub/calendar"
+	"pointage/hub/corrections"
+	"pointage/hub/counts"
+	"pointage/hub/roster"
+	"pointage/hub/store"
+)
+
+// Options wire a Service.
+type Options struct {
+	Store       store.Store
+	Roster      *roster.Roster
+	Corrections *corrections.Store
+	Calendar    *calendar.Calendar // nil: no closed day
+	Loc         *time.Location
+	Now         func() time.Time
+	// Sessions returns a site's garderie sessions (nil: the defaults).
+	Sessions func(site string) []counts.Session
+	// KnownSites lists the sites of registered devices and sequences.
+	KnownSites func(ctx context.Context) ([]string, error)
+	// Changed returns a channel closed at the next stored event.
+	Changed func() <-chan struct{}
+	Logger  *slog.Logger
+}
+
+// Service computes days.
+type Service struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	changed chan struct{} // closed on corrections
+}
+
+// New returns a Service.
+func New(opts Options) *Service {
+	if opts.Loc == nil {
+		opts.Loc = time.UTC
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{})}
+}
+
+// Today is the current local day.
+func (s *Service) Today() roster.Date { return roster.DateOf(s.opts.Now().In(s.opts.Loc)) }
+
+// Bounds returns the UTC instants [from, to) of a local day.
+func (s *Service) Bounds(day roster.Date) (time.Time, time.Time) {
+	return day.In(s.opts.Loc).UTC(), day.AddDays(1).In(s.opts.Loc).UTC()
+}
+
+// Changed returns a channel closed at the next change of figures (an event
+// stored, a status, a correction).
+func (s *Service) Changed() <-chan struct{} {
+	s.mu.Lock()
+	mine := s.changed
+	s.mu.Unlock()
+	if s.opts.Changed == nil {
+		return mine
+	}
+	other := s.opts.Changed()
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-mine:
+		case <-other:
+		}
+		close(out)
+	}()
+	return out
+}
+
+// Corrected tells the service a correction was recorded.
+func (s *Service) Corrected() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// sites returns every known site: roster, devices, sequences, and the
+// events of the day.
+func (s *Service) sites(ctx context.Context, snap *roster.Snapshot, evs []store.Event) ([]string, error) {
+	set := map[string]bool{}
+	all, err := s.opts.Roster.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range all {
+		set[x] = true
+	}
+	if s.opts.KnownSites != nil {
+		more, err := s.opts.KnownSites(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range more {
+			set[x] = true
+		}
+	}
+	for _, e := range evs {
+		set[e.Site] = true
+	}
+	out := make([]string, 0, len(set))
+	for x := range set {
+		out = append(out, x)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Day is the computed figures of every requested site for one day.
+type Day struct {
+	Date     roster.Date
+	Sites    []string
+	Results  map[string]counts.Result
+	Snapshot *roster.Snapshot
+}
+
+// Compute computes a day for one site ("" = every known site).
+func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*Day, error) {
+	from, to := s.Bounds(day)
+	// Every site is read, even for one: the cross-site checks need them all.
+	evs, err := s.opts.Store.Events(ctx, store.Query{From: from, To: to})
+	if err != nil {
+		return nil, fmt.Errorf("read the day's events: %w", err)
+	}
+	snap, err := s.opts.Roster.AsOf(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	known, err := s.sites(ctx, snap, evs)
+	if err != nil {
+		return nil, err
+	}
+	sites := known
+	if site != "" {
+		found := false
+		for _, x := range known {
+			found = found || x == site
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+		}
+	}
+	corrs, err := s.opts.Corrections.List(ctx, corrections.Filter{From: day.String(), To: day.String()})
+	if err != nil {
+		return nil, err
+	}
+	inputs := map[string]*counts.Input{}
+	for _, x := range sites {
+		closed, _ := s.opts.Calendar.Closed(x, day)
+		in := &counts.Input{Site: x, Day: day, Loc: s.opts.Loc, Roster: snap, Closed: closed,
+			Absent: map[string]bool{}, ClosedClockOuts: map[string]time.Time{}, Now: s.opts.Now()}
+		if s.opts.Sessions != nil {
+			in.Sessions = s.opts.Sessions(x)
+		}
+		inputs[x] = in
+	}
+	for _, e := range evs {
+		if in := inputs[e.Site]; in != nil {
+			in.Scans = append(in.Scans, counts.ScanFromEvent(e))
+		}
+	}
+	voided := map[string]bool{}
+	for _, c := range corrs {
+		in := inputs[c.Site]
+		if in == nil {
+			continue
+		}
+		switch c.Kind {
+		case corrections.AddScan:
+			badge := ""
+			if p, ok := snap.Person(c.PersonID); ok {
+				badge = p.Match.Badge
+			}
+			in.Scans = append(in.Scans, counts.Scan{ID: "corr-" + c.ID, Device: "correction", Reader: "correction", Badge: badge,
+				Service: c.Service, Dir: c.Dir, At: *c.At, ReceivedAt: c.CreatedAt, Correction: c.ID, PersonID: c.PersonID})
+		case corrections.VoidScan:
+			voided[c.EventID] = true
+		case corrections.Absence:
+			in.Absent[c.PersonID] = true
+		case corrections.CloseClockOut:
+			in.ClosedClockOuts[c.PersonID] = *c.At
+		}
+	}
+	all := make([]counts.Result, 0, len(sites))
+	for _, x := range sites {
+		in := inputs[x]
+		for i := range in.Scans {
+			in.Scans[i].Voided = voided[in.Scans[i].ID]
+		}
+		all = append(all, counts.Compute(*in))
+	}
+	cross := counts.CrossSiteWarnings(all)
+	out := &Day{Date: day, Results: map[string]counts.Result{}, Snapshot: snap}
+	for _, r := range all {
+		if site != "" && r.Site != site {
+			continue
+		}
+		r.Warnings = append(r.Warnings, cross[r.Site]...)
+		out.Sites = append(out.Sites, r.Site)
+		out.Results[r.Site] = r
+	}
+	return out, nil
+}

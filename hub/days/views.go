@@ -1,0 +1,112 @@
+package days
+
+import (
+	"context"
+	"time"
+
+	"pointage/hub/counts"
+	"pointage/hub/roster"
+	"pointage/internal/wire"
+)
+
+// CountsView is the body of GET /api/v1/counts (DESIGN §9, contract).
+type CountsView struct {
+	Date     string          `json:"date"`
+	Timezone string          `json:"timezone"`
+	Sites    []counts.Result `json:"sites"`
+}
+
+// Counts returns the counts of a day (site "" = every known site).
+func (s *Service) Counts(ctx context.Context, day roster.Date, site string) (any, error) {
+	d, err := s.Compute(ctx, day, site)
+	if err != nil {
+		return nil, err
+	}
+	v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
+	for _, x := range d.Sites {
+		v.Sites = append(v.Sites, d.Results[x])
+	}
+	return v, nil
+}
+
+// EventView is one event of GET /api/v1/events (DESIGN §9). Session and
+// Correction are additions.
+type EventView struct {
+	ID         string `json:"id"`
+	Device     string `json:"device"`
+	Epoch      string `json:"epoch"`
+	Reader     string `json:"reader"`
+	Seq        uint64 `json:"seq"`
+	Badge      string `json:"badge"`
+	Service    string `json:"service"`
+	Dir        string `json:"dir"`
+	At         string `json:"at"`
+	ReceivedAt string `json:"received_at"`
+	PersonID   string `json:"person_id"`
+	Role       string `json:"role"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name"`
+	Class      string `json:"class"`
+	Regime     string `json:"regime"`
+	Kind       string `json:"kind"`
+	Review     bool   `json:"review"`
+	Session    string `json:"session,omitempty"`
+	Correction string `json:"correction,omitempty"`
+}
+
+// EventsView is the body of GET /api/v1/events.
+type EventsView struct {
+	Date   string      `json:"date"`
+	Site   string      `json:"site"`
+	Events []EventView `json:"events"`
+}
+
+// Events lists a site's events of a day with what each counted as.
+func (s *Service) Events(ctx context.Context, day roster.Date, site string, withNames bool) (any, error) {
+	d, err := s.Compute(ctx, day, site)
+	if err != nil {
+		return nil, err
+	}
+	r := d.Results[site]
+	v := EventsView{Date: day.String(), Site: site, Events: []EventView{}}
+	for _, sr := range r.Detail.Scans {
+		e := EventView{ID: sr.ID, Device: sr.Device, Epoch: sr.Epoch, Reader: sr.Reader, Seq: sr.Seq, Badge: sr.Badge,
+			Service: sr.Service, Dir: sr.Dir, At: sr.At.In(s.opts.Loc).Format(wire.AtLayout),
+			ReceivedAt: sr.ReceivedAt.In(s.opts.Loc).Format(wire.AtLayout), Kind: string(sr.Kind), Review: sr.Review,
+			Session: sr.Session, Correction: sr.Correction}
+		if p := sr.Person; p != nil {
+			e.PersonID, e.Role, e.Regime = p.PersonID, string(p.Role), p.Regime
+			if withNames {
+				e.FirstName, e.LastName, e.Class = p.FirstName, p.LastName, p.Class
+			}
+		}
+		v.Events = append(v.Events, e)
+	}
+	return v, nil
+}
+
+// UnknownBadgeView is one badge not in the roster.
+type UnknownBadgeView struct {
+	Site    string    `json:"site"`
+	Service string    `json:"service"`
+	Badge   string    `json:"badge"`
+	Scans   int       `json:"scans"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+}
+
+// UnknownBadges lists the badges not in the roster seen on a day.
+func (s *Service) UnknownBadges(ctx context.Context, day roster.Date, site string) (any, error) {
+	d, err := s.Compute(ctx, day, site)
+	if err != nil {
+		return nil, err
+	}
+	out := []UnknownBadgeView{}
+	for _, x := range d.Sites {
+		for _, u := range d.Results[x].Detail.Unknown {
+			out = append(out, UnknownBadgeView{Site: x, Service: u.Service, Badge: u.Badge, Scans: u.Scans,
+				First: u.First.In(s.opts.Loc), Last: u.Last.In(s.opts.Loc)})
+		}
+	}
+	return map[string]any{"date": day.String(), "unknown_badges": out}, nil
+}

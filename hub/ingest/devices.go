@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"pointage/internal/wire"
+)
+
+// DeviceStatus is a device's last status as the hub received it.
+type DeviceStatus struct {
+	Site        string
+	Device      string
+	Epoch       string
+	State       string
+	Status      wire.Status
+	ReceivedAt  time.Time
+	ClockSkew   time.Duration
+	ClockSynced bool
+}
+
+// DeviceStatuses returns every device's last status.
+func (in *Ingest) DeviceStatuses(ctx context.Context) ([]DeviceStatus, error) {
+	rows, err := in.db.QueryContext(ctx, `SELECT device, site, epoch, state, status, received_at, clock_skew_ms, clock_synced FROM device_status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DeviceStatus
+	for rows.Next() {
+		var d DeviceStatus
+		var payload string
+		var recv, skew int64
+		if err := rows.Scan(&d.Device, &d.Site, &d.Epoch, &d.State, &payload, &recv, &skew, &d.ClockSynced); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(payload), &d.Status) // validated when received
+		d.ReceivedAt, d.ClockSkew = time.UnixMilli(recv), time.Duration(skew)*time.Millisecond
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeviceView is one device in GET /api/v1/devices (DESIGN §9).
+type DeviceView struct {
+	Site            string              `json:"site"`
+	Device          string              `json:"device"`
+	State           string              `json:"state"` // online | offline | unknown (no status yet)
+	LastSeen        *time.Time          `json:"last_seen"`
+	Epoch           string              `json:"epoch"`
+	LastSeq         uint64              `json:"last_seq"`
+	StoredThrough   uint64              `json:"stored_through"`
+	Missing         []Range             `json:"missing"`
+	OutboxPending   int64               `json:"outbox_pending"`
+	OldestPendingAt *string             `json:"oldest_pending_at"`
+	OutboxError     string              `json:"outbox_error,omitempty"`
+	Readers         []wire.ReaderStatus `json:"readers"`
+	ClockSkewMS     int64               `json:"clock_skew_ms"`
+	ClockSynced     bool                `json:"clock_synced"`
+	Version         string              `json:"version,omitempty"`
+	OtherEpochs     []SequenceState     `json:"other_epochs,omitempty"` // earlier epochs with gaps still open
+}
+
+// Views joins statuses and sequence accounting into one view per device.
+func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
+	byDevice := map[string]*DeviceView{}
+	get := func(site, device string) *DeviceView {
+		v := byDevice[device]
+		if v == nil {
+			v = &DeviceView{Site: site, Device: device, State: "unknown", Missing: []Range{}, Readers: []wire.ReaderStatus{}}
+			byDevice[device] = v
+		}
+		return v
+	}
+	for _, s := range statuses {
+		v := get(s.Site, s.Device)
+		t := s.ReceivedAt
+		v.State, v.LastSeen, v.Epoch = s.State, &t, s.Epoch
+		v.LastSeq, v.OutboxPending, v.OldestPendingAt = s.Status.LastSeq, s.Status.OutboxPending, s.Status.OldestPendingAt
+		v.OutboxError, v.Version = s.Status.OutboxError, s.Status.Version
+		if s.Status.Readers != nil {
+			v.Readers = s.Status.Readers
+		}
+		v.ClockSkewMS, v.ClockSynced = s.ClockSkew.Milliseconds(), s.ClockSynced
+	}
+	for _, q := range seqs {
+		v := get(q.Site, q.Device)
+		if v.Epoch == "" {
+			v.Epoch = q.Epoch
+		}
+		if q.Epoch == v.Epoch {
+			v.StoredThrough = q.StoredThrough
+			if q.Missing != nil {
+				v.Missing = q.Missing
+			}
+			v.LastSeq = max(v.LastSeq, q.MaxSeq)
+		} else if len(q.Missing) > 0 {
+			v.OtherEpochs = append(v.OtherEpochs, q)
+		}
+	}
+	out := make([]DeviceView, 0, len(byDevice))
+	for _, v := range byDevice {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Site != out[j].Site {
+			return out[i].Site < out[j].Site
+		}
+		return out[i].Device < out[j].Device
+	})
+	return out
+}
+
+// Changed returns a channel closed the next time events are stored or a
+// device's status changes.
+func (in *Ingest) Changed() <-chan struct{} {
+	in.changedMu.Lock()
+	defer in.changedMu.Unlock()
+	return in.changed
+}
+
+func (in *Ingest) notifyChanged() {
+	in.changedMu.Lock()
+	close(in.changed)
+	in.changed = make(chan struct{})
+	in.changedMu.Unlock()
+}
