@@ -160,6 +160,18 @@ func TestCountsAPIOnBothStores(t *testing.T) {
 			if len(corr.Corrections) != 2 || corr.Corrections[0].User != "local" {
 				t.Fatalf("corrections list: %+v", corr)
 			}
+			// The month's meal export, for French Excel: Léa and Jade billed,
+			// Noa's voided scan not.
+			month := body.Date[:7]
+			csv := getJSON(t, h, "/api/v1/export?kind=meals&month="+month, 200, nil)
+			if !strings.HasPrefix(csv, "\ufeffDate;Site;") || !strings.Contains(csv, "Wamytan;Léa") || !strings.Contains(csv, "Martin;Jade") ||
+				strings.Contains(csv, "Gowé") || !strings.Contains(csv, "\r\n") {
+				t.Fatalf("meals CSV:\n%s", csv)
+			}
+			xlsx := getJSON(t, h, "/api/v1/export?kind=staff&month="+month+"&format=xlsx", 200, nil)
+			if !strings.HasPrefix(xlsx, "PK") {
+				t.Fatalf("xlsx export is not a zip file: %q", xlsx[:min(20, len(xlsx))])
+			}
 		})
 	}
 }
@@ -183,6 +195,10 @@ func TestAPIBadRequests(t *testing.T) {
 		{"/api/v1/corrections?from=2026-11-30&to=2026-11-01", 400},
 		{"/api/v1/rejected?limit=0", 400},
 		{"/api/v1/nothing", 404},
+		{"/api/v1/export?kind=meals&month=2026-13", 400},
+		{"/api/v1/export?kind=lunch&month=2026-11", 400},
+		{"/api/v1/export?kind=meals&month=2026-11&format=pdf", 400},
+		{"/api/v1/export?kind=meals&month=2026-11&site=nowhere", 404},
 	} {
 		body := getJSON(t, h, tc.path, tc.status, nil)
 		if !strings.Contains(body, `"error"`) {

@@ -18,6 +18,7 @@ import (
 	"pointage/hub"
 	"pointage/hub/db"
 	"pointage/hub/devices"
+	"pointage/hub/export"
 	"pointage/hub/roster"
 )
 
@@ -31,7 +32,7 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), rosterCmd(), brokerConfigCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), rosterCmd(), brokerConfigCmd(), exportCmd())
 	return root
 }
 
@@ -265,4 +266,67 @@ func parseDay(s string, loc *time.Location) (roster.Date, error) {
 		return roster.Date{}, fmt.Errorf("--from: %w", err)
 	}
 	return d, nil
+}
+
+func exportCmd() *cobra.Command {
+	var cfg hub.Config
+	var configFile, month, site, format, out string
+	cmd := &cobra.Command{
+		Use:       "export meals|garderie|staff --month YYYY-MM",
+		Short:     "Monthly export for billing (meals, garderie) or payroll (staff), CSV for French Excel or XLSX",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"meals", "garderie", "staff"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind := export.Kind(args[0])
+			if !kind.Valid() {
+				return fmt.Errorf("%q: want meals, garderie or staff", args[0])
+			}
+			if !export.ValidFormat(format) {
+				return fmt.Errorf("--format %q: want csv or xlsx", format)
+			}
+			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
+				return err
+			}
+			svc, closeAll, err := hub.OpenDays(cmd.Context(), cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			stderr := cmd.ErrOrStderr()
+			e, err := svc.Export(cmd.Context(), kind, month, site, func(done, total int) {
+				fmt.Fprintf(stderr, "\rcounting day %d/%d", done, total)
+			})
+			fmt.Fprintln(stderr)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = export.FileName(e, format)
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			err = export.WriteTo(f, format, e, func(done, total int) {
+				fmt.Fprintf(stderr, "\rwriting row %d/%d", done, total)
+			})
+			fmt.Fprintln(stderr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(out)
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d rows)\n", out, e.Len())
+			return nil
+		},
+	}
+	hubFlags(cmd.Flags(), &cfg, &configFile)
+	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM")
+	cmd.Flags().StringVar(&site, "site", "", "one site (default: every site)")
+	cmd.Flags().StringVar(&format, "format", "csv", "csv (French Excel: ';', UTF-8 BOM) or xlsx")
+	cmd.Flags().StringVar(&out, "out", "", "output file (default: pointage-<kind>-<month>[-<site>].<format>)")
+	_ = cmd.MarkFlagRequired("month")
+	return cmd
 }

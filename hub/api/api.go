@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"pointage/hub/corrections"
+	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/hub/roster"
 	"pointage/internal/wire"
@@ -63,6 +65,8 @@ type Days interface {
 	Today() roster.Date
 	// Changed returns a channel closed at the next change of figures.
 	Changed() <-chan struct{}
+	// Export computes a month's export rows.
+	Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error)
 }
 
 // ErrUnknownSite is returned by Days for a site nobody knows.
@@ -105,6 +109,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/rejected", a.auth(a.rejected, "office"))
 	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections, "office", "school"))
 	mux.Handle("POST /api/v1/corrections", a.auth(a.addCorrection, "office", "school"))
+	mux.Handle("GET /api/v1/export", a.auth(a.export, "office", "school"))
 	mux.Handle("GET /api/v1/stream", a.auth(a.stream, "office", "school", "kitchen"))
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
@@ -414,5 +419,48 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, u User) {
 			return
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// export serves a month's export: ?kind=meals|garderie|staff&month=YYYY-MM
+// [&site=S][&format=csv|xlsx] (csv by default).
+func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
+	q := r.URL.Query()
+	kind := export.Kind(q.Get("kind"))
+	if !kind.Valid() {
+		writeError(w, http.StatusBadRequest, "kind: want meals, garderie or staff")
+		return
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = export.FormatCSV
+	}
+	if !export.ValidFormat(format) {
+		writeError(w, http.StatusBadRequest, "format: want csv or xlsx")
+		return
+	}
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	e, err := a.opts.Days.Export(r.Context(), kind, q.Get("month"), site, nil)
+	if err != nil {
+		if errors.Is(err, ErrUnknownSite) {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		if strings.Contains(err.Error(), "want YYYY-MM") {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		a.respond(w, r, func() (any, error) { return nil, err })
+		return
+	}
+	w.Header().Set("Content-Type", export.ContentType(format))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+export.FileName(e, format)+`"`)
+	a.log.Info("export", "kind", kind, "month", e.Month, "site", site, "rows", e.Len(), "user", u.Name)
+	if err := export.WriteTo(w, format, e, nil); err != nil {
+		a.log.Error("export failed while writing", "err", err)
 	}
 }

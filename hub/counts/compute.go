@@ -28,7 +28,6 @@ func Compute(in Input) Result {
 	}
 	c := &computation{
 		in:       in,
-		loc:      loc,
 		dayStart: dayStart,
 		dayEnd:   dayEnd,
 		now:      now,
@@ -55,7 +54,6 @@ func Compute(in Input) Result {
 // computation holds the state of one Compute.
 type computation struct {
 	in       Input
-	loc      *time.Location
 	dayStart time.Time
 	dayEnd   time.Time
 	now      time.Time
@@ -412,6 +410,13 @@ func (c *computation) child(s daySession, id string, idxs []int) Child {
 }
 
 func (c *computation) staff(res *Result) {
+	// A closed clock-out for someone with no staff scan that day is listed
+	// too (flagged unused): the office sees the correction did nothing.
+	for id := range c.in.ClosedClockOuts {
+		if _, ok := c.staffBy[id]; !ok {
+			c.staffBy[id] = nil
+		}
+	}
 	ids := sortedKeys(c.staffBy)
 	res.Detail.Staff = make([]StaffDay, 0, len(ids))
 	for _, id := range ids {
@@ -427,7 +432,12 @@ func (c *computation) staff(res *Result) {
 // clock-out is flagged, never guessed; a closed clock-out correction
 // closes the latest open shift that started before it.
 func (c *computation) staffDay(id string, idxs []int) StaffDay {
-	sd := StaffDay{PersonID: id, Person: c.scans[idxs[0]].Person}
+	sd := StaffDay{PersonID: id}
+	if len(idxs) > 0 {
+		sd.Person = c.scans[idxs[0]].Person
+	} else if c.in.Roster != nil {
+		sd.Person, _ = c.in.Roster.Person(id)
+	}
 	flags := map[string]bool{}
 	inside := false
 	var prev *ScanResult

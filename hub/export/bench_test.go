@@ -53,7 +53,7 @@ func BenchmarkMeals400kCSV(b *testing.B)  { benchWrite(b, WriteCSV) }
 func BenchmarkMeals400kXLSX(b *testing.B) { benchWrite(b, WriteXLSX) }
 
 // benchWrite reports, beside time and allocations, the peak heap in use
-// while writing (HeapInuse sampled every 2 ms), the heap the rows
+// while writing (HeapInuse sampled every 10 ms), the heap the rows
 // themselves hold before writing, and the output's size.
 func benchWrite(b *testing.B, write func(io.Writer, Export, func(int, int)) error) {
 	e := benchMeals(b)
@@ -70,7 +70,7 @@ func benchWrite(b *testing.B, write func(io.Writer, Export, func(int, int)) erro
 	)
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
+		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		var m runtime.MemStats
 		for {

@@ -1,0 +1,139 @@
+package days
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"pointage/hub/counts"
+	"pointage/hub/export"
+	"pointage/hub/roster"
+)
+
+// ParseMonth parses YYYY-MM and returns its first day.
+func ParseMonth(s string) (roster.Date, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return roster.Date{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", s)
+	}
+	return roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}, nil
+}
+
+// Export computes every day of a month and returns its rows for the
+// billing (meals, garderie) or payroll (staff) export. progress, if set,
+// is called after each day with (days done, days in the month).
+func (s *Service) Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error) {
+	first, err := ParseMonth(month)
+	if err != nil {
+		return export.Export{}, err
+	}
+	if !kind.Valid() {
+		return export.Export{}, fmt.Errorf("export %q: want meals, garderie or staff", kind)
+	}
+	e := export.Export{Kind: kind, Month: month, Site: site, Loc: s.opts.Loc, GeneratedAt: s.opts.Now()}
+	total := first.AddDays(32).AddDays(-(first.AddDays(32).Day)).Day // days in the month
+	for i := 0; i < total; i++ {
+		day := first.AddDays(i)
+		d, err := s.Compute(ctx, day, site)
+		if err != nil {
+			return export.Export{}, fmt.Errorf("%s: %w", day, err)
+		}
+		for _, x := range d.Sites {
+			r := d.Results[x]
+			switch kind {
+			case export.Meals:
+				e.Meals = append(e.Meals, mealRows(day, r)...)
+			case export.Garderie:
+				e.Garderie = append(e.Garderie, garderieRows(day, r)...)
+			case export.Staff:
+				e.Staff = append(e.Staff, staffRows(day, r)...)
+			}
+		}
+		if progress != nil {
+			progress(i+1, total)
+		}
+	}
+	return e, nil
+}
+
+// flagsByPerson returns, per person id, whether a counted scan of the
+// service needs review and whether one was added by a correction.
+func flagsByPerson(r counts.Result, service string) (review, corrected map[string]bool) {
+	review, corrected = map[string]bool{}, map[string]bool{}
+	for _, sr := range r.Detail.Scans {
+		if sr.Person == nil || sr.Service != service || sr.Kind == counts.KindVoided || sr.Kind == counts.KindOtherDay {
+			continue
+		}
+		review[sr.Person.PersonID] = review[sr.Person.PersonID] || sr.Review
+		corrected[sr.Person.PersonID] = corrected[sr.Person.PersonID] || sr.Correction != ""
+	}
+	return review, corrected
+}
+
+func mealRows(day roster.Date, r counts.Result) []export.MealRow {
+	review, corrected := flagsByPerson(r, "canteen")
+	var out []export.MealRow
+	for _, sv := range r.Detail.Canteen.Served {
+		p := sv.Person
+		if p == nil {
+			continue
+		}
+		status := export.StatusOccasional
+		if sv.Expected {
+			status = export.StatusExpected
+		}
+		out = append(out, export.MealRow{Date: day, Site: r.Site, PersonID: p.PersonID, LastName: p.LastName, FirstName: p.FirstName,
+			FamilyID: p.FamilyID, Class: p.Class, Regime: p.Regime, Status: status, Review: review[p.PersonID], Corrected: corrected[p.PersonID]})
+	}
+	return out
+}
+
+func garderieRows(day roster.Date, r counts.Result) []export.GarderieRow {
+	review, _ := flagsByPerson(r, "garderie")
+	var out []export.GarderieRow
+	for _, sd := range r.Detail.Garderie {
+		for _, c := range sd.Children {
+			p := c.Person
+			if p == nil || c.In == nil {
+				continue
+			}
+			row := export.GarderieRow{Date: day, Site: r.Site, Session: sd.Name, PersonID: p.PersonID, LastName: p.LastName,
+				FirstName: p.FirstName, FamilyID: p.FamilyID, Class: p.Class, In: *c.In, Out: c.Out, Late: c.Late,
+				StillPresent: c.Present || c.NeverCheckedOut, Review: review[p.PersonID]}
+			if c.Out != nil {
+				row.Duration = c.Duration
+			}
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func staffRows(day roster.Date, r counts.Result) []export.StaffRow {
+	review, corrected := flagsByPerson(r, "staff")
+	var out []export.StaffRow
+	for _, sd := range r.Detail.Staff {
+		p := sd.Person
+		if p == nil {
+			continue
+		}
+		row := export.StaffRow{Date: day, Site: r.Site, PersonID: p.PersonID, LastName: p.LastName, FirstName: p.FirstName, Hours: sd.Worked}
+		fromCorrection := false
+		for _, sh := range sd.Shifts {
+			fromCorrection = fromCorrection || sh.OutCorrection
+			if sh.In == nil {
+				continue // a clock-out without clock-in: flagged below
+			}
+			row.Pairs = append(row.Pairs, export.Pair{In: *sh.In, Out: sh.Out})
+		}
+		row.Flags = append(row.Flags, sd.Flags...)
+		if review[p.PersonID] {
+			row.Flags = append(row.Flags, export.FlagReview)
+		}
+		if corrected[p.PersonID] || fromCorrection {
+			row.Flags = append(row.Flags, export.FlagCorrected)
+		}
+		out = append(out, row)
+	}
+	return out
+}
