@@ -87,27 +87,39 @@ func compareScans(a, b *Scan) int {
 // classify orders the scans, resolves people and sorts the scans into
 // services; the kinds that need a person's whole day are set later.
 func (c *computation) classify() {
-	// Sort indices, not the (large) scans: a stable order by At, Seq,
+	// Sort small keys, not the (large) scans: a stable order by At, Seq,
 	// Device, ID, then input position.
 	scans := c.in.Scans
-	order := make([]int, len(scans))
-	for i := range order {
-		order[i] = i
+	type key struct {
+		at  int64 // At as Unix nanoseconds (every time from 1678 to 2262)
+		seq uint64
+		i   int
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(compareScans(&scans[a], &scans[b]), cmp.Compare(a, b))
+	keys := make([]key, len(scans))
+	for i := range scans {
+		keys[i] = key{scans[i].At.UnixNano(), scans[i].Seq, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		if a.seq != b.seq {
+			return cmp.Compare(a.seq, b.seq)
+		}
+		return cmp.Or(compareScans(&scans[a.i], &scans[b.i]), cmp.Compare(a.i, b.i))
 	})
 	c.scans = make([]ScanResult, len(scans))
-	for i, j := range order {
-		c.scans[i] = ScanResult{Scan: scans[j]}
+	for i, k := range keys {
+		c.scans[i] = ScanResult{Scan: scans[k.i]}
 	}
-	c.canteenChild = map[string][]int{}
+	hint := len(scans)/2 + 1
+	c.canteenChild = make(map[string][]int, hint)
 	c.canteenStaff = map[string][]int{}
 	c.staffBy = map[string][]int{}
 	c.unknown = map[[2]string]*UnknownBadge{}
 	c.garderieBy = make([]map[string][]int, len(c.sessions))
 	for i := range c.garderieBy {
-		c.garderieBy[i] = map[string][]int{}
+		c.garderieBy[i] = make(map[string][]int, hint/len(c.sessions))
 	}
 	snap := c.in.Roster
 	for i := range c.scans {

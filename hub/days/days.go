@@ -46,7 +46,23 @@ type Service struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed on corrections
+
+	cacheMu sync.Mutex
+	cache   map[roster.Date]*cached
 }
+
+// cached is a computed day (every site), valid until the next change of
+// figures, and for today at most todayTTL (presence moves with the clock).
+type cached struct {
+	day     *Day
+	changed <-chan struct{}
+	at      time.Time
+}
+
+const (
+	todayTTL   = 5 * time.Second
+	cacheLimit = 8
+)
 
 // New returns a Service.
 func New(opts Options) *Service {
@@ -59,7 +75,7 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{})}
+	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[roster.Date]*cached{}}
 }
 
 // Today is the current local day.
@@ -138,8 +154,55 @@ type Day struct {
 	Snapshot *roster.Snapshot
 }
 
-// Compute computes a day for one site ("" = every known site).
+// Compute computes a day for one site ("" = every known site). Every site
+// is computed (the cross-site checks need them all) and kept until the
+// figures change, so repeated requests (dashboards, the live stream) cost
+// little.
 func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*Day, error) {
+	all, err := s.computeAll(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	if site == "" {
+		return all, nil
+	}
+	if _, ok := all.Results[site]; !ok {
+		return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+	}
+	return &Day{Date: all.Date, Sites: []string{site}, Results: map[string]counts.Result{site: all.Results[site]}, Snapshot: all.Snapshot}, nil
+}
+
+func (s *Service) computeAll(ctx context.Context, day roster.Date) (*Day, error) {
+	now := s.opts.Now()
+	s.cacheMu.Lock()
+	c := s.cache[day]
+	s.cacheMu.Unlock()
+	if c != nil {
+		select {
+		case <-c.changed:
+		default:
+			if day != s.Today() || now.Sub(c.at) < todayTTL {
+				return c.day, nil
+			}
+		}
+	}
+	changed := s.Changed() // taken before reading: a change meanwhile invalidates
+	d, err := s.compute(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	s.cacheMu.Lock()
+	if len(s.cache) >= cacheLimit {
+		clear(s.cache)
+	}
+	s.cache[day] = &cached{day: d, changed: changed, at: now}
+	s.cacheMu.Unlock()
+	return d, nil
+}
+
+// compute computes every known site of a day.
+func (s *Service) compute(ctx context.Context, day roster.Date) (*Day, error) {
+	site := ""
 	from, to := s.Bounds(day)
 	// Every site is read, even for one: the cross-site checks need them all.
 	evs, err := s.opts.Store.Events(ctx, store.Query{From: from, To: to})
@@ -155,15 +218,6 @@ func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*D
 		return nil, err
 	}
 	sites := known
-	if site != "" {
-		found := false
-		for _, x := range known {
-			found = found || x == site
-		}
-		if !found {
-			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
-		}
-	}
 	corrs, err := s.opts.Corrections.List(ctx, corrections.Filter{From: day.String(), To: day.String()})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,184 @@
+package days
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"pointage/hub/corrections"
+	"pointage/hub/db"
+	"pointage/hub/export"
+	"pointage/hub/roster"
+	"pointage/hub/store"
+	"pointage/hub/store/influxstore"
+	"pointage/hub/store/sqlitestore"
+	"pointage/internal/testenv"
+)
+
+const (
+	benchSites    = 60
+	benchChildren = 170 // per site: 10,200 children
+	benchStaff    = 5
+)
+
+var benchLoc = time.FixedZone("Pacific/Noumea", 11*3600)
+
+// benchCity fills a roster of 60 schools and, for each given day, about
+// 20,000 events: every child at the canteen, a third of them in and out of
+// the evening garderie, staff clocking in and out twice.
+func benchCity(b *testing.B, st store.Store, days []roster.Date) *Service {
+	b.Helper()
+	ctx := context.Background()
+	sqlDB, err := db.Open(ctx, filepath.Join(b.TempDir(), "hub.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sqlDB.Close() })
+	ros, err := roster.New(ctx, sqlDB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	corr, err := corrections.New(ctx, sqlDB, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	days7, _ := roster.ParseWeekdays("lu ma me je ve")
+	var people []roster.Person
+	badge := func(s, i int) string { return fmt.Sprintf("0A%04X%04X", s, i) }
+	for s := 0; s < benchSites; s++ {
+		for i := 0; i < benchChildren+benchStaff; i++ {
+			m, _ := roster.ParseBadge(badge(s, i))
+			p := roster.Person{PersonID: fmt.Sprintf("P%02d%04d", s, i), Role: roster.RoleChild, LastName: "Nom", FirstName: "Prénom",
+				Site: fmt.Sprintf("ecole-%02d", s), Class: "CP", Regime: []string{"standard", "sans-porc", "vegetarien"}[i%3],
+				CanteenDays: days7, Match: m}
+			if i >= benchChildren {
+				p.Role, p.Class = roster.RoleStaff, ""
+			}
+			people = append(people, p)
+		}
+	}
+	if _, err := ros.Import(ctx, people, roster.MinDate.AddDays(1), nil); err != nil {
+		b.Fatal(err)
+	}
+	seq := uint64(0)
+	for _, day := range days {
+		var evs []store.Event
+		add := func(s, i int, service string, at time.Time) {
+			seq++
+			evs = append(evs, store.Event{ID: fmt.Sprintf("ID%09d", seq), Site: fmt.Sprintf("ecole-%02d", s), Device: fmt.Sprintf("dev-%02d", s),
+				Epoch: "E1", Reader: "entree", Seq: seq, Badge: badge(s, i), Service: service, Dir: "auto", At: at, ReceivedAt: at})
+		}
+		base := day.In(benchLoc)
+		for s := 0; s < benchSites; s++ {
+			for i := 0; i < benchChildren; i++ {
+				add(s, i, "canteen", base.Add(11*time.Hour+time.Duration(i)*5*time.Second))
+				if i%3 == 0 {
+					add(s, i, "garderie", base.Add(15*time.Hour+time.Duration(i)*time.Second))
+					add(s, i, "garderie", base.Add(17*time.Hour+time.Duration(i)*time.Second))
+				}
+			}
+			for i := benchChildren; i < benchChildren+benchStaff; i++ {
+				for _, h := range []time.Duration{7, 11, 12, 16} {
+					add(s, i, "staff", base.Add(h*time.Hour+time.Duration(i)*time.Second))
+				}
+			}
+		}
+		for i := 0; i < len(evs); i += 5000 {
+			if err := st.Write(ctx, evs[i:min(i+5000, len(evs))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return New(Options{Store: st, Roster: ros, Corrections: corr, Loc: benchLoc, Now: func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, benchLoc) }})
+}
+
+var benchDay = roster.Date{Year: 2026, Month: time.November, Day: 24}
+
+func benchCounts(b *testing.B, st store.Store) {
+	svc := benchCity(b, st, []roster.Date{benchDay})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Cold: what the first request after a change costs (the cache
+		// serves the next ones until the figures change again).
+		d, err := svc.compute(context.Background(), benchDay)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := len(d.Sites); n != benchSites {
+			b.Fatalf("%d sites", n)
+		}
+	}
+}
+
+// BenchmarkCountsDaySQLite is GET /api/v1/counts for a 60-school day of
+// about 20,000 events, computed from the SQLite store.
+func BenchmarkCountsDaySQLite(b *testing.B) {
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchCounts(b, st)
+}
+
+// BenchmarkCountsDayInfluxDB is the same from a real influxd 1.8.10.
+func BenchmarkCountsDayInfluxDB(b *testing.B) {
+	influx := testenv.Influxd(b)
+	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchCounts(b, st)
+}
+
+// schoolDays returns the weekdays of November 2026 (21 days: ~420,000 events).
+func schoolDays() []roster.Date {
+	var out []roster.Date
+	for d := (roster.Date{Year: 2026, Month: time.November, Day: 1}); d.Month == time.November; d = d.AddDays(1) {
+		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func benchExport(b *testing.B, st store.Store, format string) {
+	svc := benchCity(b, st, schoolDays())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := svc.Export(context.Background(), export.Meals, "2026-11", "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := export.WriteTo(io.Discard, format, e, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(e.Len()), "rows")
+	}
+}
+
+// BenchmarkExportMonthSQLite is the month's meal export (21 school days,
+// ~420,000 events, ~214,000 meal rows) to CSV, from SQLite.
+func BenchmarkExportMonthSQLite(b *testing.B) {
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchExport(b, st, "csv")
+}
+
+// BenchmarkExportMonthInfluxDB is the same from a real influxd 1.8.10, to XLSX.
+func BenchmarkExportMonthInfluxDB(b *testing.B) {
+	influx := testenv.Influxd(b)
+	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchExport(b, st, "xlsx")
+}
