@@ -32,6 +32,7 @@ type Config struct {
 	TopicRoot           string // default "pointage"
 	Timezone            string // default "Pacific/Noumea"
 	Calendar            string // YAML file of closed days (none: no day is closed)
+	Sites               string // YAML file of per-site settings (garderie sessions)
 	LogLevel            string
 	LogFormat           string
 }

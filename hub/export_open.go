@@ -74,8 +74,13 @@ func OpenDays(ctx context.Context, cfg Config, logger *slog.Logger) (svc *days.S
 			return nil, nil, fmt.Errorf("--calendar: %w", err)
 		}
 	}
+	sites, err := LoadSites(cfg.Sites)
+	if err != nil {
+		return nil, nil, err
+	}
 	loc, _ := time.LoadLocation(cfg.Timezone)
 	svc = days.New(days.Options{Store: st, Roster: ros, Corrections: corr, Calendar: cal, Loc: loc, Logger: logger,
+		Sessions: sessionsOf(sites),
 		KnownSites: func(ctx context.Context) ([]string, error) {
 			devs, err := reg.List(ctx)
 			var out []string

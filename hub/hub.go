@@ -144,6 +144,10 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 			return nil, fmt.Errorf("--calendar: %w", err)
 		}
 	}
+	sites, err := LoadSites(cfg.Sites)
+	if err != nil {
+		return nil, err
+	}
 	if h.roster, err = roster.New(ctx, h.db); err != nil {
 		return nil, err
 	}
@@ -151,6 +155,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		return nil, err
 	}
 	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
+		Sessions:   sessionsOf(sites),
 		KnownSites: h.knownSites, Changed: h.ingest.Changed, Logger: h.log})
 	h.api = api.New(api.Options{Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest, Days: h.days,
 		Logger: h.log, Now: opts.Now})

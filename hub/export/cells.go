@@ -190,6 +190,8 @@ func sessionName(s string) string {
 
 var flagLabels = map[string]string{
 	FlagMissingClockOut: "sortie manquante",
+	FlagMissingClockIn:  "entrée manquante",
+	FlagClockOutUnused:  "correction de sortie inutilisée",
 	FlagReview:          "à vérifier",
 	FlagCorrected:       "corrigé",
 }

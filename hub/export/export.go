@@ -34,11 +34,14 @@ const (
 	StatusOccasional = "occasional" // served, not expected: billed as an occasional meal
 )
 
-// The staff flags this package translates; others are shown as given.
+// The staff flags this package translates into French; others are shown
+// as given. The first three are the hub's counting flags (pointage/hub/counts).
 const (
-	FlagMissingClockOut = "missing_clock_out"
-	FlagReview          = "review"
-	FlagCorrected       = "corrected"
+	FlagMissingClockOut = "missing_clock_out"           // sortie manquante
+	FlagMissingClockIn  = "missing_clock_in"            // entrée manquante
+	FlagClockOutUnused  = "clock_out_correction_unused" // correction de sortie inutilisée
+	FlagReview          = "review"                      // à vérifier
+	FlagCorrected       = "corrected"                   // corrigé
 )
 
 // The default garderie sessions (DESIGN §5), shown with a French label.

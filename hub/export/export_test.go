@@ -135,6 +135,14 @@ func TestFrenchFormats(t *testing.T) {
 	}
 }
 
+func TestFlagsInFrench(t *testing.T) {
+	got := flagsText([]string{FlagMissingClockIn, FlagMissingClockOut, FlagClockOutUnused, FlagReview, FlagCorrected, "new_flag"})
+	want := "entrée manquante, sortie manquante, correction de sortie inutilisée, à vérifier, corrigé, new_flag"
+	if got != want {
+		t.Errorf("flagsText = %q, want %q", got, want)
+	}
+}
+
 func TestFileNameAndContentType(t *testing.T) {
 	tests := []struct {
 		kind         Kind

@@ -1,0 +1,41 @@
+package hub
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadSites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sites.yaml")
+	os.WriteFile(path, []byte(`sites:
+  jules-ferry:
+    sessions:
+      - {name: garderie-matin, start: "06:15", end: "07:45", auto_close: true}
+      - {name: garderie-soir, start: "15:00", end: "18:00", margin: 20m}
+`), 0o600)
+	sites, err := LoadSites(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sites["jules-ferry"].Sessions
+	if len(s) != 2 || s[0].Start.String() != "06:15" || !s[0].AutoClose || s[1].Margin != 20*time.Minute || s[1].End.String() != "18:00" {
+		t.Fatalf("sessions: %+v", s)
+	}
+	if got := sessionsOf(sites)("pasteur"); got != nil {
+		t.Fatalf("a site not listed must get the defaults, got %+v", got)
+	}
+	for name, doc := range map[string]string{
+		"bad site":     "sites:\n  Jules Ferry: {}\n",
+		"unknown key":  "sites:\n  a:\n    sesions: []\n",
+		"end <= start": "sites:\n  a:\n    sessions:\n      - {name: x, start: \"16:00\", end: \"15:00\"}\n",
+		"bad clock":    "sites:\n  a:\n    sessions:\n      - {name: x, start: \"25:00\", end: \"26:00\"}\n",
+	} {
+		os.WriteFile(path, []byte(doc), 0o600)
+		if _, err := LoadSites(path); err == nil || !strings.Contains(err.Error(), "--sites") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
