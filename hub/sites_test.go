@@ -39,3 +39,9 @@ func TestLoadSites(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedExamplesLoad(t *testing.T) {
+	if _, err := LoadSites("../firmware-config/sites.example.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}

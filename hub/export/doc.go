@@ -56,8 +56,8 @@
 // memory until that sheet passes 16 MB, then spills it to a temporary file
 // (StreamChunkSize, not configurable: qax-os/excelize#1927). A single
 // site's month stays far under that; a citywide month of meals (60 sheets,
-// 400,000 rows) holds all its sheets' XML in memory: about 0.5 GB of heap
-// at the peak, against ~120 MB when the same rows fill one sheet (see
+// 400,000 rows) holds all its sheets' XML in memory: about 0.5 GB of extra
+// heap at the peak, against ~120 MB when the same rows fill one sheet (see
 // bench_test.go). The CSV needs 16 bytes a row beyond the rows themselves.
 //
 // Do not call File.SetActiveSheet or any other function that visits every
