@@ -87,6 +87,9 @@ type Options struct {
 type API struct {
 	opts Options
 	log  *slog.Logger
+	// exporting allows one export at a time: a citywide XLSX month takes
+	// about 600 MB while it is written (docs/BENCHMARKS.md).
+	exporting chan struct{}
 }
 
 // New returns the API handler set.
@@ -97,7 +100,7 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{opts: opts, log: opts.Logger}
+	return &API{opts: opts, log: opts.Logger, exporting: make(chan struct{}, 1)}
 }
 
 // Register adds the API's routes to mux.
@@ -442,6 +445,14 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 	site, status, msg := siteParam(r, u, false)
 	if status != 0 {
 		writeError(w, status, msg)
+		return
+	}
+	select {
+	case a.exporting <- struct{}{}:
+		defer func() { <-a.exporting }()
+	default:
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusTooManyRequests, "another export is being written; try again in a minute (or use pointage-hub export on the server)")
 		return
 	}
 	e, err := a.opts.Days.Export(r.Context(), kind, q.Get("month"), site, nil)
