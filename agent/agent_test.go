@@ -244,29 +244,7 @@ func startProcess(t testing.TB, args ...string) *exec.Cmd {
 // test prints when it fails, and kills it when the test ends.
 func startCommand(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	logf, err := os.CreateTemp(t.TempDir(), "agent-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("agent log (tail):\n%s", b)
-		}
-	})
-	return cmd
+	return testenv.StartProcess(t, name, args...)
 }
 
 func outboxStats(t testing.TB, cfgPath string) map[string]any {

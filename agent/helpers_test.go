@@ -3,8 +3,6 @@ package agent_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -13,6 +11,7 @@ import (
 
 	"pointage/agent"
 	"pointage/internal/link"
+	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
 
@@ -138,16 +137,9 @@ func (c *collector) lastStatus() (wire.Status, bool) {
 	return c.statuses[len(c.statuses)-1], true
 }
 
-// waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }
 
 // testConfig is an agent configuration for tests, with fast timers.
@@ -198,29 +190,8 @@ func startAgent(t testing.TB, cfg agent.Config, opts agent.Options) *agent.Agent
 	return a
 }
 
-var (
-	buildOnce sync.Once
-	agentBin  string
-	buildErr  error
-)
-
 // agentBinary builds cmd/pointage-agent once per test run.
 func agentBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pointage-agent-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		agentBin = filepath.Join(dir, "pointage-agent")
-		out, err := exec.Command("go", "build", "-o", agentBin, "../cmd/pointage-agent").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return agentBin
+	return testenv.BuildBinary(t, "pointage/cmd/pointage-agent")
 }

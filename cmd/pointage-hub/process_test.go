@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,67 +19,19 @@ import (
 	"pointage/internal/wire"
 )
 
-var (
-	buildOnce sync.Once
-	hubBin    string
-	buildErr  error
-)
-
 func hubBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pointage-hub-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		hubBin = filepath.Join(dir, "pointage-hub")
-		if out, err := exec.Command("go", "build", "-o", hubBin, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return hubBin
+	return testenv.BuildBinary(t, "pointage/cmd/pointage-hub")
 }
 
 func startHubProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(hubBinary(t), args...)
-	logf, err := os.CreateTemp(t.TempDir(), "hub-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			if len(b) > 8000 {
-				b = b[len(b)-8000:]
-			}
-			t.Logf("hub log (tail):\n%s", b)
-		}
-	})
-	return cmd
+	return testenv.StartProcess(t, hubBinary(t), args...)
 }
 
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, d, what, cond)
 }
 
 // The hub killed with SIGKILL in the middle of a stream and restarted on

@@ -105,9 +105,16 @@ func New(opts Options) *API {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/counts", a.auth(a.counts, "office", "school", "kitchen"))
-	mux.Handle("GET /api/v1/events", a.auth(a.events, "office", "school"))
-	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.unknownBadges, "office", "school"))
+	d := a.opts.Days
+	mux.Handle("GET /api/v1/counts", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+		return d.Counts(ctx, day, site)
+	}), "office", "school", "kitchen"))
+	mux.Handle("GET /api/v1/events", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, u User) (any, error) {
+		return d.Events(ctx, day, site, u.Role != "kitchen")
+	}), "office", "school"))
+	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+		return d.UnknownBadges(ctx, day, site)
+	}), "office", "school"))
 	mux.Handle("GET /api/v1/devices", a.auth(a.devices, "office", "school"))
 	mux.Handle("GET /api/v1/rejected", a.auth(a.rejected, "office"))
 	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections, "office", "school"))
@@ -214,46 +221,22 @@ func siteParam(r *http.Request, u User, required bool) (string, int, string) {
 	return site, 0, ""
 }
 
-func (a *API) counts(w http.ResponseWriter, r *http.Request, u User) {
-	day, err := a.day(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
+// dayQuery is a GET of one local day's figures: ?date= and ?site= are
+// checked, then f answers.
+func (a *API) dayQuery(siteRequired bool, f func(ctx context.Context, day roster.Date, site string, u User) (any, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request, u User) {
+		day, err := a.day(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		site, status, msg := siteParam(r, u, siteRequired)
+		if status != 0 {
+			writeError(w, status, msg)
+			return
+		}
+		a.respond(w, r, func() (any, error) { return f(r.Context(), day, site, u) })
 	}
-	site, status, msg := siteParam(r, u, false)
-	if status != 0 {
-		writeError(w, status, msg)
-		return
-	}
-	a.respond(w, r, func() (any, error) { return a.opts.Days.Counts(r.Context(), day, site) })
-}
-
-func (a *API) events(w http.ResponseWriter, r *http.Request, u User) {
-	day, err := a.day(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	site, status, msg := siteParam(r, u, true)
-	if status != 0 {
-		writeError(w, status, msg)
-		return
-	}
-	a.respond(w, r, func() (any, error) { return a.opts.Days.Events(r.Context(), day, site, u.Role != "kitchen") })
-}
-
-func (a *API) unknownBadges(w http.ResponseWriter, r *http.Request, u User) {
-	day, err := a.day(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	site, status, msg := siteParam(r, u, false)
-	if status != 0 {
-		writeError(w, status, msg)
-		return
-	}
-	a.respond(w, r, func() (any, error) { return a.opts.Days.UnknownBadges(r.Context(), day, site) })
 }
 
 // respond runs f and writes its result, mapping known errors to 4xx.
