@@ -12,6 +12,7 @@ import (
 
 	"pointage/hub"
 	"pointage/hub/roster"
+	"pointage/hub/users"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -243,5 +244,86 @@ func TestDeclareLostThroughAPI(t *testing.T) {
 	getJSON(t, h, "/api/v1/devices", 200, &devs)
 	if len(devs.Devices[0].Missing) != 0 {
 		t.Fatalf("still missing: %+v", devs)
+	}
+}
+
+func getAs(t *testing.T, h *hub.Hub, user, pass, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+h.HTTPAddr()+path, nil)
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Once a user exists, every API request needs credentials (HTTP Basic), and
+// each role sees what DESIGN §9 gives it: office everything, school its own
+// site, kitchen counts without names.
+func TestRolesThroughBasicAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	h := startHub(t, config())
+	ctx := context.Background()
+	users.FastBcryptForTest(h.Users())
+	parsed, _ := roster.Parse(strings.NewReader(rosterCSV + "0B00000001;P001;child;Kaloi;Tui;pasteur;CP;standard;lu ma me je ve sa di;\n"))
+	if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := getAs(t, h, "", "", "/api/v1/counts"); code != 200 {
+		t.Fatalf("before any user, loopback gets %d", code)
+	}
+	for _, u := range []struct{ name, role, site string }{{"marie", "office", ""}, {"ecole-jf", "school", "jules-ferry"}, {"cuisine", "kitchen", ""}} {
+		if _, err := h.Users().Add(ctx, u.name, u.role, u.site, "password-"+u.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond) // Any() re-reads within a second
+	cases := []struct {
+		user, path string
+		want       int
+	}{
+		{"", "/api/v1/counts", 401},
+		{"marie:wrong", "/api/v1/counts", 401},
+		{"marie", "/api/v1/counts", 200},
+		{"marie", "/api/v1/rejected", 200},
+		{"marie", "/api/v1/events?site=pasteur", 200},
+		{"ecole-jf", "/api/v1/counts", 200},
+		{"ecole-jf", "/api/v1/events?site=jules-ferry", 200},
+		{"ecole-jf", "/api/v1/events?site=pasteur", 403},
+		{"ecole-jf", "/api/v1/counts?site=pasteur", 403},
+		{"ecole-jf", "/api/v1/rejected", 403},
+		{"cuisine", "/api/v1/counts", 200},
+		{"cuisine", "/api/v1/events?site=jules-ferry", 403},
+		{"cuisine", "/api/v1/export?kind=meals&month=2026-11", 403},
+		{"cuisine", "/api/v1/devices", 403},
+	}
+	for _, c := range cases {
+		name, pass := c.user, ""
+		if name != "" {
+			pass = "password-" + name
+			if i := strings.Index(name, ":"); i >= 0 {
+				name, pass = name[:i], name[i+1:]
+			}
+		}
+		if code, body := getAs(t, h, name, pass, c.path); code != c.want {
+			t.Errorf("%s %s: %d, want %d: %s", c.user, c.path, code, c.want, body)
+		}
+	}
+	// A school user sees its own site only, without asking for it.
+	_, body := getAs(t, h, "ecole-jf", "password-ecole-jf", "/api/v1/counts")
+	if !strings.Contains(body, `"jules-ferry"`) || strings.Contains(body, `"pasteur"`) {
+		t.Fatalf("school counts: %s", body)
+	}
+	// The kitchen's counts carry diets, never names.
+	_, body = getAs(t, h, "cuisine", "password-cuisine", "/api/v1/counts")
+	if strings.Contains(body, "Wamytan") || !strings.Contains(body, "expected_by_regime") {
+		t.Fatalf("kitchen counts: %s", body)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"pointage/hub/store"
 	"pointage/hub/store/influxstore"
 	"pointage/hub/store/sqlitestore"
+	"pointage/hub/users"
 	"pointage/internal/link"
 	"pointage/internal/wire"
 )
@@ -56,6 +57,7 @@ type Hub struct {
 	ingest   *ingest.Ingest
 	roster   *roster.Roster
 	corr     *corrections.Store
+	users    *users.Store
 	days     *days.Service
 	api      *api.API
 	reg      *prometheus.Registry
@@ -157,9 +159,14 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
 		Sessions:   sessionsOf(sites),
 		KnownSites: h.knownSites, Changed: h.ingest.Changed, Logger: h.log})
-	h.api = api.New(api.Options{Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest, Days: h.days,
-		Logger: h.log, Now: opts.Now})
-	h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others")
+	if h.users, err = users.New(ctx, h.db, h.log); err != nil {
+		return nil, err
+	}
+	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
+		Days: h.days, Logger: h.log, Now: opts.Now})
+	if !h.users.Any(ctx) {
+		h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others; create one with pointage-hub users add")
+	}
 	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
@@ -173,6 +180,16 @@ type registered struct{ r *devices.Registry }
 func (r registered) Registered(ctx context.Context, site, device string) bool {
 	d, err := r.r.Get(ctx, device)
 	return err == nil && d.Site == site
+}
+
+// apiUsers adapts the user store to the API.
+type apiUsers struct{ s *users.Store }
+
+func (a apiUsers) Any(ctx context.Context) bool { return a.s.Any(ctx) }
+
+func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, bool) {
+	u, ok := a.s.Check(ctx, name, password)
+	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
 }
 
 // correctionsNotifier tells the day service about each new correction, so
@@ -234,6 +251,9 @@ func (h *Hub) Ingest() *ingest.Ingest { return h.ingest }
 
 // Roster is the roster.
 func (h *Hub) Roster() *roster.Roster { return h.roster }
+
+// Users is the user store.
+func (h *Hub) Users() *users.Store { return h.users }
 
 // Days computes the figures of local days.
 func (h *Hub) Days() *days.Service { return h.days }

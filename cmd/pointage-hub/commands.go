@@ -20,6 +20,7 @@ import (
 	"pointage/hub/devices"
 	"pointage/hub/export"
 	"pointage/hub/roster"
+	"pointage/hub/users"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -32,7 +33,7 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), rosterCmd(), brokerConfigCmd(), exportCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd())
 	return root
 }
 
@@ -329,4 +330,90 @@ func exportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "output file (default: pointage-<kind>-<month>[-<site>].<format>)")
 	_ = cmd.MarkFlagRequired("month")
 	return cmd
+}
+
+func usersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "People who use the dashboard and the API (office, school, kitchen)"}
+	var dir, role, site string
+	var fromStdin bool
+	open := func(cmd *cobra.Command) (*users.Store, func(), error) {
+		sqlDB, err := db.Open(cmd.Context(), filepath.Join(dataDir(cmd, dir), "hub.db"))
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := users.New(cmd.Context(), sqlDB, nil)
+		if err != nil {
+			sqlDB.Close()
+			return nil, nil, err
+		}
+		return s, func() { sqlDB.Close() }, nil
+	}
+	add := &cobra.Command{
+		Use:   "add NAME --role office|school|kitchen [--site S]",
+		Short: "Add a user; prints a generated password once unless --password-stdin",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			password := ""
+			if fromStdin {
+				var err error
+				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
+					return err
+				}
+			} else {
+				password = users.GeneratePassword()
+			}
+			s, closeDB, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			u, err := s.Add(cmd.Context(), args[0], role, site, password)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "user %s added (role %s%s)\n", u.Name, u.Role, map[bool]string{true: ", site " + u.Site, false: ""}[u.Site != ""])
+			if !fromStdin {
+				fmt.Fprintf(out, "password: %s\n(shown once)\n", password)
+			}
+			return nil
+		},
+	}
+	dataDirFlag(add, &dir)
+	add.Flags().StringVar(&role, "role", "", "office (everything), school (its own site, names included) or kitchen (counts and diets, no names)")
+	add.Flags().StringVar(&site, "site", "", "the site of a school user")
+	add.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password (8 characters or more) from the first line of standard input")
+	_ = add.MarkFlagRequired("role")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, closeDB, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			all, err := s.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tSITE")
+			for _, u := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, dash(u.Site))
+			}
+			return tw.Flush()
+		},
+	}
+	dataDirFlag(list, &dir)
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,0 +1,403 @@
+package users
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"pointage/internal/wire"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS users (
+	name        TEXT PRIMARY KEY COLLATE NOCASE, -- login; unique whatever the ASCII case
+	role        TEXT NOT NULL CHECK (role IN ('office', 'school', 'kitchen')),
+	site        TEXT NOT NULL DEFAULT '',        -- '' = every site (office, kitchen)
+	bcrypt_hash TEXT NOT NULL,
+	created_at  TEXT NOT NULL                    -- RFC 3339, UTC
+) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (
+	token_hash BLOB PRIMARY KEY,                 -- SHA-256 of the cookie's token, never the token
+	name       TEXT NOT NULL COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
+	csrf       TEXT NOT NULL,
+	created_at INTEGER NOT NULL,                 -- Unix milliseconds
+	expires_at INTEGER NOT NULL                  -- Unix milliseconds
+) STRICT;
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+`
+
+// Roles.
+const (
+	RoleOffice  = "office"  // everything
+	RoleSchool  = "school"  // its own site, names included
+	RoleKitchen = "kitchen" // counts and diets, never names
+)
+
+// Limits and defaults.
+const (
+	MinPasswordLen    = 8  // characters
+	MaxPasswordBytes  = 72 // bcrypt ignores the rest
+	MaxNameLen        = 64
+	DefaultBcryptCost = 10
+	DefaultCacheTTL   = 5 * time.Minute
+	DefaultCacheSize  = 1000 // entries, at most one per user
+
+	// DemoName and DemoPassword are the demo mode's login (AddDemo).
+	DemoName     = "demo"
+	DemoPassword = "demo"
+
+	anyRecheck = time.Second // how long "no user yet" is believed
+)
+
+// User is a dashboard / API user.
+type User struct {
+	Name      string
+	Role      string // RoleOffice, RoleSchool or RoleKitchen
+	Site      string // required for school; optional for kitchen ("" = all); "" for office
+	CreatedAt time.Time
+}
+
+// Store holds the users and dashboard sessions in the hub's SQLite
+// database. Its methods are safe for concurrent use.
+type Store struct {
+	db        *sql.DB
+	log       *slog.Logger
+	now       func() time.Time
+	cost      int
+	cacheTTL  time.Duration
+	cacheMax  int
+	macKey    []byte // random per process: the cache never holds a plain hash of a password
+	dummyOnce sync.Once
+	dummy     []byte // compared against for unknown names (same timing)
+
+	anyYes     atomic.Bool // once a user exists it stays (there is no delete)
+	anyMu      sync.Mutex
+	anyCheckAt time.Time // when "no user" was last read from the database
+
+	mu    sync.Mutex
+	gen   uint64                // bumped by AddDemo's reset; a racing Check does not cache
+	cache map[string]cacheEntry // by lower-case name
+
+	throttleMu sync.Mutex
+	throttle   map[throttleKey]*throttleState
+
+	bcryptChecks atomic.Int64 // bcrypt comparisons run (tests, metrics)
+}
+
+type cacheEntry struct {
+	mac     [sha256.Size]byte
+	user    User
+	expires time.Time
+}
+
+// New creates the tables users and sessions if needed.
+func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("users: no database")
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("users: create tables: %w", err)
+	}
+	s := &Store{
+		db:       db,
+		log:      logger.With("component", "users"),
+		now:      time.Now,
+		cost:     DefaultBcryptCost,
+		cacheTTL: DefaultCacheTTL,
+		cacheMax: DefaultCacheSize,
+		macKey:   make([]byte, 32),
+		cache:    make(map[string]cacheEntry),
+		throttle: make(map[throttleKey]*throttleState),
+	}
+	if _, err := rand.Read(s.macKey); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	return s, nil
+}
+
+// FastBcryptForTest lowers the bcrypt cost of hashes made from now on to
+// bcrypt's minimum, for tests (of this or other packages) run under the
+// race detector. Never call it outside tests.
+func FastBcryptForTest(s *Store) { s.cost = bcrypt.MinCost }
+
+// GeneratePassword returns a random password (26 base32 characters, 128
+// bits) for "users add" without --password-stdin to print once.
+func GeneratePassword() string { return rand.Text() }
+
+func validName(name string) bool {
+	if name == "" || len(name) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '.', c == '_', c == '-', c == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func checkUser(name, role, site string) error {
+	if !validName(name) {
+		return fmt.Errorf("name %q: %w: 1 to %d letters, digits or . _ - @", name, ErrInvalidName, MaxNameLen)
+	}
+	switch role {
+	case RoleSchool:
+		if site == "" {
+			return fmt.Errorf("site: %w: a school user needs one", ErrInvalidSite)
+		}
+	case RoleKitchen:
+	case RoleOffice:
+		if site != "" {
+			return fmt.Errorf("site %q: %w: an office user sees every site", site, ErrInvalidSite)
+		}
+	default:
+		return fmt.Errorf("role %q: %w: office, school or kitchen", role, ErrInvalidRole)
+	}
+	if site != "" && !wire.ValidSiteOrDevice(site) {
+		return fmt.Errorf("site %q: %w: want ^[a-z0-9][a-z0-9-]{0,62}$", site, ErrInvalidSite)
+	}
+	return nil
+}
+
+func checkPassword(p string) error {
+	switch {
+	case utf8.RuneCountInString(p) < MinPasswordLen:
+		return fmt.Errorf("password: %w: at least %d characters are needed", ErrBadPassword, MinPasswordLen)
+	case len(p) > MaxPasswordBytes:
+		return fmt.Errorf("password: %w: at most %d bytes are used by bcrypt", ErrBadPassword, MaxPasswordBytes)
+	case strings.ContainsAny(p, "\r\n\x00"):
+		return fmt.Errorf("password: %w: it contains a line break or a NUL", ErrBadPassword)
+	case !utf8.ValidString(p):
+		return fmt.Errorf("password: %w: it is not valid UTF-8", ErrBadPassword)
+	}
+	return nil
+}
+
+// Add creates a user. The password must pass the rules of ErrBadPassword;
+// a name already taken, in any ASCII case, is refused with ErrExists.
+func (s *Store) Add(ctx context.Context, name, role, site, password string) (User, error) {
+	if err := checkUser(name, role, site); err != nil {
+		return User{}, fmt.Errorf("add user: %w", err)
+	}
+	if err := checkPassword(password); err != nil {
+		return User{}, fmt.Errorf("add user %q: %w", name, err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return User{}, fmt.Errorf("add user %q: %w", name, err)
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users (name, role, site, bcrypt_hash, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, role, site, string(hash), now.Format(time.RFC3339))
+	if err != nil {
+		return User{}, fmt.Errorf("add user %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return User{}, fmt.Errorf("add user %q: %w", name, err)
+	} else if n == 0 {
+		return User{}, fmt.Errorf("add user %q: %w", name, ErrExists)
+	}
+	s.anyYes.Store(true)
+	s.log.Info("user added", "user", name, "role", role, "site", site)
+	return User{Name: name, Role: role, Site: site, CreatedAt: now}, nil
+}
+
+// AddDemo creates the user "demo" (password "demo", role office), or resets
+// it to that if it exists. It is the only way to get a password shorter
+// than MinPasswordLen, and exists for "pointage-hub demo" alone: a hub
+// that ran the demo has a well-known login until that user is removed.
+func (s *Store) AddDemo(ctx context.Context) error {
+	hash, err := bcrypt.GenerateFromPassword([]byte(DemoPassword), s.cost)
+	if err != nil {
+		return fmt.Errorf("add demo user: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (name, role, site, bcrypt_hash, created_at)
+		VALUES (?, ?, '', ?, ?) ON CONFLICT (name) DO UPDATE SET
+		role = excluded.role, site = '', bcrypt_hash = excluded.bcrypt_hash`,
+		DemoName, RoleOffice, string(hash), now.Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("add demo user: %w", err)
+	}
+	s.mu.Lock()
+	s.gen++
+	delete(s.cache, DemoName)
+	s.mu.Unlock()
+	s.anyYes.Store(true)
+	s.log.Warn("demo user ready: anyone can log in as demo/demo", "user", DemoName)
+	return nil
+}
+
+const (
+	userColumns = `name, role, site, created_at`
+	selectUser  = `SELECT ` + userColumns + ` FROM users`
+)
+
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
+	var u User
+	var created string
+	if err := row.Scan(append([]any{&u.Name, &u.Role, &u.Site, &created}, extra...)...); err != nil {
+		return User{}, err
+	}
+	t, err := time.Parse(time.RFC3339, created)
+	if err != nil {
+		return User{}, fmt.Errorf("user %q: %w", u.Name, err)
+	}
+	u.CreatedAt = t
+	return u, nil
+}
+
+// List returns every user, by name.
+func (s *Store) List(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, selectUser+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// Any reports whether at least one user exists. Once true it stays true
+// without a query; "no user yet" is read again at most once a second, so a
+// user added by "pointage-hub users add" while the hub runs is seen. A
+// database error is logged and counts as "a user exists" (the API then
+// asks for credentials instead of opening to loopback).
+func (s *Store) Any(ctx context.Context) bool {
+	if s.anyYes.Load() {
+		return true
+	}
+	s.anyMu.Lock()
+	defer s.anyMu.Unlock()
+	if s.anyYes.Load() {
+		return true
+	}
+	now := s.now()
+	if !s.anyCheckAt.IsZero() && now.Sub(s.anyCheckAt) < anyRecheck && !now.Before(s.anyCheckAt) {
+		return false
+	}
+	var yes bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&yes); err != nil {
+		s.log.Error("are there users", "error", err)
+		return true
+	}
+	if yes {
+		s.anyYes.Store(true)
+		return true
+	}
+	s.anyCheckAt = now
+	return false
+}
+
+// Check verifies a name and password (HTTP Basic). A success is remembered
+// for five minutes, keyed by the user and an HMAC-SHA-256 of name and
+// password under a per-process random key, compared in constant time, so
+// a dashboard polling with Basic auth does not cost a bcrypt (50-100 ms)
+// per request; failures are never remembered. An unknown name costs a
+// bcrypt too, so timing does not tell which names exist. A database error
+// is logged and counts as a failure.
+func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
+	if !validName(name) || password == "" || len(password) > MaxPasswordBytes {
+		return User{}, false
+	}
+	key := strings.ToLower(name)
+	mac := s.mac(key, password)
+	now := s.now()
+	s.mu.Lock()
+	e, hit := s.cache[key]
+	gen := s.gen
+	s.mu.Unlock()
+	if hit && now.Before(e.expires) && hmac.Equal(e.mac[:], mac[:]) {
+		return e.user, true
+	}
+
+	var hash string
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+`, bcrypt_hash FROM users WHERE name = ?`, name), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		s.bcryptChecks.Add(1)
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+		return User{}, false
+	} else if err != nil {
+		s.log.Error("check user password", "user", name, "error", err)
+		return User{}, false
+	}
+	s.bcryptChecks.Add(1)
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return User{}, false
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen { // the password changed meanwhile: do not remember the old one
+		return u, true
+	}
+	if _, ok := s.cache[key]; !ok && len(s.cache) >= s.cacheMax {
+		s.evictLocked(now)
+	}
+	s.cache[key] = cacheEntry{mac: mac, user: u, expires: now.Add(s.cacheTTL)}
+	return u, true
+}
+
+// dummyHash is made on first use: New stays fast.
+func (s *Store) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), s.cost)
+	})
+	return s.dummy
+}
+
+func (s *Store) mac(name, password string) (sum [sha256.Size]byte) {
+	h := hmac.New(sha256.New, s.macKey)
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// evictLocked makes room in a full cache: expired entries first, otherwise
+// any one (map order is random, good enough to stay bounded).
+func (s *Store) evictLocked(now time.Time) {
+	for k, e := range s.cache {
+		if !now.Before(e.expires) {
+			delete(s.cache, k)
+		}
+	}
+	for k := range s.cache {
+		if len(s.cache) < s.cacheMax {
+			return
+		}
+		delete(s.cache, k)
+	}
+}
