@@ -109,3 +109,30 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+func TestUsersAddAndList(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, "", "users", "add", "--data-dir", dir, "marie", "--role", "office")
+	if err != nil || !strings.Contains(out, "password: ") {
+		t.Fatalf("generated password not printed: %v\n%s", err, out)
+	}
+	if _, err := run(t, "un bon mot de passe\n", "users", "add", "--data-dir", dir, "ecole-jf", "--role", "school", "--site", "jules-ferry", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{
+		{"users", "add", "--data-dir", dir, "x", "--role", "admin"},
+		{"users", "add", "--data-dir", dir, "y", "--role", "school"},
+		{"users", "add", "--data-dir", dir, "marie", "--role", "office"},
+	} {
+		if _, err := run(t, "", bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := run(t, "court\n", "users", "add", "--data-dir", dir, "z", "--role", "kitchen", "--password-stdin"); err == nil {
+		t.Error("a 5-character password was accepted")
+	}
+	out, err = run(t, "", "users", "list", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "ecole-jf") || !strings.Contains(out, "jules-ferry") || strings.Contains(out, "un bon mot") {
+		t.Fatalf("users list: %v\n%s", err, out)
+	}
+}
