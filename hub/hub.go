@@ -30,6 +30,7 @@ import (
 	"pointage/hub/store/influxstore"
 	"pointage/hub/store/sqlitestore"
 	"pointage/hub/users"
+	"pointage/hub/web"
 	"pointage/internal/link"
 	"pointage/internal/wire"
 )
@@ -192,6 +193,12 @@ func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, b
 	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
 }
 
+// FromSession authenticates the dashboard's session cookie (api.SessionUsers).
+func (a apiUsers) FromSession(r *http.Request) (api.User, bool) {
+	u, ok := web.UserFromRequest(a.s, r)
+	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
+}
+
 // correctionsNotifier tells the day service about each new correction, so
 // the live stream updates.
 type correctionsNotifier struct {
@@ -269,6 +276,7 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
+	mux.Handle("/", web.New(web.Options{Users: h.users, Logger: h.log})) // the dashboard
 	return mux
 }
 

@@ -34,6 +34,14 @@ type Users interface {
 	Check(ctx context.Context, name, password string) (User, bool)
 }
 
+// SessionUsers is implemented by a Users that also knows the dashboard's
+// sessions: FromSession returns the user of the request's session cookie
+// (for a state-changing method, only with the session's CSRF token too).
+// auth tries it before HTTP Basic.
+type SessionUsers interface {
+	FromSession(r *http.Request) (User, bool)
+}
+
 // Ingest is what the API reads of the ingest pipeline.
 type Ingest interface {
 	Sequences() []ingest.SequenceState
@@ -141,15 +149,17 @@ func (a *API) auth(h handler, roles ...string) http.Handler {
 				return
 			}
 			u = User{Name: "local", Role: "office"}
+		} else if su, ok := a.opts.Users.(SessionUsers); ok && hasSessionUser(su, r, &u) {
+			// the dashboard's session cookie
 		} else {
 			name, pass, ok := r.BasicAuth()
 			if !ok {
-				w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
+				challenge(w, r)
 				writeError(w, http.StatusUnauthorized, "authentication required")
 				return
 			}
 			if u, ok = a.opts.Users.Check(r.Context(), name, pass); !ok {
-				w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
+				challenge(w, r)
 				writeError(w, http.StatusUnauthorized, "wrong user name or password")
 				return
 			}
@@ -164,6 +174,23 @@ func (a *API) auth(h handler, roles ...string) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
 	})
+}
+
+// challenge asks for Basic credentials, except from the dashboard's
+// scripts (X-Requested-With set): a browser would pop up its password
+// dialog instead of letting the page go back to its login form.
+func challenge(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Requested-With") == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
+	}
+}
+
+func hasSessionUser(su SessionUsers, r *http.Request, u *User) bool {
+	got, ok := su.FromSession(r)
+	if ok {
+		*u = got
+	}
+	return ok
 }
 
 func isLoopback(remote string) bool {
