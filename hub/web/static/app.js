@@ -67,7 +67,7 @@
     var g = s.garderie || {};
     Object.keys(g).sort().forEach(function (k) {
       var v = g[k] || {};
-      var txt = n(v.present) + " présents sur " + n(v.children) + " inscrits";
+      var txt = n(v.present) + " présents maintenant, " + n(v.children) + " accueillis";
       if (n(v.late) > 0) { txt += " (" + n(v.late) + " en retard)"; }
       row(tb, sessionLabel(k), txt, "garderie-" + s.site + "-" + k);
     });
