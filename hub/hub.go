@@ -165,9 +165,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	}
 	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
 		Days: h.days, Logger: h.log, Now: opts.Now})
-	if !h.users.Any(ctx) {
-		h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others; create one with pointage-hub users add")
-	}
+
 	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
@@ -284,6 +282,9 @@ func (h *Hub) routes() http.Handler {
 // goroutine it started has stopped.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.Close()
+	if !h.users.Any(ctx) {
+		h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others; create one with pointage-hub users add")
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -94,7 +94,11 @@ func New(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: MaxPayload %d is negative", opts.MaxPayload)
 	}
 
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: opts.Logger.With("component", "mqtt")})
+	// mochi logs every dropped client connection at WARN ("read connection:
+	// EOF"): normal for devices on school networks, so only its errors
+	// reach the hub's log. The broker's own refusals are logged here.
+	mochiLog := slog.New(minLevel{opts.Logger.Handler(), slog.LevelError}).With("component", "mqtt")
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: mochiLog})
 	// QoS 1 messages in flight per client: READERS.md - do not crawl.
 	srv.Options.Capabilities.ReceiveMaximum = 1024
 	srv.Options.Capabilities.MaximumInflight = 1024 * 8
@@ -197,4 +201,22 @@ func (b *Broker) Close() error {
 		err = b.srv.Close()
 	})
 	return err
+}
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.level && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(attrs), m.level}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{m.Handler.WithGroup(name), m.level}
 }
