@@ -243,6 +243,10 @@ func (s *Service) compute(ctx context.Context, day roster.Date) (*Day, error) {
 		if in == nil {
 			continue
 		}
+		if (c.Kind == corrections.AddScan || c.Kind == corrections.CloseClockOut) && c.At == nil {
+			s.log.Error("correction without a time ignored", "id", c.ID, "kind", c.Kind)
+			continue
+		}
 		switch c.Kind {
 		case corrections.AddScan:
 			badge := ""
