@@ -161,6 +161,21 @@ func TestCountsAPIOnBothStores(t *testing.T) {
 			if len(corr.Corrections) != 2 || corr.Corrections[0].User != "local" {
 				t.Fatalf("corrections list: %+v", corr)
 			}
+			// Today's figures come from the live events kept as they were
+			// stored; recomputed from the store they are the same.
+			live, err := h.Days().Compute(ctx, h.Days().Today(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := h.Days().ComputeFromStore(ctx, h.Days().Today())
+			if err != nil {
+				t.Fatal(err)
+			}
+			lj, _ := json.Marshal(live.Results)
+			sj, _ := json.Marshal(stored.Results)
+			if string(lj) != string(sj) || len(live.Results["jules-ferry"].Detail.Scans) != len(stored.Results["jules-ferry"].Detail.Scans) {
+				t.Fatalf("live and stored figures differ:\nlive   %s\nstored %s", lj, sj)
+			}
 			// The month's meal export, for French Excel: Léa and Jade billed,
 			// Noa's voided scan not.
 			month := body.Date[:7]

@@ -137,7 +137,9 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		registry = registered{h.devices}
 	}
 	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: h.db, Store: h.store, Publisher: pub, TopicRoot: cfg.TopicRoot,
-		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg}); err != nil {
+		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg,
+		OnStored: func(evs []store.Event) { h.days.Stored(evs) }, // h.days is set before Run starts the writer
+	}); err != nil {
 		return nil, err
 	}
 	loc, _ := time.LoadLocation(cfg.Timezone) // validated
@@ -282,6 +284,12 @@ func (h *Hub) routes() http.Handler {
 // goroutine it started has stopped.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.Close()
+	started := time.Now()
+	if err := h.days.Warm(ctx); err != nil {
+		h.log.Warn("could not load today's events for the live counts; the first request will retry", "err", err)
+	} else {
+		h.log.Info("live counts loaded from the store", "took", time.Since(started).Round(time.Millisecond))
+	}
 	if !h.users.Any(ctx) {
 		h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others; create one with pointage-hub users add")
 	}

@@ -103,7 +103,7 @@ func benchCounts(b *testing.B, st store.Store) {
 	for i := 0; i < b.N; i++ {
 		// Cold: what the first request after a change costs (the cache
 		// serves the next ones until the figures change again).
-		d, err := svc.compute(context.Background(), benchDay)
+		d, err := svc.compute(context.Background(), benchDay, true)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -181,4 +181,26 @@ func BenchmarkExportMonthInfluxDB(b *testing.B) {
 	}
 	defer st.Close()
 	benchExport(b, st, "xlsx")
+}
+
+// BenchmarkCountsDayLive is today's 60-school day computed from the live
+// events kept in memory (no store read): what a request costs after a
+// change when the day is today.
+func BenchmarkCountsDayLive(b *testing.B) {
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := benchCity(b, st, []roster.Date{benchDay})
+	svc.opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
+	if err := svc.Warm(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.compute(context.Background(), benchDay, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

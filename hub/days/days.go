@@ -49,6 +49,8 @@ type Service struct {
 
 	cacheMu sync.Mutex
 	cache   map[roster.Date]*cached
+
+	live live
 }
 
 // cached is a computed day (every site), valid until the next change of
@@ -187,7 +189,7 @@ func (s *Service) computeAll(ctx context.Context, day roster.Date) (*Day, error)
 		}
 	}
 	changed := s.Changed() // taken before reading: a change meanwhile invalidates
-	d, err := s.compute(ctx, day)
+	d, err := s.compute(ctx, day, false)
 	if err != nil {
 		return nil, err
 	}
@@ -200,12 +202,26 @@ func (s *Service) computeAll(ctx context.Context, day roster.Date) (*Day, error)
 	return d, nil
 }
 
-// compute computes every known site of a day.
-func (s *Service) compute(ctx context.Context, day roster.Date) (*Day, error) {
+// ComputeFromStore computes every site of a day from the store, bypassing
+// the live events and the cache: what a restart would compute. Tests use
+// it to prove the live figures equal the stored ones.
+func (s *Service) ComputeFromStore(ctx context.Context, day roster.Date) (*Day, error) {
+	return s.compute(ctx, day, true)
+}
+
+// compute computes every known site of a day, today from the live events
+// unless fromStore.
+func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) (*Day, error) {
 	site := ""
-	from, to := s.Bounds(day)
 	// Every site is read, even for one: the cross-site checks need them all.
-	evs, err := s.opts.Store.Events(ctx, store.Query{From: from, To: to})
+	var evs []store.Event
+	var err error
+	if day == s.Today() && !fromStore {
+		evs, err = s.liveEvents(ctx, day)
+	} else {
+		from, to := s.Bounds(day)
+		evs, err = s.opts.Store.Events(ctx, store.Query{From: from, To: to})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the day's events: %w", err)
 	}

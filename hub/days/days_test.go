@@ -2,6 +2,7 @@ package days
 
 import (
 	"context"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +93,46 @@ func TestExportMonth(t *testing.T) {
 	}
 	if _, err := svc.Export(ctx, export.Meals, "2026-13", "", nil); err == nil {
 		t.Fatal("a bad month was accepted")
+	}
+}
+
+// Today's live events: kept as they are stored, duplicates and other days
+// left out, equal to what the store gives.
+func TestLiveEvents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	defer sqlDB.Close()
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ros, _ := roster.New(ctx, sqlDB)
+	corr, _ := corrections.New(ctx, sqlDB, nil)
+	loc := time.FixedZone("Pacific/Noumea", 11*3600)
+	now := time.Date(2026, 11, 24, 11, 0, 0, 0, loc)
+	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: loc, Now: func() time.Time { return now }})
+	ev := func(seq uint64, at time.Time) store.Event {
+		return store.Event{ID: "ID" + string(rune('A'+seq)), Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq,
+			Badge: "0A00000001", Service: "canteen", Dir: "auto", At: at, ReceivedAt: at}
+	}
+	first := []store.Event{ev(1, now.Add(-time.Hour))}
+	st.Write(ctx, first)
+	if err := svc.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	later := []store.Event{ev(2, now), ev(1, now.Add(-time.Hour)), ev(3, now.Add(-24*time.Hour))} // a duplicate, yesterday
+	st.Write(ctx, later)
+	svc.Stored(later)
+	got, err := svc.liveEvents(ctx, svc.Today())
+	if err != nil || len(got) != 2 {
+		t.Fatalf("live events: %d (%v), want 2", len(got), err)
+	}
+	live, _ := svc.compute(ctx, svc.Today(), false)
+	stored, _ := svc.compute(ctx, svc.Today(), true)
+	lc, sc := live.Results["jules-ferry"].Canteen, stored.Results["jules-ferry"].Canteen
+	if !reflect.DeepEqual(lc, sc) || lc.UnknownBadges != 1 || len(live.Results["jules-ferry"].Detail.Scans) != 2 {
+		t.Fatalf("live %+v, stored %+v", live.Results["jules-ferry"].Canteen, stored.Results["jules-ferry"].Canteen)
 	}
 }

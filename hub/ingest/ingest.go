@@ -38,6 +38,9 @@ type Options struct {
 	Now       func() time.Time
 	// Registry, when set, refuses check-ins of unregistered devices.
 	Registry Registry
+	// OnStored, when set, receives every batch of events just stored (the
+	// live counts), from the writer goroutine; it must not block.
+	OnStored func([]store.Event)
 	// Metrics registers the ingest metrics (default: a private registry).
 	Metrics prometheus.Registerer
 

@@ -234,6 +234,13 @@ func (in *Ingest) markHandled(ctx context.Context, batch []queued, state int, re
 		label = "quarantined"
 	}
 	in.metrics.checkins.WithLabelValues(label).Add(float64(len(batch)))
+	if state == stateStored && in.opts.OnStored != nil {
+		evs := make([]store.Event, len(batch))
+		for i, q := range batch {
+			evs[i] = q.ev
+		}
+		in.opts.OnStored(evs)
+	}
 	for k, a := range moved {
 		in.ack(a.site, k.device, k.epoch, a.through)
 	}
