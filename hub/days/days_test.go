@@ -2,8 +2,8 @@ package days
 
 import (
 	"context"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
