@@ -2,9 +2,7 @@ package devices
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"pointage/hub/credcache"
 	"pointage/internal/wire"
 )
 
@@ -54,23 +53,12 @@ type Registry struct {
 	log       *slog.Logger
 	now       func() time.Time
 	cost      int
-	cacheTTL  time.Duration
-	cacheMax  int
-	macKey    []byte // random per process: the cache never holds a plain hash of a password
 	dummyOnce sync.Once
 	dummy     []byte // bcrypt hash compared against for unknown devices (same timing)
 
-	mu    sync.Mutex
-	gen   uint64 // bumped by SetPassword; a Verify that raced with it does not cache
-	cache map[string]cacheEntry
+	cache *credcache.Cache[Device] // by device; SetPassword invalidates
 
 	bcryptChecks atomic.Int64 // how many bcrypt comparisons ran (tests, metrics)
-}
-
-type cacheEntry struct {
-	mac     [sha256.Size]byte
-	dev     Device
-	expires time.Time
 }
 
 // New creates the registry's table if needed.
@@ -85,18 +73,12 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Registry, error
 		return nil, fmt.Errorf("devices: create table: %w", err)
 	}
 	r := &Registry{
-		db:       db,
-		log:      logger.With("component", "devices"),
-		now:      time.Now,
-		cost:     DefaultBcryptCost,
-		cacheTTL: DefaultCacheTTL,
-		cacheMax: DefaultCacheSize,
-		macKey:   make([]byte, 32),
-		cache:    make(map[string]cacheEntry),
+		db:   db,
+		log:  logger.With("component", "devices"),
+		now:  time.Now,
+		cost: DefaultBcryptCost,
 	}
-	if _, err := rand.Read(r.macKey); err != nil {
-		return nil, fmt.Errorf("devices: %w", err)
-	}
+	r.cache = credcache.New[Device](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return r.now() })
 	return r, nil
 }
 
@@ -180,10 +162,7 @@ func (r *Registry) SetPassword(ctx context.Context, device, password string) (st
 	} else if n == 0 {
 		return "", fmt.Errorf("set password of device %q: %w", device, ErrNotFound)
 	}
-	r.mu.Lock()
-	r.gen++
-	delete(r.cache, device)
-	r.mu.Unlock()
+	r.cache.Invalidate(device)
 	r.log.Info("device password changed", "device", device)
 	return pw, nil
 }
@@ -250,14 +229,9 @@ func (r *Registry) Verify(ctx context.Context, device, password string) (Device,
 	if !wire.ValidSiteOrDevice(device) || password == "" {
 		return Device{}, false
 	}
-	mac := r.mac(device, password)
-	now := r.now()
-	r.mu.Lock()
-	e, hit := r.cache[device]
-	gen := r.gen
-	r.mu.Unlock()
-	if hit && now.Before(e.expires) && hmac.Equal(e.mac[:], mac[:]) {
-		return e.dev, true
+	gen := r.cache.Gen()
+	if d, ok := r.cache.Get(device, password); ok {
+		return d, true
 	}
 
 	var hash string
@@ -275,16 +249,7 @@ func (r *Registry) Verify(ctx context.Context, device, password string) (Device,
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return Device{}, false
 	}
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.gen != gen { // the password changed meanwhile: do not remember the old one
-		return d, true
-	}
-	if _, ok := r.cache[device]; !ok && len(r.cache) >= r.cacheMax {
-		r.evictLocked(now)
-	}
-	r.cache[device] = cacheEntry{mac: mac, dev: d, expires: now.Add(r.cacheTTL)}
+	r.cache.Put(device, password, d, gen) // not if the password changed meanwhile
 	return d, true
 }
 
@@ -301,29 +266,4 @@ func (r *Registry) dummyHash() []byte {
 		r.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), r.cost)
 	})
 	return r.dummy
-}
-
-func (r *Registry) mac(device, password string) (sum [sha256.Size]byte) {
-	h := hmac.New(sha256.New, r.macKey)
-	h.Write([]byte(device))
-	h.Write([]byte{0})
-	h.Write([]byte(password))
-	copy(sum[:], h.Sum(nil))
-	return sum
-}
-
-// evictLocked makes room in a full cache: expired entries first, otherwise
-// any one (map order is random, which is good enough to stay bounded).
-func (r *Registry) evictLocked(now time.Time) {
-	for k, e := range r.cache {
-		if !now.Before(e.expires) {
-			delete(r.cache, k)
-		}
-	}
-	for k := range r.cache {
-		if len(r.cache) < r.cacheMax {
-			return
-		}
-		delete(r.cache, k)
-	}
 }

@@ -178,7 +178,7 @@ func TestVerifyCachesSuccessesOnly(t *testing.T) {
 
 func TestVerifyCacheIsBounded(t *testing.T) {
 	r, _ := newTestRegistry(t)
-	r.cacheMax = 3
+	r.cache.SetMax(3)
 	ctx := context.Background()
 	for i := range 10 {
 		dev := fmt.Sprintf("d-%d", i)
@@ -186,7 +186,7 @@ func TestVerifyCacheIsBounded(t *testing.T) {
 		if _, ok := r.Verify(ctx, dev, "password-"+dev); !ok {
 			t.Fatalf("Verify %s failed", dev)
 		}
-		if n := len(r.cache); n > 3 {
+		if n := r.cache.Len(); n > 3 {
 			t.Fatalf("%d cache entries", n)
 		}
 	}

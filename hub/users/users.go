@@ -2,9 +2,7 @@ package users
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"pointage/hub/credcache"
 	"pointage/internal/wire"
 )
 
@@ -77,9 +76,6 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time
 	cost      int
-	cacheTTL  time.Duration
-	cacheMax  int
-	macKey    []byte // random per process: the cache never holds a plain hash of a password
 	dummyOnce sync.Once
 	dummy     []byte // compared against for unknown names (same timing)
 
@@ -87,20 +83,12 @@ type Store struct {
 	anyMu      sync.Mutex
 	anyCheckAt time.Time // when "no user" was last read from the database
 
-	mu    sync.Mutex
-	gen   uint64                // bumped by AddDemo's reset; a racing Check does not cache
-	cache map[string]cacheEntry // by lower-case name
+	cache *credcache.Cache[User] // by lower-case name; AddDemo's reset invalidates
 
 	throttleMu sync.Mutex
 	throttle   map[throttleKey]*throttleState
 
 	bcryptChecks atomic.Int64 // bcrypt comparisons run (tests, metrics)
-}
-
-type cacheEntry struct {
-	mac     [sha256.Size]byte
-	user    User
-	expires time.Time
 }
 
 // New creates the tables users and sessions if needed.
@@ -119,15 +107,9 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
 		log:      logger.With("component", "users"),
 		now:      time.Now,
 		cost:     DefaultBcryptCost,
-		cacheTTL: DefaultCacheTTL,
-		cacheMax: DefaultCacheSize,
-		macKey:   make([]byte, 32),
-		cache:    make(map[string]cacheEntry),
 		throttle: make(map[throttleKey]*throttleState),
 	}
-	if _, err := rand.Read(s.macKey); err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
+	s.cache = credcache.New[User](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return s.now() })
 	return s, nil
 }
 
@@ -239,10 +221,7 @@ func (s *Store) AddDemo(ctx context.Context) error {
 		DemoName, RoleOffice, string(hash), now.Format(time.RFC3339)); err != nil {
 		return fmt.Errorf("add demo user: %w", err)
 	}
-	s.mu.Lock()
-	s.gen++
-	delete(s.cache, DemoName)
-	s.mu.Unlock()
+	s.cache.Invalidate(DemoName)
 	s.anyYes.Store(true)
 	s.log.Warn("demo user ready: anyone can log in as demo/demo", "user", DemoName)
 	return nil
@@ -331,14 +310,9 @@ func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
 		return User{}, false
 	}
 	key := strings.ToLower(name)
-	mac := s.mac(key, password)
-	now := s.now()
-	s.mu.Lock()
-	e, hit := s.cache[key]
-	gen := s.gen
-	s.mu.Unlock()
-	if hit && now.Before(e.expires) && hmac.Equal(e.mac[:], mac[:]) {
-		return e.user, true
+	gen := s.cache.Gen()
+	if u, ok := s.cache.Get(key, password); ok {
+		return u, true
 	}
 
 	var hash string
@@ -356,16 +330,7 @@ func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return User{}, false
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen != gen { // the password changed meanwhile: do not remember the old one
-		return u, true
-	}
-	if _, ok := s.cache[key]; !ok && len(s.cache) >= s.cacheMax {
-		s.evictLocked(now)
-	}
-	s.cache[key] = cacheEntry{mac: mac, user: u, expires: now.Add(s.cacheTTL)}
+	s.cache.Put(key, password, u, gen) // not if the password changed meanwhile
 	return u, true
 }
 
@@ -375,29 +340,4 @@ func (s *Store) dummyHash() []byte {
 		s.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), s.cost)
 	})
 	return s.dummy
-}
-
-func (s *Store) mac(name, password string) (sum [sha256.Size]byte) {
-	h := hmac.New(sha256.New, s.macKey)
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write([]byte(password))
-	copy(sum[:], h.Sum(nil))
-	return sum
-}
-
-// evictLocked makes room in a full cache: expired entries first, otherwise
-// any one (map order is random, good enough to stay bounded).
-func (s *Store) evictLocked(now time.Time) {
-	for k, e := range s.cache {
-		if !now.Before(e.expires) {
-			delete(s.cache, k)
-		}
-	}
-	for k := range s.cache {
-		if len(s.cache) < s.cacheMax {
-			return
-		}
-		delete(s.cache, k)
-	}
 }

@@ -190,12 +190,12 @@ func TestCheckCache(t *testing.T) {
 	check("alice", "correct horse", true, 0)
 
 	// The cache stays bounded.
-	s.cacheMax = 2
+	s.cache.SetMax(2)
 	mustAdd(t, s, "bob", RoleOffice, "", "12345678")
 	mustAdd(t, s, "carol", RoleOffice, "", "12345678")
 	check("bob", "12345678", true, 1)
 	check("carol", "12345678", true, 1)
-	if n := len(s.cache); n > 2 {
+	if n := s.cache.Len(); n > 2 {
 		t.Errorf("cache holds %d entries, max 2", n)
 	}
 }
