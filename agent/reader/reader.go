@@ -210,15 +210,18 @@ func (r *Reader) connect(ctx context.Context, out chan<- Scan, debounce *Debounc
 		_ = port.Close()
 		return fmt.Errorf("set read timeout on %s: %w", path, err)
 	}
+	// The init bytes go out before the port is offered to Feedback, so no
+	// feedback byte can come first.
 	r.portMu.Lock()
 	r.port = port
+	var initErr error
+	if len(r.prof.init) > 0 {
+		initErr = r.writeLocked(r.prof.init)
+	}
 	r.portMu.Unlock()
 	defer r.closePort()
-
-	if len(r.prof.init) > 0 {
-		if err := r.write(r.prof.init); err != nil {
-			return fmt.Errorf("send init bytes to %s: %w", path, err)
-		}
+	if initErr != nil {
+		return fmt.Errorf("send init bytes to %s: %w", path, initErr)
 	}
 	shown := path
 	if p, err := filepath.EvalSymlinks(path); err == nil {
@@ -322,6 +325,11 @@ func (r *Reader) Feedback(ctx context.Context, accepted bool) error {
 func (r *Reader) write(b []byte) error {
 	r.portMu.Lock()
 	defer r.portMu.Unlock()
+	return r.writeLocked(b)
+}
+
+// writeLocked writes b to the port; the caller holds portMu.
+func (r *Reader) writeLocked(b []byte) error {
 	if r.port == nil {
 		return ErrNotConnected
 	}
