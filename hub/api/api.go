@@ -228,13 +228,14 @@ func (a *API) day(r *http.Request) (roster.Date, error) {
 	return d, nil
 }
 
-// siteParam reads ?site= and applies the school role's own site.
+// siteParam reads ?site= and applies the user's own site: a school user
+// always has one, a kitchen user may (a school's own kitchen).
 func siteParam(r *http.Request, u User, required bool) (string, int, string) {
 	site := r.URL.Query().Get("site")
 	if site != "" && !wire.ValidSiteOrDevice(site) {
 		return "", http.StatusBadRequest, "site: not a site id"
 	}
-	if u.Role == "school" {
+	if u.Role == "school" || (u.Role == "kitchen" && u.Site != "") {
 		if site == "" {
 			site = u.Site
 		}

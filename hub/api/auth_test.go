@@ -54,3 +54,31 @@ func TestAuthRule(t *testing.T) {
 		})
 	}
 }
+
+// A user bound to a site sees only that site; others choose.
+func TestSiteParam(t *testing.T) {
+	tests := []struct {
+		name   string
+		u      User
+		query  string
+		site   string
+		status int
+	}{
+		{"office any", User{Role: "office"}, "?site=pasteur", "pasteur", 0},
+		{"office all", User{Role: "office"}, "", "", 0},
+		{"school own by default", User{Role: "school", Site: "jules-ferry"}, "", "jules-ferry", 0},
+		{"school other", User{Role: "school", Site: "jules-ferry"}, "?site=pasteur", "", 403},
+		{"city kitchen any", User{Role: "kitchen"}, "?site=pasteur", "pasteur", 0},
+		{"school kitchen own by default", User{Role: "kitchen", Site: "jules-ferry"}, "", "jules-ferry", 0},
+		{"school kitchen other", User{Role: "kitchen", Site: "jules-ferry"}, "?site=pasteur", "", 403},
+		{"bad site", User{Role: "office"}, "?site=Bad%20Site", "", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site, status, _ := siteParam(httptest.NewRequest("GET", "/api/v1/counts"+tt.query, nil), tt.u, false)
+			if site != tt.site || status != tt.status {
+				t.Fatalf("got %q %d, want %q %d", site, status, tt.site, tt.status)
+			}
+		})
+	}
+}
