@@ -94,6 +94,7 @@ func New(opts Options) (*Link, error) {
 		SetPassword(opts.Password).
 		SetProtocolVersion(4). // MQTT 3.1.1; no silent retry as 3.1 after a refused login
 		SetCleanSession(true). // the outbox, not paho's store, holds what matters
+		SetStore(nullStore{}).
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
