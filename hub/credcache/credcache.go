@@ -1,4 +1,7 @@
-// Package credcache remembers successful credential checks (a bcrypt
+// Package credcache checks credentials for the device registry and the
+// user store: bcrypt hashing and comparison (Bcrypt, with a dummy hash for
+// unknown ids), the password rules (PasswordProblem), and Cache, which
+// remembers successful credential checks (a bcrypt
 // comparison costs 50-100 ms of CPU) for a short while, so that a reconnect
 // storm or a polling client does not pay one per request.
 //

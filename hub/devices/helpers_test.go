@@ -33,8 +33,8 @@ func newTestRegistry(t *testing.T) (*Registry, *testClock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.cost != DefaultBcryptCost || DefaultBcryptCost < 10 || DefaultBcryptCost > 12 {
-		t.Fatalf("bcrypt cost %d, default %d: want 10 to 12", r.cost, DefaultBcryptCost)
+	if r.bcrypt.Cost != DefaultBcryptCost || DefaultBcryptCost < 10 || DefaultBcryptCost > 12 {
+		t.Fatalf("bcrypt cost %d, default %d: want 10 to 12", r.bcrypt.Cost, DefaultBcryptCost)
 	}
 	fastBcrypt(r)
 	clock := &testClock{}
@@ -44,7 +44,7 @@ func newTestRegistry(t *testing.T) (*Registry, *testClock) {
 }
 
 func fastBcrypt(r *Registry) {
-	r.cost = bcrypt.MinCost
+	r.bcrypt.Cost = bcrypt.MinCost
 }
 
 func mustAdd(t *testing.T, r *Registry, site, device, password string) string {

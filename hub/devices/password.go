@@ -6,15 +6,14 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
-	"strings"
-	"unicode/utf8"
+	"pointage/hub/credcache"
 )
 
 const (
 	// MinPasswordLen is the fewest characters a given password may have.
-	MinPasswordLen = 8
+	MinPasswordLen = credcache.MinPasswordLen
 	// MaxPasswordBytes is the most bytes bcrypt takes into account.
-	MaxPasswordBytes = 72
+	MaxPasswordBytes = credcache.MaxPasswordBytes
 	// mosquittoIterations is what mosquitto_passwd 2.x writes for $7$.
 	mosquittoIterations = 101
 )
@@ -24,15 +23,8 @@ func generatePassword() string { return rand.Text() }
 
 // checkPassword accepts the passwords an operator may choose.
 func checkPassword(p string) error {
-	switch {
-	case utf8.RuneCountInString(p) < MinPasswordLen:
-		return fmt.Errorf("%w: at least %d characters are needed", ErrBadPassword, MinPasswordLen)
-	case len(p) > MaxPasswordBytes:
-		return fmt.Errorf("%w: at most %d bytes are used by bcrypt", ErrBadPassword, MaxPasswordBytes)
-	case strings.ContainsAny(p, "\r\n\x00"):
-		return fmt.Errorf("%w: it contains a line break or a NUL", ErrBadPassword)
-	case !utf8.ValidString(p):
-		return fmt.Errorf("%w: it is not valid UTF-8", ErrBadPassword)
+	if problem := credcache.PasswordProblem(p); problem != "" {
+		return fmt.Errorf("%w: %s", ErrBadPassword, problem)
 	}
 	return nil
 }

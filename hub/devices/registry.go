@@ -2,17 +2,12 @@ package devices
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"pointage/hub/credcache"
 	"pointage/internal/wire"
@@ -49,16 +44,12 @@ type Device struct {
 // hashes, in the hub's SQLite database. Its methods are safe for concurrent
 // use.
 type Registry struct {
-	db        *sql.DB
-	log       *slog.Logger
-	now       func() time.Time
-	cost      int
-	dummyOnce sync.Once
-	dummy     []byte // bcrypt hash compared against for unknown devices (same timing)
+	db     *sql.DB
+	log    *slog.Logger
+	now    func() time.Time
+	bcrypt credcache.Bcrypt // hashes and compares; counts comparisons (tests)
 
 	cache *credcache.Cache[Device] // by device; SetPassword invalidates
-
-	bcryptChecks atomic.Int64 // how many bcrypt comparisons ran (tests, metrics)
 }
 
 // New creates the registry's table if needed.
@@ -73,10 +64,10 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Registry, error
 		return nil, fmt.Errorf("devices: create table: %w", err)
 	}
 	r := &Registry{
-		db:   db,
-		log:  logger.With("component", "devices"),
-		now:  time.Now,
-		cost: DefaultBcryptCost,
+		db:     db,
+		log:    logger.With("component", "devices"),
+		now:    time.Now,
+		bcrypt: credcache.Bcrypt{Cost: DefaultBcryptCost},
 	}
 	r.cache = credcache.New[Device](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return r.now() })
 	return r, nil
@@ -100,7 +91,7 @@ func (r *Registry) hashes(password string) (pw, bcryptHash, mosqHash string, err
 	} else if err := checkPassword(password); err != nil {
 		return "", "", "", err
 	}
-	b, err := bcrypt.GenerateFromPassword([]byte(password), r.cost)
+	b, err := r.bcrypt.Hash(password)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -238,15 +229,13 @@ func (r *Registry) Verify(ctx context.Context, device, password string) (Device,
 	d, err := scanDevice(r.db.QueryRowContext(ctx,
 		`SELECT `+deviceColumns+`, bcrypt_hash FROM devices WHERE device = ?`, device), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		r.bcryptChecks.Add(1)
-		_ = bcrypt.CompareHashAndPassword(r.dummyHash(), []byte(password))
+		r.bcrypt.Compare(nil, password) // same cost as a known device
 		return Device{}, false
 	} else if err != nil {
 		r.log.Error("verify device password", "device", device, "error", err)
 		return Device{}, false
 	}
-	r.bcryptChecks.Add(1)
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	if !r.bcrypt.Compare([]byte(hash), password) {
 		return Device{}, false
 	}
 	r.cache.Put(device, password, d, gen) // not if the password changed meanwhile
@@ -258,12 +247,4 @@ func (r *Registry) Verify(ctx context.Context, device, password string) (Device,
 func (r *Registry) Authenticate(ctx context.Context, username, password string) (site string, ok bool) {
 	d, ok := r.Verify(ctx, username, password)
 	return d.Site, ok
-}
-
-// dummyHash is made on first use: New stays fast.
-func (r *Registry) dummyHash() []byte {
-	r.dummyOnce.Do(func() {
-		r.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), r.cost)
-	})
-	return r.dummy
 }

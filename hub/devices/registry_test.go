@@ -116,7 +116,7 @@ func TestStoredHashes(t *testing.T) {
 	if err := r.db.QueryRowContext(ctx, `SELECT bcrypt_hash, mosquitto_hash FROM devices`).Scan(&bh, &mh); err != nil {
 		t.Fatal(err)
 	}
-	if cost, err := bcrypt.Cost([]byte(bh)); err != nil || cost != r.cost {
+	if cost, err := bcrypt.Cost([]byte(bh)); err != nil || cost != r.bcrypt.Cost {
 		t.Errorf("bcrypt cost %d (%v)", cost, err)
 	}
 	if !strings.HasPrefix(mh, "$7$101$") || strings.Contains(mh+bh, "the-password") {
@@ -138,7 +138,7 @@ func TestVerifyCachesSuccessesOnly(t *testing.T) {
 	r, clock := newTestRegistry(t)
 	ctx := context.Background()
 	mustAdd(t, r, "jules-ferry", "jf-1", "good-password")
-	checks := func() int64 { return r.bcryptChecks.Load() }
+	checks := func() int64 { return r.bcrypt.Checks() }
 	verify := func(device, password string, wantOK bool, wantChecks int64) {
 		t.Helper()
 		before := checks()

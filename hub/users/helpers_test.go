@@ -40,8 +40,8 @@ func reopen(t *testing.T, sqlDB *sql.DB, clock *testClock) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cost != DefaultBcryptCost || DefaultBcryptCost != 10 {
-		t.Fatalf("bcrypt cost %d, default %d: want 10", s.cost, DefaultBcryptCost)
+	if s.bcrypt.Cost != DefaultBcryptCost || DefaultBcryptCost != 10 {
+		t.Fatalf("bcrypt cost %d, default %d: want 10", s.bcrypt.Cost, DefaultBcryptCost)
 	}
 	FastBcryptForTest(s)
 	s.now = clock.now

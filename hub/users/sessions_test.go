@@ -155,7 +155,7 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("failure %d: %v, want ErrBadCredentials", i, err)
 		}
 	}
-	before := s.bcryptChecks.Load()
+	before := s.bcrypt.Checks()
 	tests := []struct {
 		name, user, ip string
 		want           error
@@ -172,7 +172,7 @@ func TestLoginThrottle(t *testing.T) {
 			}
 		})
 	}
-	if n := s.bcryptChecks.Load() - before; n != 2 {
+	if n := s.bcrypt.Checks() - before; n != 2 {
 		t.Errorf("%d bcrypt checks; a throttled login must not run any (want 2 for the others)", n)
 	}
 

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -47,8 +46,8 @@ const (
 
 // Limits and defaults.
 const (
-	MinPasswordLen    = 8  // characters
-	MaxPasswordBytes  = 72 // bcrypt ignores the rest
+	MinPasswordLen    = credcache.MinPasswordLen   // characters
+	MaxPasswordBytes  = credcache.MaxPasswordBytes // bcrypt ignores the rest
 	MaxNameLen        = 64
 	DefaultBcryptCost = 10
 	DefaultCacheTTL   = 5 * time.Minute
@@ -72,12 +71,10 @@ type User struct {
 // Store holds the users and dashboard sessions in the hub's SQLite
 // database. Its methods are safe for concurrent use.
 type Store struct {
-	db        *sql.DB
-	log       *slog.Logger
-	now       func() time.Time
-	cost      int
-	dummyOnce sync.Once
-	dummy     []byte // compared against for unknown names (same timing)
+	db     *sql.DB
+	log    *slog.Logger
+	now    func() time.Time
+	bcrypt credcache.Bcrypt // hashes and compares; counts comparisons (tests)
 
 	anyYes     atomic.Bool // once a user exists it stays (there is no delete)
 	anyMu      sync.Mutex
@@ -87,8 +84,6 @@ type Store struct {
 
 	throttleMu sync.Mutex
 	throttle   map[throttleKey]*throttleState
-
-	bcryptChecks atomic.Int64 // bcrypt comparisons run (tests, metrics)
 }
 
 // New creates the tables users and sessions if needed.
@@ -106,7 +101,7 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
 		db:       db,
 		log:      logger.With("component", "users"),
 		now:      time.Now,
-		cost:     DefaultBcryptCost,
+		bcrypt:   credcache.Bcrypt{Cost: DefaultBcryptCost},
 		throttle: make(map[throttleKey]*throttleState),
 	}
 	s.cache = credcache.New[User](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return s.now() })
@@ -116,7 +111,7 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
 // FastBcryptForTest lowers the bcrypt cost of hashes made from now on to
 // bcrypt's minimum, for tests (of this or other packages) run under the
 // race detector. Never call it outside tests.
-func FastBcryptForTest(s *Store) { s.cost = bcrypt.MinCost }
+func FastBcryptForTest(s *Store) { s.bcrypt.Cost = bcrypt.MinCost }
 
 // GeneratePassword returns a random password (26 base32 characters, 128
 // bits) for "users add" without --password-stdin to print once.
@@ -162,15 +157,8 @@ func checkUser(name, role, site string) error {
 }
 
 func checkPassword(p string) error {
-	switch {
-	case utf8.RuneCountInString(p) < MinPasswordLen:
-		return fmt.Errorf("password: %w: at least %d characters are needed", ErrBadPassword, MinPasswordLen)
-	case len(p) > MaxPasswordBytes:
-		return fmt.Errorf("password: %w: at most %d bytes are used by bcrypt", ErrBadPassword, MaxPasswordBytes)
-	case strings.ContainsAny(p, "\r\n\x00"):
-		return fmt.Errorf("password: %w: it contains a line break or a NUL", ErrBadPassword)
-	case !utf8.ValidString(p):
-		return fmt.Errorf("password: %w: it is not valid UTF-8", ErrBadPassword)
+	if problem := credcache.PasswordProblem(p); problem != "" {
+		return fmt.Errorf("password: %w: %s", ErrBadPassword, problem)
 	}
 	return nil
 }
@@ -184,7 +172,7 @@ func (s *Store) Add(ctx context.Context, name, role, site, password string) (Use
 	if err := checkPassword(password); err != nil {
 		return User{}, fmt.Errorf("add user %q: %w", name, err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	hash, err := s.bcrypt.Hash(password)
 	if err != nil {
 		return User{}, fmt.Errorf("add user %q: %w", name, err)
 	}
@@ -210,7 +198,7 @@ func (s *Store) Add(ctx context.Context, name, role, site, password string) (Use
 // than MinPasswordLen, and exists for "pointage-hub demo" alone: a hub
 // that ran the demo has a well-known login until that user is removed.
 func (s *Store) AddDemo(ctx context.Context) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(DemoPassword), s.cost)
+	hash, err := s.bcrypt.Hash(DemoPassword)
 	if err != nil {
 		return fmt.Errorf("add demo user: %w", err)
 	}
@@ -319,25 +307,15 @@ func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
 	u, err := scanUser(s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+`, bcrypt_hash FROM users WHERE name = ?`, name), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.bcryptChecks.Add(1)
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+		s.bcrypt.Compare(nil, password) // same cost as a known name
 		return User{}, false
 	} else if err != nil {
 		s.log.Error("check user password", "user", name, "error", err)
 		return User{}, false
 	}
-	s.bcryptChecks.Add(1)
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	if !s.bcrypt.Compare([]byte(hash), password) {
 		return User{}, false
 	}
 	s.cache.Put(key, password, u, gen) // not if the password changed meanwhile
 	return u, true
-}
-
-// dummyHash is made on first use: New stays fast.
-func (s *Store) dummyHash() []byte {
-	s.dummyOnce.Do(func() {
-		s.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), s.cost)
-	})
-	return s.dummy
 }

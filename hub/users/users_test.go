@@ -169,11 +169,11 @@ func TestCheckCache(t *testing.T) {
 	mustAdd(t, s, "alice", RoleOffice, "", "correct horse")
 	check := func(name, password string, wantOK bool, wantBcrypt int64) {
 		t.Helper()
-		before := s.bcryptChecks.Load()
+		before := s.bcrypt.Checks()
 		if _, ok := s.Check(ctx, name, password); ok != wantOK {
 			t.Fatalf("Check(%q, %q) = %v, want %v", name, password, ok, wantOK)
 		}
-		if n := s.bcryptChecks.Load() - before; n != wantBcrypt {
+		if n := s.bcrypt.Checks() - before; n != wantBcrypt {
 			t.Fatalf("Check(%q, %q) ran %d bcrypt, want %d", name, password, n, wantBcrypt)
 		}
 	}
