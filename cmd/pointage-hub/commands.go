@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -100,17 +101,24 @@ func dataDir(cmd *cobra.Command, dir string) string {
 	return dir
 }
 
-func openRegistry(ctx context.Context, dir string) (*devices.Registry, func(), error) {
+// openState opens hub.db under dir and builds one of the hub's stores on
+// it (devices, users, roster); closeDB releases the database.
+func openState[T any](ctx context.Context, dir string, build func(context.Context, *sql.DB) (T, error)) (t T, closeDB func(), err error) {
 	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
-		return nil, nil, err
+		return t, nil, err
 	}
-	reg, err := devices.New(ctx, sqlDB, nil)
-	if err != nil {
+	if t, err = build(ctx, sqlDB); err != nil {
 		sqlDB.Close()
-		return nil, nil, err
+		return t, nil, err
 	}
-	return reg, func() { sqlDB.Close() }, nil
+	return t, func() { sqlDB.Close() }, nil
+}
+
+func openRegistry(ctx context.Context, dir string) (*devices.Registry, func(), error) {
+	return openState(ctx, dir, func(ctx context.Context, sqlDB *sql.DB) (*devices.Registry, error) {
+		return devices.New(ctx, sqlDB, nil)
+	})
 }
 
 // readPasswordLine reads the first line of r; its newline is not part of it.
@@ -204,15 +212,11 @@ func rosterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sqlDB, err := db.Open(cmd.Context(), filepath.Join(dataDir(cmd, dir), "hub.db"))
+			r, closeDB, err := openState(cmd.Context(), dataDir(cmd, dir), roster.New)
 			if err != nil {
 				return err
 			}
-			defer sqlDB.Close()
-			r, err := roster.New(cmd.Context(), sqlDB)
-			if err != nil {
-				return err
-			}
+			defer closeDB()
 			_, parsed, err := roster.ImportFile(cmd.Context(), r, args[0], day, cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -337,16 +341,9 @@ func usersCmd() *cobra.Command {
 	var dir, role, site string
 	var fromStdin bool
 	open := func(cmd *cobra.Command) (*users.Store, func(), error) {
-		sqlDB, err := db.Open(cmd.Context(), filepath.Join(dataDir(cmd, dir), "hub.db"))
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := users.New(cmd.Context(), sqlDB, nil)
-		if err != nil {
-			sqlDB.Close()
-			return nil, nil, err
-		}
-		return s, func() { sqlDB.Close() }, nil
+		return openState(cmd.Context(), dataDir(cmd, dir), func(ctx context.Context, sqlDB *sql.DB) (*users.Store, error) {
+			return users.New(ctx, sqlDB, nil)
+		})
 	}
 	add := &cobra.Command{
 		Use:   "add NAME --role office|school|kitchen [--site S]",
