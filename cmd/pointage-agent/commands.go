@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"pointage/internal/logs"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -42,15 +43,7 @@ func configPath(flag string) string {
 	return os.Getenv(agent.EnvPrefix + "CONFIG")
 }
 
-func newLogger(level, format string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+func newLogger(level, format string) *slog.Logger { return logs.New(os.Stderr, level, format) }
 
 func runCmd() *cobra.Command {
 	var cfgFile string

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"pointage/internal/logs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -82,12 +83,4 @@ func applyPrecedence(cmd *cobra.Command, cfg *hub.Config, configFile string) err
 	return nil
 }
 
-func newLogger(level, format string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+func newLogger(level, format string) *slog.Logger { return logs.New(os.Stderr, level, format) }
