@@ -129,6 +129,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/corrections", a.auth(a.addCorrection, "office", "school"))
 	mux.Handle("GET /api/v1/export", a.auth(a.export, "office", "school"))
 	mux.Handle("GET /api/v1/stream", a.auth(a.stream, "office", "school", "kitchen"))
+	a.registerSchool(mux)
+	a.registerCharts(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, "office", "school", "kitchen"))

