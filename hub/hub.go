@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		return nil, err
 	}
 	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
-		Days: h.days, Logger: h.log, Now: opts.Now})
+		Days: h.days, School: h.days, Charts: h.days, Logger: h.log, Now: opts.Now})
 
 	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)

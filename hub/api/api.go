@@ -87,6 +87,8 @@ type Options struct {
 	Corrections Corrections
 	Devices     DeviceStatuses
 	Days        Days
+	School      SchoolDays // the school and roll-call pages' data (school.go)
+	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
