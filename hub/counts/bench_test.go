@@ -118,3 +118,46 @@ func BenchmarkCompute(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCityAdd is the cost of one scan folded into the running figures
+// (the live counts): per op, one scan of a big school's day, in arrival
+// order (shuffled). The figures are rebuilt every len(scans) ops.
+func BenchmarkCityAdd(b *testing.B) {
+	in := benchDay(b, true)
+	scans := in.Scans
+	newCity := func() *City {
+		return NewCity(in.Day, []string{site}, func(string) Input { x := in; x.Scans = nil; return x })
+	}
+	city := newCity()
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if i == len(scans) {
+			b.StopTimer()
+			city, i = newCity(), 0
+			b.StartTimer()
+		}
+		city.Add(site, scans[i])
+		i++
+	}
+}
+
+// BenchmarkCityResults is reading the running figures of 60 sites: what
+// GET /api/v1/counts costs for today, before JSON.
+func BenchmarkCityResults(b *testing.B) {
+	in := benchDay(b, true)
+	var sites []string
+	for i := 1; i < 60; i++ {
+		sites = append(sites, fmt.Sprintf("ecole-%02d", i))
+	}
+	city := NewCity(in.Day, append(sites, site), func(s string) Input { x := in; x.Site, x.Scans = s, nil; return x })
+	for _, s := range in.Scans {
+		city.Add(site, s)
+	}
+	now := at("17:00")
+	b.ReportAllocs()
+	for b.Loop() {
+		city.Results(now)
+	}
+}

@@ -513,21 +513,26 @@ func (c *computation) staffDay(id string, idxs []int) StaffDay {
 }
 
 func (c *computation) warnings(res *Result) {
-	cc, cd := res.Canteen, res.Detail.Canteen
-	if cc.Meals > cd.Enrolled {
-		res.Warnings = append(res.Warnings, Warning{Code: WarnServedMoreThanEnrolled,
+	children := 0
+	for _, s := range res.Garderie {
+		children += s.Children
+	}
+	res.Warnings = append(res.Warnings, siteWarnings(c.in, res.Canteen.Meals, res.Canteen.StaffMeals, res.Detail.Canteen.Enrolled, children)...)
+}
+
+// siteWarnings are the edit checks of one site's day: more meals than
+// children enrolled, scans on a closed day.
+func siteWarnings(in Input, meals, staffMeals, enrolled, children int) []Warning {
+	ws := []Warning{}
+	if meals > enrolled {
+		ws = append(ws, Warning{Code: WarnServedMoreThanEnrolled,
 			Message: fmt.Sprintf("%d meals served at %s, more than the %d children enrolled at the canteen on %s",
-				cc.Meals, c.in.Site, cd.Enrolled, c.in.Day.Weekday())})
+				meals, in.Site, enrolled, in.Day.Weekday())})
 	}
-	if c.in.Closed {
-		children := 0
-		for _, s := range res.Garderie {
-			children += s.Children
-		}
-		if cc.Meals > 0 || cc.StaffMeals > 0 || children > 0 {
-			res.Warnings = append(res.Warnings, Warning{Code: WarnScansOnClosedDay,
-				Message: fmt.Sprintf("%s is closed on %s, yet %d meals, %d staff meals and %d garderie children were scanned",
-					c.in.Site, c.in.Day, cc.Meals, cc.StaffMeals, children)})
-		}
+	if in.Closed && (meals > 0 || staffMeals > 0 || children > 0) {
+		ws = append(ws, Warning{Code: WarnScansOnClosedDay,
+			Message: fmt.Sprintf("%s is closed on %s, yet %d meals, %d staff meals and %d garderie children were scanned",
+				in.Site, in.Day, meals, staffMeals, children)})
 	}
+	return ws
 }

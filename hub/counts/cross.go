@@ -59,13 +59,19 @@ func CrossSiteWarnings(results []Result) map[string][]Warning {
 	out := map[string][]Warning{}
 	for _, k := range keys {
 		ss := slices.Sorted(slices.Values(sites[k]))
-		w := Warning{Code: WarnTwoSites, PersonID: k.person,
-			Message: fmt.Sprintf("child %s was scanned at %d sites on %s: %s", k.person, len(ss), k.day, strings.Join(ss, ", "))}
+		w := twoSitesWarning(k.day, k.person, ss)
 		for _, s := range ss {
 			out[s] = append(out[s], w)
 		}
 	}
 	return out
+}
+
+// twoSitesWarning is the warning of a child scanned at the sites ss
+// (sorted) on day.
+func twoSitesWarning(day roster.Date, person string, ss []string) Warning {
+	return Warning{Code: WarnTwoSites, PersonID: person,
+		Message: fmt.Sprintf("child %s was scanned at %d sites on %s: %s", person, len(ss), day, strings.Join(ss, ", "))}
 }
 
 // Month returns "YYYY-MM" of a day.

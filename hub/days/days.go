@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pointage/hub/api"
@@ -46,6 +47,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed on corrections
+	corrGen atomic.Uint64 // counts the corrections recorded
 
 	cacheMu sync.Mutex
 	cache   map[roster.Date]*cached
@@ -111,6 +113,7 @@ func (s *Service) Changed() <-chan struct{} {
 
 // Corrected tells the service a correction was recorded.
 func (s *Service) Corrected() {
+	s.corrGen.Add(1)
 	s.mu.Lock()
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -118,8 +121,8 @@ func (s *Service) Corrected() {
 }
 
 // sites returns every known site: roster, devices, sequences, and the
-// events of the day.
-func (s *Service) sites(ctx context.Context, snap *roster.Snapshot, evs []store.Event) ([]string, error) {
+// events and corrections of the day.
+func (s *Service) sites(ctx context.Context, evs []store.Event, corrs []corrections.Correction) ([]string, error) {
 	set := map[string]bool{}
 	all, err := s.opts.Roster.Sites(ctx)
 	if err != nil {
@@ -139,6 +142,9 @@ func (s *Service) sites(ctx context.Context, snap *roster.Snapshot, evs []store.
 	}
 	for _, e := range evs {
 		set[e.Site] = true
+	}
+	for _, c := range corrs {
+		set[c.Site] = true
 	}
 	out := make([]string, 0, len(set))
 	for x := range set {
@@ -212,7 +218,6 @@ func (s *Service) ComputeFromStore(ctx context.Context, day roster.Date) (*Day, 
 // compute computes every known site of a day, today from the live events
 // unless fromStore.
 func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) (*Day, error) {
-	site := ""
 	// Every site is read, even for one: the cross-site checks need them all.
 	var evs []store.Event
 	var err error
@@ -225,40 +230,74 @@ func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) 
 	if err != nil {
 		return nil, fmt.Errorf("read the day's events: %w", err)
 	}
+	b, err := s.newBuilder(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	sites, err := s.sites(ctx, evs, b.corrs)
+	if err != nil {
+		return nil, err
+	}
+	inputs := make(map[string]*counts.Input, len(sites))
+	for _, x := range sites {
+		in := b.input(x)
+		inputs[x] = &in
+	}
+	for _, e := range evs {
+		if in := inputs[e.Site]; in != nil {
+			in.Scans = append(in.Scans, b.scan(e))
+		}
+	}
+	for _, a := range b.added {
+		if in := inputs[a.site]; in != nil {
+			in.Scans = append(in.Scans, a.scan)
+		}
+	}
+	all := make([]counts.Result, 0, len(sites))
+	for _, x := range sites {
+		all = append(all, counts.Compute(*inputs[x]))
+	}
+	cross := counts.CrossSiteWarnings(all)
+	out := &Day{Date: day, Results: map[string]counts.Result{}, Snapshot: b.snap}
+	for _, r := range all {
+		r.Warnings = append(r.Warnings, cross[r.Site]...)
+		out.Sites = append(out.Sites, r.Site)
+		out.Results[r.Site] = r
+	}
+	return out, nil
+}
+
+// builder turns a day's roster and corrections into the counting inputs
+// of its sites: Compute's and the live City's.
+type builder struct {
+	s      *Service
+	day    roster.Date
+	snap   *roster.Snapshot
+	corrs  []corrections.Correction
+	absent map[string]map[string]bool      // site -> person ids declared absent
+	outs   map[string]map[string]time.Time // site -> person id -> closed clock-out
+	voided map[string]bool                 // scan ids voided
+	added  []siteScan                      // scans added by corrections
+}
+
+type siteScan struct {
+	site string
+	scan counts.Scan
+}
+
+// newBuilder reads the day's roster and corrections.
+func (s *Service) newBuilder(ctx context.Context, day roster.Date) (*builder, error) {
 	snap, err := s.opts.Roster.AsOf(ctx, day)
 	if err != nil {
 		return nil, err
 	}
-	known, err := s.sites(ctx, snap, evs)
-	if err != nil {
-		return nil, err
-	}
-	sites := known
 	corrs, err := s.opts.Corrections.List(ctx, corrections.Filter{From: day.String(), To: day.String()})
 	if err != nil {
 		return nil, err
 	}
-	inputs := map[string]*counts.Input{}
-	for _, x := range sites {
-		closed, _ := s.opts.Calendar.Closed(x, day)
-		in := &counts.Input{Site: x, Day: day, Loc: s.opts.Loc, Roster: snap, Closed: closed,
-			Absent: map[string]bool{}, ClosedClockOuts: map[string]time.Time{}, Now: s.opts.Now()}
-		if s.opts.Sessions != nil {
-			in.Sessions = s.opts.Sessions(x)
-		}
-		inputs[x] = in
-	}
-	for _, e := range evs {
-		if in := inputs[e.Site]; in != nil {
-			in.Scans = append(in.Scans, counts.ScanFromEvent(e))
-		}
-	}
-	voided := map[string]bool{}
+	b := &builder{s: s, day: day, snap: snap, corrs: corrs, absent: map[string]map[string]bool{},
+		outs: map[string]map[string]time.Time{}, voided: map[string]bool{}}
 	for _, c := range corrs {
-		in := inputs[c.Site]
-		if in == nil {
-			continue
-		}
 		if (c.Kind == corrections.AddScan || c.Kind == corrections.CloseClockOut) && c.At == nil {
 			s.log.Error("correction without a time ignored", "id", c.ID, "kind", c.Kind)
 			continue
@@ -269,33 +308,48 @@ func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) 
 			if p, ok := snap.Person(c.PersonID); ok {
 				badge = p.Match.Badge
 			}
-			in.Scans = append(in.Scans, counts.Scan{ID: "corr-" + c.ID, Device: "correction", Reader: "correction", Badge: badge,
-				Service: c.Service, Dir: c.Dir, At: *c.At, ReceivedAt: c.CreatedAt, Correction: c.ID, PersonID: c.PersonID})
+			b.added = append(b.added, siteScan{c.Site, counts.Scan{ID: "corr-" + c.ID, Device: "correction", Reader: "correction", Badge: badge,
+				Service: c.Service, Dir: c.Dir, At: *c.At, ReceivedAt: c.CreatedAt, Correction: c.ID, PersonID: c.PersonID}})
 		case corrections.VoidScan:
-			voided[c.EventID] = true
+			b.voided[c.EventID] = true
 		case corrections.Absence:
-			in.Absent[c.PersonID] = true
+			if b.absent[c.Site] == nil {
+				b.absent[c.Site] = map[string]bool{}
+			}
+			b.absent[c.Site][c.PersonID] = true
 		case corrections.CloseClockOut:
-			in.ClosedClockOuts[c.PersonID] = *c.At
+			if b.outs[c.Site] == nil {
+				b.outs[c.Site] = map[string]time.Time{}
+			}
+			b.outs[c.Site][c.PersonID] = *c.At
 		}
 	}
-	all := make([]counts.Result, 0, len(sites))
-	for _, x := range sites {
-		in := inputs[x]
-		for i := range in.Scans {
-			in.Scans[i].Voided = voided[in.Scans[i].ID]
-		}
-		all = append(all, counts.Compute(*in))
+	for i := range b.added {
+		b.added[i].scan.Voided = b.voided[b.added[i].scan.ID]
 	}
-	cross := counts.CrossSiteWarnings(all)
-	out := &Day{Date: day, Results: map[string]counts.Result{}, Snapshot: snap}
-	for _, r := range all {
-		if site != "" && r.Site != site {
-			continue
-		}
-		r.Warnings = append(r.Warnings, cross[r.Site]...)
-		out.Sites = append(out.Sites, r.Site)
-		out.Results[r.Site] = r
+	return b, nil
+}
+
+// input returns a site's Input, without scans.
+func (b *builder) input(site string) counts.Input {
+	closed, _ := b.s.opts.Calendar.Closed(site, b.day)
+	in := counts.Input{Site: site, Day: b.day, Loc: b.s.opts.Loc, Roster: b.snap, Closed: closed,
+		Absent: map[string]bool{}, ClosedClockOuts: map[string]time.Time{}, Now: b.s.opts.Now()}
+	for id := range b.absent[site] {
+		in.Absent[id] = true
 	}
-	return out, nil
+	for id, t := range b.outs[site] {
+		in.ClosedClockOuts[id] = t
+	}
+	if b.s.opts.Sessions != nil {
+		in.Sessions = b.s.opts.Sessions(site)
+	}
+	return in
+}
+
+// scan returns a stored event as counted (voided or not).
+func (b *builder) scan(e store.Event) counts.Scan {
+	sc := counts.ScanFromEvent(e)
+	sc.Voided = b.voided[e.ID]
+	return sc
 }

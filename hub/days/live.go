@@ -5,20 +5,27 @@ import (
 	"fmt"
 	"sync"
 
+	"pointage/hub/counts"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 )
 
-// live holds today's events in memory, kept up to date as events are
-// stored (constant work per event: a map check and an append), and loaded
-// from the store at start-up and when the day changes. Today's figures are
-// then computed from memory, without reading the store.
+// live holds today in memory: its events, and the running figures of every
+// site (a counts.City) kept up to date as events are stored — constant
+// work per event. Both are loaded from the store at start-up (Warm) and
+// when the day changes; the figures are rebuilt from the events in memory
+// when a correction is recorded or the roster changes.
 type live struct {
 	mu     sync.Mutex
 	day    roster.Date
 	loaded bool
 	events []store.Event
 	seen   map[eventKey]bool
+
+	city     *counts.City // nil until built for the day
+	builder  *builder     // what city was built from
+	cityGen  uint64       // Service.corrGen when it was built
+	rebuilds int          // how many times city was built (tests)
 }
 
 type eventKey struct {
@@ -26,50 +33,129 @@ type eventKey struct {
 	seq           uint64
 }
 
-// Warm loads today's events from the store. The hub calls it before ingest
-// starts, so no stored event is missed; Add ignores duplicates anyway.
+// Warm loads today's events from the store and builds the running
+// figures. The hub calls it before ingest starts, so no stored event is
+// missed; Stored ignores duplicates anyway.
 func (s *Service) Warm(ctx context.Context) error {
-	_, err := s.liveEvents(ctx, s.Today())
+	_, err := s.liveResults(ctx, s.Today())
 	return err
 }
 
 // Stored takes events just stored (ingest's OnStored): today's join the
-// live set; any event invalidates the cached days.
+// live events and are counted at once.
 func (s *Service) Stored(evs []store.Event) {
 	today := s.Today()
 	s.live.mu.Lock()
-	if s.live.loaded && s.live.day == today {
-		from, to := s.Bounds(today)
-		for _, e := range evs {
-			if e.At.Before(from) || !e.At.Before(to) {
-				continue
-			}
-			k := eventKey{e.Device, e.Epoch, e.Seq}
-			if !s.live.seen[k] {
-				s.live.seen[k] = true
-				s.live.events = append(s.live.events, e)
-			}
+	defer s.live.mu.Unlock()
+	if !s.live.loaded || s.live.day != today {
+		return // loaded from the store on the next request
+	}
+	from, to := s.Bounds(today)
+	for _, e := range evs {
+		if e.At.Before(from) || !e.At.Before(to) {
+			continue
+		}
+		k := eventKey{e.Device, e.Epoch, e.Seq}
+		if s.live.seen[k] {
+			continue
+		}
+		s.live.seen[k] = true
+		s.live.events = append(s.live.events, e)
+		if s.live.city != nil {
+			s.live.city.Add(e.Site, s.live.builder.scan(e))
 		}
 	}
-	s.live.mu.Unlock()
 }
 
-// liveEvents returns a copy of the events of day if day is today, loading
-// them from the store the first time of the day; ok is false for other days.
+// load reads day's events from the store unless they are in memory.
+// Called with live.mu held.
+func (s *Service) load(ctx context.Context, day roster.Date) error {
+	if s.live.loaded && s.live.day == day {
+		return nil
+	}
+	from, to := s.Bounds(day)
+	evs, err := s.opts.Store.Events(ctx, store.Query{From: from, To: to})
+	if err != nil {
+		return fmt.Errorf("load today's events: %w", err)
+	}
+	s.live.day, s.live.loaded, s.live.events, s.live.city = day, true, evs, nil
+	s.live.seen = make(map[eventKey]bool, len(evs))
+	for _, e := range evs {
+		s.live.seen[eventKey{e.Device, e.Epoch, e.Seq}] = true
+	}
+	return nil
+}
+
+// liveEvents returns a copy of the events of day (today), loading them
+// from the store the first time of the day.
 func (s *Service) liveEvents(ctx context.Context, day roster.Date) ([]store.Event, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
-	if !s.live.loaded || s.live.day != day {
-		from, to := s.Bounds(day)
-		evs, err := s.opts.Store.Events(ctx, store.Query{From: from, To: to})
-		if err != nil {
-			return nil, fmt.Errorf("load today's events: %w", err)
-		}
-		s.live.day, s.live.loaded, s.live.events = day, true, evs
-		s.live.seen = make(map[eventKey]bool, len(evs))
-		for _, e := range evs {
-			s.live.seen[eventKey{e.Device, e.Epoch, e.Seq}] = true
-		}
+	if err := s.load(ctx, day); err != nil {
+		return nil, err
 	}
 	return append([]store.Event(nil), s.live.events...), nil
+}
+
+// liveResults returns today's figures of every known site from the
+// running figures, building them first if the day, the roster or the
+// corrections changed since.
+func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Result, error) {
+	for {
+		gen := s.corrGen.Load() // before reading: a correction meanwhile rebuilds next time
+		snap, err := s.opts.Roster.AsOf(ctx, day)
+		if err != nil {
+			return nil, err
+		}
+		known, err := s.sites(ctx, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		s.live.mu.Lock()
+		stale := !s.live.loaded || s.live.day != day || s.live.city == nil ||
+			s.live.builder.snap != snap || s.live.cityGen != gen
+		s.live.mu.Unlock()
+		var b *builder
+		if stale {
+			if b, err = s.newBuilder(ctx, day); err != nil {
+				return nil, err
+			}
+		}
+		if res, ok, err := s.liveFigures(ctx, day, gen, b, known); ok || err != nil {
+			return res, err
+		}
+		// The day's events were reloaded meanwhile: build again.
+	}
+}
+
+// liveFigures builds the running figures from b (if not nil) and reads
+// them; ok is false when there are none to read.
+func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, b *builder, known []string) ([]counts.Result, bool, error) {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	if err := s.load(ctx, day); err != nil {
+		return nil, false, err
+	}
+	if b != nil {
+		sites := make([]string, 0, len(b.corrs))
+		for _, c := range b.corrs {
+			sites = append(sites, c.Site)
+		}
+		city := counts.NewCity(day, sites, b.input)
+		for _, e := range s.live.events {
+			city.Add(e.Site, b.scan(e))
+		}
+		for _, a := range b.added {
+			city.Add(a.site, a.scan)
+		}
+		s.live.city, s.live.builder, s.live.cityGen = city, b, gen
+		s.live.rebuilds++
+	}
+	if s.live.city == nil {
+		return nil, false, nil
+	}
+	for _, x := range known {
+		s.live.city.AddSite(x)
+	}
+	return s.live.city.Results(s.opts.Now()), true, nil
 }

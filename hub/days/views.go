@@ -2,8 +2,10 @@ package days
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"pointage/hub/api"
 	"pointage/hub/counts"
 	"pointage/hub/roster"
 	"pointage/internal/wire"
@@ -18,6 +20,22 @@ type CountsView struct {
 
 // Counts returns the counts of a day (site "" = every known site).
 func (s *Service) Counts(ctx context.Context, day roster.Date, site string) (any, error) {
+	if day == s.Today() { // from the running figures
+		all, err := s.liveResults(ctx, day)
+		if err != nil {
+			return nil, err
+		}
+		v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
+		for _, r := range all {
+			if site == "" || r.Site == site {
+				v.Sites = append(v.Sites, r)
+			}
+		}
+		if site != "" && len(v.Sites) == 0 {
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+		}
+		return v, nil
+	}
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,138 @@
+package days
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pointage/hub/corrections"
+	"pointage/hub/db"
+	"pointage/hub/roster"
+	"pointage/hub/store"
+	"pointage/hub/store/sqlitestore"
+)
+
+// Today's running figures, fed event by event in the order of arrival
+// (shuffled, with duplicate deliveries), equal the figures a restart
+// computes from the store, after each batch, after corrections and after a
+// roster change; events alone never rebuild them.
+func TestLiveCountsEqualStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	defer sqlDB.Close()
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ros, _ := roster.New(ctx, sqlDB)
+	corr, _ := corrections.New(ctx, sqlDB, nil)
+	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
+	var badges []string
+	for i := range 30 {
+		site := []string{"jules-ferry", "magenta"}[i%2]
+		role, g := "child", []string{"", "matin", "soir", "matin soir"}[i%4]
+		if i >= 26 {
+			role, g = "staff", ""
+		}
+		b := fmt.Sprintf("0A%08d", i)
+		badges = append(badges, b)
+		csv += fmt.Sprintf("%s;P%02d;%s;Nom%d;Prénom;%s;CP;%s;lu ma me je ve;%s;F%d\n", b, i, role, i, site, []string{"standard", "sans-porc"}[i%2], g, i)
+	}
+	badges = append(badges, "0AFFFFFFFF") // unknown
+	parsed, err := roster.Parse(strings.NewReader(csv))
+	if err != nil || len(parsed.Errors) > 0 {
+		t.Fatal(err, parsed.Errors)
+	}
+	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Pacific/Noumea")
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, loc) // a Thursday
+	now := day.Add(16 * time.Hour)
+	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: loc, Now: func() time.Time { return now }})
+
+	r := rand.New(rand.NewPCG(3, 4))
+	var all []store.Event
+	for i := range 400 {
+		at := day.Add(time.Duration(5*3600+r.IntN(14*3600)) * time.Second)
+		if i%50 == 0 {
+			at = day.Add(-time.Hour) // yesterday: never today's
+		}
+		all = append(all, store.Event{ID: fmt.Sprintf("ev%04d", i), Site: []string{"jules-ferry", "magenta"}[r.IntN(2)],
+			Device: fmt.Sprintf("d%d", i%3), Epoch: "E", Reader: "r", Seq: uint64(i + 1), Badge: badges[r.IntN(len(badges))],
+			Service: []string{"canteen", "garderie", "staff"}[r.IntN(3)], Dir: []string{"auto", "auto", "in", "out"}[r.IntN(4)],
+			At: at, ReceivedAt: at})
+	}
+	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+
+	check := func(what string) {
+		t.Helper()
+		got, err := svc.Counts(ctx, svc.Today(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := svc.ComputeFromStore(ctx, svc.Today())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := CountsView{Date: d.Date.String(), Timezone: loc.String()}
+		for _, x := range d.Sites {
+			want.Sites = append(want.Sites, d.Results[x])
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if string(gj) != string(wj) {
+			t.Fatalf("%s: running figures differ from the store's\n got %s\nwant %s", what, gj, wj)
+		}
+	}
+
+	if err := st.Write(ctx, all[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Warm(ctx); err != nil { // start-up: built from the store
+		t.Fatal(err)
+	}
+	check("after start-up")
+	rebuilds := svc.live.rebuilds
+	for i := 100; i < len(all); i += 37 {
+		batch := all[i:min(i+37, len(all))]
+		if err := st.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		svc.Stored(append(batch, all[r.IntN(i)])) // and a duplicate delivery
+		check(fmt.Sprintf("after event %d", i))
+	}
+	if svc.live.rebuilds != rebuilds {
+		t.Fatalf("events rebuilt the figures %d times: they must be counted one by one", svc.live.rebuilds-rebuilds)
+	}
+
+	at := now.Add(-time.Hour)
+	for _, c := range []corrections.Correction{
+		{Kind: corrections.AddScan, Site: "magenta", PersonID: "P01", Service: "canteen", Dir: "auto", At: &at},
+		{Kind: corrections.VoidScan, Site: all[5].Site, EventID: all[5].ID},
+		{Kind: corrections.Absence, Site: "jules-ferry", PersonID: "P02"},
+		{Kind: corrections.CloseClockOut, Site: "jules-ferry", PersonID: "P26", At: &at},
+	} {
+		c.Day, c.User, c.Reason = "2026-11-26", "u", "test"
+		if _, err := corr.Add(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		svc.Corrected()
+		check("after a " + string(c.Kind) + " correction")
+	}
+
+	// A roster change (a child moves to the other school): rebuilt.
+	parsed.People[3].Site = "jules-ferry"
+	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(2), nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the roster's cache checks for imports every second
+	check("after a roster import")
+}
