@@ -1,11 +1,82 @@
 package api
 
-import "net/http"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"pointage/hub/ingest"
+	"pointage/hub/roster"
+)
 
 // registerCharts adds the routes the devices page, the overview's alerts
-// and the charts need.
-func (a *API) registerCharts(mux *http.ServeMux) {}
+// and the charts need:
+//
+//	GET /api/v1/alerts[?site=S]                       office, school (own site)
+//	GET /api/v1/series/day?date=D[&site=S]            office, school, kitchen (canteen only)
+//	GET /api/v1/series/month?month=YYYY-MM[&site=S]   office, school, kitchen
+func (a *API) registerCharts(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/alerts", a.auth(a.alerts, "office", "school"))
+	mux.Handle("GET /api/v1/series/day", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, u User) (any, error) {
+		return a.opts.Charts.DaySeries(ctx, day, site, u.Role == "kitchen")
+	}), "office", "school", "kitchen"))
+	mux.Handle("GET /api/v1/series/month", a.auth(a.monthSeries, "office", "school", "kitchen"))
+}
 
 // ChartDays gives the devices page, the overview's alerts and the charts
 // their data.
-type ChartDays interface{}
+type ChartDays interface {
+	// Alerts returns the alerts of the devices given (every site, or
+	// site's only); ErrUnknownSite when site is not known.
+	Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (any, error)
+	// DaySeries returns the day's check-ins per quarter hour and service
+	// (canteenOnly: the canteen's only).
+	DaySeries(ctx context.Context, day roster.Date, site string, canteenOnly bool) (any, error)
+	// MonthSeries returns the meals per day of the month that starts on
+	// first.
+	MonthSeries(ctx context.Context, first roster.Date, site string) (any, error)
+}
+
+func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) {
+		statuses, err := a.opts.Devices.DeviceStatuses(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return a.opts.Charts.Alerts(r.Context(), ingest.Views(statuses, a.opts.Ingest.Sequences()), site)
+	})
+}
+
+// month reads ?month=YYYY-MM (default the current month).
+func (a *API) month(r *http.Request) (roster.Date, error) {
+	s := r.URL.Query().Get("month")
+	if s == "" {
+		t := a.opts.Days.Today()
+		return roster.Date{Year: t.Year, Month: t.Month, Day: 1}, nil
+	}
+	t, err := time.Parse("2006-01", s)
+	if err != nil || t.Year() < 2000 {
+		return roster.Date{}, errors.New("month: want YYYY-MM, like 2026-11")
+	}
+	return roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}, nil
+}
+
+func (a *API) monthSeries(w http.ResponseWriter, r *http.Request, u User) {
+	first, err := a.month(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	site, status, msg := siteParam(r, u, false)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	a.respond(w, r, func() (any, error) { return a.opts.Charts.MonthSeries(r.Context(), first, site) })
+}

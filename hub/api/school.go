@@ -1,9 +1,41 @@
 package api
 
-import "net/http"
+import (
+	"context"
+	"net/http"
 
-// registerSchool adds the routes the school and roll-call pages need.
-func (a *API) registerSchool(mux *http.ServeMux) {}
+	"pointage/hub/roster"
+)
 
-// SchoolDays gives the school and roll-call pages their data.
-type SchoolDays interface{}
+// registerSchool adds the routes the school and roll-call pages need:
+//
+//	GET /api/v1/school?site=S[&date=D]  one site's day with names (office, school)
+//	GET /api/v1/people?site=S[&date=D]  the site's children and staff (office, school)
+//
+// Both follow dayQuery: a school user is limited to its site (403 for
+// another), an office user must name one (400), an unknown site is a 404
+// and a bad date a 400. The kitchen never sees names: 403.
+func (a *API) registerSchool(mux *http.ServeMux) {
+	s := a.opts.School
+	if s == nil {
+		return
+	}
+	mux.Handle("GET /api/v1/school", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+		return s.School(ctx, day, site)
+	}), "office", "school"))
+	mux.Handle("GET /api/v1/people", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+		return s.People(ctx, day, site)
+	}), "office", "school"))
+}
+
+// SchoolDays gives the school and roll-call pages their data. Both return
+// ErrUnknownSite (wrapped) for a site nobody knows.
+type SchoolDays interface {
+	// School returns one site's day in detail, names included: canteen
+	// served, absent, unexpected, duplicates and unknown badges; garderie
+	// sessions with each child's times; staff days.
+	School(ctx context.Context, day roster.Date, site string) (any, error)
+	// People returns the children (class, diet, canteen days, garderie
+	// enrolment) and staff of a site as of the day.
+	People(ctx context.Context, day roster.Date, site string) (any, error)
+}
