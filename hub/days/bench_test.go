@@ -2,6 +2,7 @@ package days
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -183,9 +184,9 @@ func BenchmarkExportMonthInfluxDB(b *testing.B) {
 	benchExport(b, st, "xlsx")
 }
 
-// BenchmarkCountsDayLive is today's 60-school day computed from the live
-// events kept in memory (no store read): what a request costs after a
-// change when the day is today.
+// BenchmarkCountsDayLive is GET /api/v1/counts for today, a 60-school day
+// of about 20,000 events, from the running figures (roster and sites
+// checked, figures read, JSON encoded): what every request costs.
 func BenchmarkCountsDayLive(b *testing.B) {
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
 	if err != nil {
@@ -199,8 +200,50 @@ func BenchmarkCountsDayLive(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := svc.compute(context.Background(), benchDay, false); err != nil {
+		v, err := svc.Counts(context.Background(), benchDay, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(v); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchStartup is the hub's start-up: today's events read from the store
+// and folded into the running figures (Warm).
+func benchStartup(b *testing.B, st store.Store) {
+	svc := benchCity(b, st, []roster.Date{benchDay})
+	opts := svc.opts
+	opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fresh := New(opts)
+		if err := fresh.Warm(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(fresh.live.events)), "events")
+	}
+}
+
+// BenchmarkStartupSQLite is the start-up rebuild of today's figures from
+// SQLite.
+func BenchmarkStartupSQLite(b *testing.B) {
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchStartup(b, st)
+}
+
+// BenchmarkStartupInfluxDB is the same from a real influxd 1.8.10.
+func BenchmarkStartupInfluxDB(b *testing.B) {
+	influx := testenv.Influxd(b)
+	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchStartup(b, st)
 }
