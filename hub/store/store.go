@@ -35,6 +35,17 @@ type Event struct {
 type Query struct {
 	From, To time.Time
 	Site     string // "" = every site
+	// BadgeSuffixes, when set, keeps only the events whose badge ends with
+	// one of them: a coarse filter for one person's events (a badge
+	// matches on its low bits, roster.Match); the caller matches exactly.
+	BadgeSuffixes []string
+}
+
+// Purger is a Store that can delete old events (the retention).
+type Purger interface {
+	// Purge deletes every event whose At is before the instant and returns
+	// how many it deleted (-1 when the backend cannot tell).
+	Purge(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Store is a check-in time-series store.

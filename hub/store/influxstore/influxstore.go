@@ -78,7 +78,10 @@ type Store struct {
 	ensured bool // nothing left to do before writing
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Purger = (*Store)(nil)
+)
 
 // Open checks the options and connects to the server. It fails only on bad
 // options: when the server cannot be reached, Open logs it and succeeds, and
@@ -194,11 +197,41 @@ func (s *Store) ping(ctx context.Context) (string, error) {
 // 1.x /query endpoint, which the v2 client cannot reach.
 func (s *Store) createDatabase(ctx context.Context) error {
 	db := s.database()
-	q := `CREATE DATABASE "` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(db) + `"`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.URL+"/query",
-		strings.NewReader(url.Values{"q": {q}}.Encode()))
-	if err != nil {
+	status, body, err := s.influxQL(ctx, `CREATE DATABASE `+influxQLName(db), "")
+	switch {
+	case err != nil:
 		return fmt.Errorf("create database %q: %w", db, err)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		// A user with write access only may not create databases: the
+		// database may well exist. If it does not, writes answer 404 and
+		// this runs again.
+		s.log.Warn("cannot create the database, assuming it exists", "database", db,
+			"status", status, "answer", body)
+		return nil
+	case status != http.StatusOK:
+		return fmt.Errorf("create database %q: %d: %s", db, status, body)
+	case strings.Contains(body, `"error"`):
+		return fmt.Errorf("create database %q: %s", db, body)
+	}
+	s.log.Info("database ensured", "database", db)
+	return nil
+}
+
+// influxQLName quotes an InfluxQL identifier.
+func influxQLName(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// influxQL runs an InfluxQL statement through the 1.x /query endpoint (db
+// "" for none) and returns the status and the start of the answer.
+func (s *Store) influxQL(ctx context.Context, q, db string) (int, string, error) {
+	form := url.Values{"q": {q}}
+	if db != "" {
+		form.Set("db", db)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.URL+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if user, password, ok := strings.Cut(s.opts.Token, ":"); ok {
@@ -208,25 +241,42 @@ func (s *Store) createDatabase(ctx context.Context) error {
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("create database %q: %w", db, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		// A user with write access only may not create databases: the
-		// database may well exist. If it does not, writes answer 404 and
-		// this runs again.
-		s.log.Warn("cannot create the database, assuming it exists", "database", db,
-			"status", resp.Status, "answer", strings.TrimSpace(string(body)))
-		return nil
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("create database %q: %s: %s", db, resp.Status, strings.TrimSpace(string(body)))
-	case strings.Contains(string(body), `"error"`):
-		return fmt.Errorf("create database %q: %s", db, strings.TrimSpace(string(body)))
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
+// Purge deletes the check-ins before the instant: InfluxQL DELETE on 1.x,
+// the delete API on 2.x. The count is not known (-1).
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	ectx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	err := s.ensure(ectx)
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("purge check-ins: %w", err)
 	}
-	s.log.Info("database ensured", "database", db)
-	return nil
+	s.mu.Lock()
+	v1 := s.v1
+	s.mu.Unlock()
+	stop := clamp(before).UTC()
+	if v1 {
+		q := `DELETE FROM ` + influxQLName(Measurement) + ` WHERE time < '` + stop.Format(time.RFC3339Nano) + `'`
+		status, body, err := s.influxQL(ctx, q, s.database())
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("purge check-ins: %w", err)
+		case status != http.StatusOK || strings.Contains(body, `"error"`):
+			return 0, fmt.Errorf("purge check-ins: %d: %s", status, body)
+		}
+		return -1, nil
+	}
+	start := time.Unix(0, 0).UTC()
+	if err := s.client.DeleteAPI().DeleteWithName(ctx, s.opts.Org, s.opts.Bucket, start, stop, `_measurement="`+Measurement+`"`); err != nil {
+		return 0, fmt.Errorf("purge check-ins: %w", err)
+	}
+	return -1, nil
 }
 
 // Write writes events as points; it returns once InfluxDB has accepted them.
@@ -352,7 +402,7 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 	if err != nil {
 		return nil, fmt.Errorf("read check-ins: %w", err)
 	}
-	flux := fluxQuery(s.opts.Bucket, from, to, q.Site)
+	flux := fluxQuery(s.opts.Bucket, from, to, q.Site, q.BadgeSuffixes)
 	res, err := s.reader.Query(ctx, flux)
 	if err != nil {
 		return nil, fmt.Errorf("read check-ins: %w", err)
@@ -384,7 +434,7 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 
 // fluxQuery selects the check-ins of [from, to) (UTC: 1.8's Flux has no
 // time zones), one row per point.
-func fluxQuery(bucket string, from, to time.Time, site string) string {
+func fluxQuery(bucket string, from, to time.Time, site string, badgeSuffixes []string) string {
 	filter := `r._measurement == ` + fluxString(Measurement)
 	if site != "" {
 		filter += ` and r.site == ` + fluxString(site)
@@ -392,12 +442,28 @@ func fluxQuery(bucket string, from, to time.Time, site string) string {
 	start, stop := from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)
 	// InfluxDB 1.8 returns points at exactly stop (its storage reads the
 	// range inclusively): the second filter makes stop exclusive everywhere.
-	return `from(bucket: ` + fluxString(bucket) + `)
+	imports := ""
+	if len(badgeSuffixes) > 0 {
+		imports = "import \"strings\"\n"
+	}
+	return imports + `from(bucket: ` + fluxString(bucket) + `)
   |> range(start: ` + start + `, stop: ` + stop + `)
   |> filter(fn: (r) => ` + filter + `)
   |> filter(fn: (r) => r._time < ` + stop + `)
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-  |> drop(columns: ["_start", "_stop", "_measurement"])`
+  |> drop(columns: ["_start", "_stop", "_measurement"])` + badgeFilter(badgeSuffixes)
+}
+
+// badgeFilter keeps the rows whose badge ends with one of the suffixes.
+func badgeFilter(suffixes []string) string {
+	if len(suffixes) == 0 {
+		return ""
+	}
+	var or []string
+	for _, x := range suffixes {
+		or = append(or, `strings.hasSuffix(v: r.badge, suffix: `+fluxString(x)+`)`)
+	}
+	return "\n  |> filter(fn: (r) => exists r.badge and (" + strings.Join(or, " or ") + "))"
 }
 
 // fluxString quotes s as a Flux string literal (no ${} interpolation).

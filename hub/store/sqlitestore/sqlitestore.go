@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,53 @@ WHERE site = ? AND at_utc_ms >= ? AND at_utc_ms < ?
 ORDER BY at_utc_ms, device, seq, epoch`
 )
 
+// queryBadges reads a range keeping the badges with one of the suffixes
+// (scanned in SQLite, without decoding the other rows).
+func (s *Store) queryBadges(ctx context.Context, q store.Query, from, to int64) (*sql.Rows, error) {
+	query := `SELECT id, site, device, epoch, reader, seq, badge, service, dir, at, received_at_ms, review
+FROM checkins WHERE at_utc_ms >= ? AND at_utc_ms < ?`
+	args := []any{from, to}
+	if q.Site != "" {
+		query += ` AND site = ?`
+		args = append(args, q.Site)
+	}
+	var or []string
+	for _, suffix := range q.BadgeSuffixes {
+		or = append(or, `substr(badge, -?) = ?`)
+		args = append(args, len(suffix), suffix)
+	}
+	query += ` AND (` + strings.Join(or, " OR ") + `) ORDER BY at_utc_ms, device, seq, epoch`
+	return s.db.QueryContext(ctx, query, args...)
+}
+
+// Purge deletes the events before the instant (the retention), in slices
+// of a day so the writer is never held up for long.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, fmt.Errorf("purge check-ins: %w", errClosed)
+	}
+	limit := ceilMilli(before)
+	var oldest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(at_utc_ms) FROM checkins`).Scan(&oldest); err != nil {
+		return 0, fmt.Errorf("purge check-ins: %w", err)
+	}
+	var total int64
+	for cut := oldest.Int64 + 86_400_000; oldest.Valid; cut += 86_400_000 {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM checkins WHERE at_utc_ms < ?`, min(cut, limit))
+		if err != nil {
+			return total, fmt.Errorf("purge check-ins: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if cut >= limit {
+			break
+		}
+	}
+	return total, nil
+}
+
 // errClosed is returned by every method called after Close.
 var errClosed = errors.New("check-in store is closed")
 
@@ -78,7 +126,10 @@ type Store struct {
 	closed bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Purger = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the check-in store in the SQLite file at
 // path. A nil logger discards.
@@ -157,9 +208,12 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 	}
 	var rows *sql.Rows
 	var err error
-	if q.Site == "" {
+	switch {
+	case len(q.BadgeSuffixes) > 0:
+		rows, err = s.queryBadges(ctx, q, from, to)
+	case q.Site == "":
 		rows, err = s.db.QueryContext(ctx, selectSQL, from, to)
-	} else {
+	default:
 		rows, err = s.db.QueryContext(ctx, selectSiteSQL, q.Site, from, to)
 	}
 	if err != nil {

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RangeBounds", testRangeBounds},
 		{"LocalDay", testLocalDay},
 		{"SiteFilter", testSiteFilter},
+		{"BadgeFilter", testBadgeFilter},
+		{"Purge", testPurge},
 		{"Order", testOrder},
 		{"Empty", testEmpty},
 		{"LargeBatch", testLargeBatch},
@@ -223,6 +225,49 @@ func testSiteFilter(t *testing.T, s store.Store) {
 	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, Site: "riviere-salee"}), []store.Event{rv})
 	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, Site: "nowhere"}), nil)
 	wantEvents(t, read(t, s, day), []store.Event{jf, rv, jf2})
+}
+
+// One person's events: the badge-suffix filter keeps the badges ending
+// with a suffix (with the site filter too), nothing else.
+func testBadgeFilter(t *testing.T, s store.Store) {
+	a := event("jules-ferry", "jf-cantine-1", 1, at(24, 11, 30, 0, 0))
+	a.Badge = "0A00ABCDEF"
+	b := event("jules-ferry", "jf-cantine-1", 2, at(24, 11, 31, 0, 0))
+	b.Badge = "ABCDEF" // a Wiegand 26 reader: the low 24 bits
+	c := event("riviere-salee", "rs-cantine-1", 3, at(24, 11, 32, 0, 0))
+	c.Badge = "0B00ABCDEF"
+	d := event("jules-ferry", "jf-cantine-1", 4, at(24, 11, 33, 0, 0))
+	d.Badge = "0A00ABCDE0"
+	write(t, s, []store.Event{a, b, c, d})
+	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, BadgeSuffixes: []string{"ABCDEF"}}), []store.Event{a, b, c})
+	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, Site: "jules-ferry", BadgeSuffixes: []string{"ABCDEF"}}), []store.Event{a, b})
+	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, BadgeSuffixes: []string{"0A00ABCDE0", "0B00ABCDEF"}}), []store.Event{c, d})
+	wantEvents(t, read(t, s, store.Query{From: day.From, To: day.To, BadgeSuffixes: []string{"\"with quotes'"}}), nil)
+}
+
+// The retention deletes the events before an instant, and only those.
+func testPurge(t *testing.T, s store.Store) {
+	p, ok := s.(store.Purger)
+	if !ok {
+		t.Fatalf("%T cannot purge", s)
+	}
+	old := event("jules-ferry", "jf-cantine-1", 1, at(23, 11, 30, 0, 0))
+	edge := event("jules-ferry", "jf-cantine-1", 2, at(24, 0, 0, 0, 0))
+	kept := event("jules-ferry", "jf-cantine-1", 3, at(24, 11, 30, 0, 0))
+	write(t, s, []store.Event{old, edge, kept})
+	n, err := p.Purge(context.Background(), at(24, 0, 0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 && n != -1 {
+		t.Fatalf("purged %d events, want 1 (or -1: unknown)", n)
+	}
+	all := store.Query{From: at(1, 0, 0, 0, 0), To: at(30, 0, 0, 0, 0)}
+	wantEvents(t, read(t, s, all), []store.Event{edge, kept})
+	if _, err := p.Purge(context.Background(), at(1, 0, 0, 0, 0)); err != nil { // nothing that old
+		t.Fatal(err)
+	}
+	wantEvents(t, read(t, s, all), []store.Event{edge, kept})
 }
 
 func testOrder(t *testing.T, s store.Store) {
