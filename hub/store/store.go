@@ -46,6 +46,8 @@ type Purger interface {
 	// Purge deletes every event whose At is before the instant and returns
 	// how many it deleted (-1 when the backend cannot tell).
 	Purge(ctx context.Context, before time.Time) (int64, error)
+	// Oldest returns the At of the oldest event (ok false when empty).
+	Oldest(ctx context.Context) (at time.Time, ok bool, err error)
 }
 
 // Store is a check-in time-series store.

@@ -248,6 +248,33 @@ func (s *Store) influxQL(ctx context.Context, q, db string) (int, string, error)
 	return resp.StatusCode, strings.TrimSpace(string(body)), nil
 }
 
+// Oldest returns the time of the oldest check-in: the first point of each
+// series, then the earliest of those.
+func (s *Store) Oldest(ctx context.Context) (time.Time, bool, error) {
+	flux := `from(bucket: ` + fluxString(s.opts.Bucket) + `)
+  |> range(start: 1970-01-01T00:00:00Z)
+  |> filter(fn: (r) => r._measurement == ` + fluxString(Measurement) + ` and r._field == "seq")
+  |> first()
+  |> group()
+  |> min(column: "_time")`
+	res, err := s.reader.Query(ctx, flux)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read check-ins: %w", err)
+	}
+	defer res.Close()
+	var oldest time.Time
+	found := false
+	for res.Next() {
+		if t := res.Record().Time(); !found || t.Before(oldest) {
+			oldest, found = t, true
+		}
+	}
+	if err := res.Err(); err != nil {
+		return time.Time{}, false, fmt.Errorf("read check-ins: %w", err)
+	}
+	return oldest.Truncate(time.Millisecond).UTC(), found, nil // a point is At plus less than a millisecond
+}
+
 // Purge deletes the check-ins before the instant: InfluxQL DELETE on 1.x,
 // the delete API on 2.x. The count is not known (-1).
 func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {

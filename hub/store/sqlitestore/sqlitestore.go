@@ -110,6 +110,20 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	return total, nil
 }
 
+// Oldest returns the time of the oldest event.
+func (s *Store) Oldest(ctx context.Context) (time.Time, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return time.Time{}, false, fmt.Errorf("read check-ins: %w", errClosed)
+	}
+	var oldest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(at_utc_ms) FROM checkins`).Scan(&oldest); err != nil {
+		return time.Time{}, false, fmt.Errorf("read check-ins: %w", err)
+	}
+	return time.UnixMilli(oldest.Int64).UTC(), oldest.Valid, nil
+}
+
 // errClosed is returned by every method called after Close.
 var errClosed = errors.New("check-in store is closed")
 

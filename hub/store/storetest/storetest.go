@@ -254,7 +254,13 @@ func testPurge(t *testing.T, s store.Store) {
 	old := event("jules-ferry", "jf-cantine-1", 1, at(23, 11, 30, 0, 0))
 	edge := event("jules-ferry", "jf-cantine-1", 2, at(24, 0, 0, 0, 0))
 	kept := event("jules-ferry", "jf-cantine-1", 3, at(24, 11, 30, 0, 0))
-	write(t, s, []store.Event{old, edge, kept})
+	if _, ok, err := p.Oldest(context.Background()); ok || err != nil {
+		t.Fatalf("an empty store has an oldest event (%v)", err)
+	}
+	write(t, s, []store.Event{kept, old, edge})
+	if oldest, ok, err := p.Oldest(context.Background()); !ok || err != nil || !oldest.Equal(old.At.Truncate(time.Millisecond)) {
+		t.Fatalf("oldest: %v %v %v, want %v", oldest, ok, err, old.At)
+	}
 	n, err := p.Purge(context.Background(), at(24, 0, 0, 0, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +270,9 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 	all := store.Query{From: at(1, 0, 0, 0, 0), To: at(30, 0, 0, 0, 0)}
 	wantEvents(t, read(t, s, all), []store.Event{edge, kept})
+	if oldest, _, _ := p.Oldest(context.Background()); !oldest.Equal(edge.At) {
+		t.Fatalf("oldest after the purge: %v, want %v", oldest, edge.At)
+	}
 	if _, err := p.Purge(context.Background(), at(1, 0, 0, 0, 0)); err != nil { // nothing that old
 		t.Fatal(err)
 	}
