@@ -27,9 +27,9 @@ const (
 	Login       = "login"        // a dashboard login
 	LoginFailed = "login_failed" // a refused dashboard login or API credentials
 	Logout      = "logout"
-	Correction  = "correction"  // a correction recorded (Target: its id)
-	Export      = "export"      // a month's export (Target: kind/month/site)
-	ViewChild   = "view_child"  // a child's history looked at (Target: person id)
+	Correction  = "correction"   // a correction recorded (Target: its id)
+	Export      = "export"       // a month's export (Target: kind/month/site)
+	ViewChild   = "view_child"   // a child's history looked at (Target: person id)
 	ExportChild = "export_child" // one child's data exported (access request)
 	Purge       = "purge"        // raw check-ins purged by the retention
 )

@@ -55,10 +55,10 @@ func TestRetention(t *testing.T) {
 		ev("B", 2, "canteen", time.Date(2026, 11, 2, 11, 30, 0, 0, loc)),
 		ev("C", 3, "canteen", time.Date(2026, 11, 3, 11, 30, 0, 0, loc)),
 		ev("D", 4, "garderie", time.Date(2026, 11, 3, 15, 30, 0, 0, loc)),
-		ev("E", 5, "garderie", time.Date(2026, 11, 3, 18, 0, 0, 0, loc)),    // late
-		ev("F", 6, "canteen", time.Date(2026, 11, 30, 23, 30, 0, 0, loc)),   // 30 Nov local (12:30 UTC)
-		ev("G", 7, "canteen", time.Date(2026, 12, 1, 0, 30, 0, 0, loc)),     // 1 Dec local, still 30 Nov in UTC: kept
-		ev("H", 8, "canteen", time.Date(2026, 12, 14, 11, 30, 0, 0, loc)),   // kept
+		ev("E", 5, "garderie", time.Date(2026, 11, 3, 18, 0, 0, 0, loc)),  // late
+		ev("F", 6, "canteen", time.Date(2026, 11, 30, 23, 30, 0, 0, loc)), // 30 Nov local (12:30 UTC)
+		ev("G", 7, "canteen", time.Date(2026, 12, 1, 0, 30, 0, 0, loc)),   // 1 Dec local, still 30 Nov in UTC: kept
+		ev("H", 8, "canteen", time.Date(2026, 12, 14, 11, 30, 0, 0, loc)), // kept
 	}
 	if err := st.Write(ctx, events); err != nil {
 		t.Fatal(err)
