@@ -188,6 +188,7 @@ type Filter struct {
 	Site     string
 	From, To string // YYYY-MM-DD
 	Kind     string
+	PersonID string
 }
 
 // List returns the corrections of f, oldest first.
@@ -209,6 +210,10 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Correction, error) {
 	if f.Kind != "" {
 		q += ` AND kind = ?`
 		args = append(args, f.Kind)
+	}
+	if f.PersonID != "" {
+		q += ` AND person_id = ?`
+		args = append(args, f.PersonID)
 	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
 	if err != nil {

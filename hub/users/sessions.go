@@ -59,33 +59,45 @@ func tokenHash(token string) []byte {
 // Only a SHA-256 of the token is stored: a copy of the database opens no
 // session.
 func (s *Store) Login(ctx context.Context, name, password, remoteIP string) (Session, User, error) {
-	if !validName(name) { // nothing to throttle: no such user can exist
-		return Session{}, User{}, ErrBadCredentials
+	u, err := s.CheckFrom(ctx, name, password, remoteIP)
+	if err != nil {
+		return Session{}, User{}, err
 	}
-	key := throttleKey{ip: remoteIP, name: strings.ToLower(name)}
-	now := s.now()
-	s.throttleMu.Lock()
-	if st := s.throttle[key]; st != nil && now.Before(st.blockedUntil) {
-		s.throttleMu.Unlock()
-		return Session{}, User{}, ErrThrottled
-	}
-	s.throttleMu.Unlock()
-
-	u, ok := s.Check(ctx, name, password)
-	if !ok {
-		s.loginFailed(key, s.now())
-		return Session{}, User{}, ErrBadCredentials
-	}
-	s.throttleMu.Lock()
-	delete(s.throttle, key)
-	s.throttleMu.Unlock()
-
 	sess, err := s.newSession(ctx, u)
 	if err != nil {
 		return Session{}, User{}, err
 	}
 	s.log.Info("dashboard login", "user", u.Name, "remote_ip", remoteIP)
 	return sess, u, nil
+}
+
+// CheckFrom is Check with Login's throttle: after MaxLoginFailures failures
+// from remoteIP for that name within LoginWindow it refuses with
+// ErrThrottled for LoginBlock without checking; wrong credentials give
+// ErrBadCredentials. The API's Basic authentication uses it, so guessing
+// passwords through the API is as slow as through the login form.
+func (s *Store) CheckFrom(ctx context.Context, name, password, remoteIP string) (User, error) {
+	if !validName(name) { // nothing to throttle: no such user can exist
+		return User{}, ErrBadCredentials
+	}
+	key := throttleKey{ip: remoteIP, name: strings.ToLower(name)}
+	now := s.now()
+	s.throttleMu.Lock()
+	if st := s.throttle[key]; st != nil && now.Before(st.blockedUntil) {
+		s.throttleMu.Unlock()
+		return User{}, ErrThrottled
+	}
+	s.throttleMu.Unlock()
+
+	u, ok := s.Check(ctx, name, password)
+	if !ok {
+		s.loginFailed(key, s.now())
+		return User{}, ErrBadCredentials
+	}
+	s.throttleMu.Lock()
+	delete(s.throttle, key)
+	s.throttleMu.Unlock()
+	return u, nil
 }
 
 func (s *Store) loginFailed(key throttleKey, now time.Time) {
