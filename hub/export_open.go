@@ -2,12 +2,14 @@ package hub
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
 
+	"pointage/hub/audit"
 	"pointage/hub/calendar"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
@@ -24,6 +26,24 @@ import (
 // commands such as `export` that run beside a running hub. close releases
 // it all.
 func OpenDays(ctx context.Context, cfg Config, logger *slog.Logger) (svc *days.Service, close func(), err error) {
+	off, close, err := OpenOffline(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return off.Days, close, nil
+}
+
+// Offline is what the commands that run beside a hub use: the day
+// service, the audit log, the hub database and the store.
+type Offline struct {
+	Days  *days.Service
+	Audit *audit.Log
+	DB    *sql.DB
+	Store store.Store
+}
+
+// OpenOffline opens Offline; close releases it all.
+func OpenOffline(ctx context.Context, cfg Config, logger *slog.Logger) (off *Offline, close func(), err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +99,7 @@ func OpenDays(ctx context.Context, cfg Config, logger *slog.Logger) (svc *days.S
 		return nil, nil, err
 	}
 	loc, _ := time.LoadLocation(cfg.Timezone)
-	svc = days.New(days.Options{Store: st, Roster: ros, Corrections: corr, Calendar: cal, Loc: loc, Logger: logger,
+	svc := days.New(days.Options{Store: st, Roster: ros, Corrections: corr, Calendar: cal, Loc: loc, Logger: logger,
 		Sessions: sessionsOf(sites),
 		KnownSites: func(ctx context.Context) ([]string, error) {
 			devs, err := reg.List(ctx)
@@ -89,5 +109,9 @@ func OpenDays(ctx context.Context, cfg Config, logger *slog.Logger) (svc *days.S
 			}
 			return out, err
 		}})
-	return svc, close, nil
+	auditLog, err := audit.New(ctx, sqlDB, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Offline{Days: svc, Audit: auditLog, DB: sqlDB, Store: st}, close, nil
 }

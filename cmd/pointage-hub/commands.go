@@ -17,6 +17,7 @@ import (
 
 	"pointage/demo"
 	"pointage/hub"
+	"pointage/hub/audit"
 	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/export"
@@ -34,7 +35,7 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd(), auditCmd(), personDataCmd())
 	return root
 }
 
@@ -292,13 +293,13 @@ func exportCmd() *cobra.Command {
 			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
 				return err
 			}
-			svc, closeAll, err := hub.OpenDays(cmd.Context(), cfg, nil)
+			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
 			stderr := cmd.ErrOrStderr()
-			e, err := svc.Export(cmd.Context(), kind, month, site, func(done, total int) {
+			e, err := off.Days.Export(cmd.Context(), kind, month, site, func(done, total int) {
 				fmt.Fprintf(stderr, "\rcounting day %d/%d", done, total)
 			})
 			fmt.Fprintln(stderr)
@@ -323,6 +324,7 @@ func exportCmd() *cobra.Command {
 				os.Remove(out)
 				return err
 			}
+			recordCLI(cmd, off.Audit, audit.Export, string(kind)+" "+e.Month+" "+cmpOr(site, "all sites"), fmt.Sprintf("%s, %d rows, to %s", format, e.Len(), out))
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d rows)\n", out, e.Len())
 			return nil
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"pointage/hub/audit"
 	"pointage/hub/corrections"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
@@ -75,10 +77,17 @@ type Days interface {
 	Changed() <-chan struct{}
 	// Export computes a month's export rows.
 	Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error)
+	// History returns what the hub holds about one person over the days
+	// from..to: ErrUnknownPerson, ErrBadRange.
+	History(ctx context.Context, personID string, from, to roster.Date) (any, error)
 }
 
-// ErrUnknownSite is returned by Days for a site nobody knows.
-var ErrUnknownSite = errors.New("unknown site")
+// Errors of Days.
+var (
+	ErrUnknownSite   = errors.New("unknown site")
+	ErrUnknownPerson = errors.New("unknown person")
+	ErrBadRange      = errors.New("bad period")
+)
 
 // Options wire the API.
 type Options struct {
@@ -89,6 +98,7 @@ type Options struct {
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
+	Audit       *audit.Log // nil: nothing recorded (tests)
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -133,6 +143,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/stream", a.auth(a.stream, "office", "school", "kitchen"))
 	a.registerSchool(mux)
 	a.registerCharts(mux)
+	a.registerPrivacy(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, "office", "school", "kitchen"))
@@ -162,7 +173,13 @@ func (a *API) auth(h handler, roles ...string) http.Handler {
 				writeError(w, http.StatusUnauthorized, "authentication required")
 				return
 			}
-			if u, ok = a.opts.Users.Check(r.Context(), name, pass); !ok {
+			var err error
+			if u, err = a.checkBasic(r, name, pass); err != nil {
+				if errors.Is(err, ErrThrottled) {
+					w.Header().Set("Retry-After", "60")
+					writeError(w, http.StatusTooManyRequests, "too many failed attempts for this user from your address: try again in a minute")
+					return
+				}
 				challenge(w, r)
 				writeError(w, http.StatusUnauthorized, "wrong user name or password")
 				return
@@ -387,6 +404,7 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		}
 	}
 	a.log.Info("correction recorded", "id", saved.ID, "kind", saved.Kind, "site", saved.Site, "user", saved.User)
+	a.record(r, u, audit.Correction, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Kind, saved.Site, saved.Day, saved.PersonID, saved.Reason))
 	writeJSON(w, http.StatusCreated, saved)
 }
 
@@ -486,6 +504,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 	w.Header().Set("Content-Type", export.ContentType(format))
 	w.Header().Set("Content-Disposition", `attachment; filename="`+export.FileName(e, format)+`"`)
 	a.log.Info("export", "kind", kind, "month", e.Month, "site", site, "rows", e.Len(), "user", u.Name)
+	a.record(r, u, audit.Export, string(kind)+" "+e.Month+" "+cmpOr(site, "all sites"), fmt.Sprintf("%s, %d rows", format, e.Len()))
 	if err := export.WriteTo(w, format, e, nil); err != nil {
 		a.log.Error("export failed while writing", "err", err)
 	}

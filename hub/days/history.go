@@ -2,10 +2,10 @@ package days
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
+	"pointage/hub/api"
 	"pointage/hub/corrections"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -17,7 +17,7 @@ import (
 const MaxHistoryDays = 731
 
 // ErrUnknownPerson is returned for a person id the roster never had.
-var ErrUnknownPerson = errors.New("unknown person")
+var ErrUnknownPerson = api.ErrUnknownPerson
 
 // PersonHistory is everything the hub holds about one person over a
 // period: the roster versions, the check-ins of their badges, and the
@@ -65,7 +65,12 @@ type HistoryEvent struct {
 }
 
 // History returns one person's data from day from to day to (inclusive).
-func (s *Service) History(ctx context.Context, personID string, from, to roster.Date) (*PersonHistory, error) {
+func (s *Service) History(ctx context.Context, personID string, from, to roster.Date) (any, error) {
+	return s.PersonHistory(ctx, personID, from, to)
+}
+
+// PersonHistory is History, typed.
+func (s *Service) PersonHistory(ctx context.Context, personID string, from, to roster.Date) (*PersonHistory, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("%w: to is before from", ErrBadRange)
 	}
@@ -124,7 +129,7 @@ func (s *Service) History(ctx context.Context, personID string, from, to roster.
 }
 
 // ErrBadRange is returned for a reversed or too long period.
-var ErrBadRange = errors.New("bad period")
+var ErrBadRange = api.ErrBadRange
 
 // badgeSuffix is what a store can filter a badge's scans on: its last 6
 // hex digits (a scan matches on 24 bits at the least), or the whole badge

@@ -61,7 +61,7 @@ func TestHistory(t *testing.T) {
 	corr.Add(ctx, corrections.Correction{Kind: corrections.Absence, Site: "jules-ferry", Day: "2026-11-20", PersonID: "E002", User: "u", Reason: "malade"})
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: loc})
 
-	h, err := svc.History(ctx, "E001", roster.Date{Year: 2026, Month: 11, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 30})
+	h, err := svc.PersonHistory(ctx, "E001", roster.Date{Year: 2026, Month: 11, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +75,13 @@ func TestHistory(t *testing.T) {
 	if len(h.Roster) != 2 || h.Roster[1].Class != "CE1" || h.Roster[0].ValidTo != "2026-11-09" || len(h.Corrections) != 1 || h.Corrections[0].PersonID != "E001" {
 		t.Fatalf("history %+v", h)
 	}
-	if _, err := svc.History(ctx, "E404", roster.Date{Year: 2026, Month: 11, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 30}); !errors.Is(err, ErrUnknownPerson) {
+	if _, err := svc.PersonHistory(ctx, "E404", roster.Date{Year: 2026, Month: 11, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 30}); !errors.Is(err, ErrUnknownPerson) {
 		t.Fatalf("unknown person: %v", err)
 	}
-	if _, err := svc.History(ctx, "E001", roster.Date{Year: 2026, Month: 11, Day: 2}, roster.Date{Year: 2026, Month: 11, Day: 1}); !errors.Is(err, ErrBadRange) {
+	if _, err := svc.PersonHistory(ctx, "E001", roster.Date{Year: 2026, Month: 11, Day: 2}, roster.Date{Year: 2026, Month: 11, Day: 1}); !errors.Is(err, ErrBadRange) {
 		t.Fatalf("reversed: %v", err)
 	}
-	if _, err := svc.History(ctx, "E001", roster.Date{Year: 2020, Month: 1, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 1}); !errors.Is(err, ErrBadRange) {
+	if _, err := svc.PersonHistory(ctx, "E001", roster.Date{Year: 2020, Month: 1, Day: 1}, roster.Date{Year: 2026, Month: 11, Day: 1}); !errors.Is(err, ErrBadRange) {
 		t.Fatalf("too long: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"time"
 
+	"pointage/hub/audit"
 	"pointage/hub/users"
 )
 
@@ -45,11 +46,13 @@ var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 // Options wire the dashboard.
 type Options struct {
 	Users  *users.Store
+	Audit  *audit.Log // nil: logins are not recorded (tests)
 	Logger *slog.Logger
 }
 
 type server struct {
 	users *users.Store
+	audit *audit.Log
 	log   *slog.Logger
 }
 
@@ -58,7 +61,7 @@ func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &server{users: opts.Users, log: opts.Logger}
+	s := &server{users: opts.Users, audit: opts.Audit, log: opts.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /connexion", s.loginForm)
@@ -252,6 +255,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusTooManyRequests, name, "Trop d'essais infructueux : réessayez dans une minute.")
 		return
 	case errors.Is(err, users.ErrBadCredentials):
+		s.record(r, audit.Entry{User: name, Action: audit.LoginFailed, Detail: "dashboard: wrong user name or password"})
 		s.showLogin(w, r, http.StatusUnauthorized, name, "Nom d'utilisateur ou mot de passe incorrect.")
 		return
 	case err != nil:
@@ -260,6 +264,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("dashboard login", "user", u.Name, "role", u.Role, "addr", ip)
+	s.record(r, audit.Entry{User: u.Name, Role: u.Role, Action: audit.Login, Detail: "dashboard"})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/connexion", MaxAge: -1,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", Expires: sess.Expires,
@@ -269,7 +274,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	_, sess, ok := sessionOf(s.users, r)
+	u, sess, ok := sessionOf(s.users, r)
 	if !ok {
 		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 		return
@@ -281,9 +286,21 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	if err := s.users.Logout(r.Context(), sess.Token); err != nil {
 		s.log.Error("dashboard logout", "err", err)
 	}
+	s.record(r, audit.Entry{User: u.Name, Role: u.Role, Action: audit.Logout, Detail: "dashboard"})
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+}
+
+// record appends to the audit log (a failure is logged, not shown).
+func (s *server) record(r *http.Request, e audit.Entry) {
+	if s.audit == nil {
+		return
+	}
+	e.Addr = audit.Addr(r.RemoteAddr)
+	if _, err := s.audit.Record(r.Context(), e); err != nil {
+		s.log.Error("could not write the audit log", "action", e.Action, "user", e.User, "err", err)
+	}
 }
 
 func randomToken() (string, error) {
