@@ -128,6 +128,8 @@
     sites.forEach(function (s) {
       root.appendChild(pageName === "cuisine" ? kitchenSite(s) : overviewSite(s));
     });
+    // The overview's alerts and charts (appareils.js, charts.js) refresh on it.
+    document.dispatchEvent(new CustomEvent("pointage:counts", { detail: data }));
   }
 
   function live(on) {

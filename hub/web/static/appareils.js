@@ -1,0 +1,291 @@
+// Pointage dashboard: the devices page (/appareils) and the red alerts of
+// the overview. Devices come from GET /api/v1/devices, alerts from
+// GET /api/v1/alerts; both are fetched again when the live stream says
+// something changed (statuses included) and every 10 s besides (a session
+// opening changes the alerts without any event). Text goes through
+// textContent only.
+(function () {
+  "use strict";
+  var body = document.body;
+  var pageName = body.getAttribute("data-page");
+  var site = body.getAttribute("data-site") || "";
+  var role = body.getAttribute("data-role") || "";
+  var csrf = body.getAttribute("data-csrf") || "";
+  var alertsRoot = document.getElementById("alertes");
+  var devicesRoot = document.getElementById("appareils");
+  if (!alertsRoot && !devicesRoot) { return; }
+  var query = site ? "?site=" + encodeURIComponent(site) : "";
+  var tz = "Pacific/Noumea"; // replaced by the hub's, from /api/v1/alerts
+  var POLL_MS = 10000;
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) { for (var k in attrs) { e.setAttribute(k, attrs[k]); } }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+  function parts(d) {
+    var o = {};
+    try {
+      new Intl.DateTimeFormat("fr-FR", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+        .formatToParts(d).forEach(function (p) { o[p.type] = p.value; });
+    } catch (e) {
+      var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      o = { day: pad(d.getDate()), month: pad(d.getMonth() + 1), year: String(d.getFullYear()), hour: pad(d.getHours()), minute: pad(d.getMinutes()) };
+    }
+    return o;
+  }
+  // An RFC 3339 time as "15:40" when it is today in the hub's timezone,
+  // else "27/11/2026 15:40".
+  function when(iso) {
+    if (!iso) { return ""; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return String(iso); }
+    var p = parts(d), t = parts(new Date());
+    var hm = p.hour + ":" + p.minute;
+    if (p.day === t.day && p.month === t.month && p.year === t.year) { return hm; }
+    return p.day + "/" + p.month + "/" + p.year + " " + hm;
+  }
+  function since(iso) {
+    var w = when(iso);
+    return w.indexOf("/") >= 0 ? "depuis le " + w : "depuis " + w;
+  }
+  function api(path, opts) {
+    opts = opts || {};
+    opts.credentials = "same-origin";
+    opts.headers = opts.headers || {};
+    opts.headers["Accept"] = "application/json";
+    opts.headers["X-Requested-With"] = "pointage";
+    return fetch(path, opts).then(function (r) {
+      if (r.status === 401) { window.location.assign("/connexion"); throw new Error("session expirée"); }
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok) { throw new Error(b.error || ("HTTP " + r.status)); }
+        return b;
+      });
+    });
+  }
+  function sessionLabel(s) {
+    if (s === "canteen") { return "le service de cantine"; }
+    return "la " + s.replace(/^garderie-/, "garderie du ").replace(/-/g, " ");
+  }
+
+  // ---- alerts ----
+  function alertText(a) {
+    var span = a.start + "–" + a.end;
+    if (a.kind === "device_offline") {
+      return "École " + a.site + " : l'appareil " + a.device + " est hors ligne " + since(a.since) +
+        ", pendant " + sessionLabel(a.session) + " (" + span + ").";
+    }
+    var t = "École " + a.site + " : le lecteur « " + a.reader + " » de l'appareil " + a.device +
+      " est débranché, pendant " + sessionLabel(a.session) + " (" + span + ").";
+    if (a.detail) { t += " Erreur : " + a.detail; }
+    return t;
+  }
+  function renderAlerts(data) {
+    if (data.timezone) { tz = data.timezone; }
+    if (!alertsRoot) { return; }
+    alertsRoot.textContent = "";
+    (data.alerts || []).forEach(function (a) {
+      alertsRoot.appendChild(el("p", { "class": "alerte-rouge", "data-site": a.site, "data-device": a.device }, alertText(a)));
+    });
+  }
+  function loadAlerts() {
+    return api("/api/v1/alerts" + query).then(renderAlerts).catch(function (err) {
+      if (alertsRoot) {
+        alertsRoot.textContent = "";
+        alertsRoot.appendChild(el("p", { "class": "erreur" }, "Alertes indisponibles : " + err.message));
+      }
+    });
+  }
+
+  // ---- devices ----
+  var editing = 0, pending = false;
+
+  function skew(ms) {
+    var s = (Math.abs(ms) / 1000).toFixed(1).replace(".", ",");
+    return (ms < 0 ? "−" : "+") + s + " s";
+  }
+  function row(tb, label, value, cls) {
+    var tr = el("tr", cls ? { "class": cls } : null);
+    tr.appendChild(el("th", { scope: "row" }, label));
+    var td = el("td");
+    if (value instanceof Node) { td.appendChild(value); } else { td.textContent = value; }
+    tr.appendChild(td);
+    tb.appendChild(tr);
+    return td;
+  }
+  function lastScan(readers) {
+    var best = null;
+    (readers || []).forEach(function (r) {
+      if (r.last_scan_at && (!best || new Date(r.last_scan_at) > new Date(best))) { best = r.last_scan_at; }
+    });
+    return best;
+  }
+
+  function gapItem(d, epoch, g, older) {
+    var n = g.to - g.from + 1;
+    var li = el("li", { "class": "trou", "data-device": d.device, "data-from": String(g.from), "data-to": String(g.to) });
+    var txt = (g.from === g.to ? "n° " + g.from : "n° " + g.from + " à " + g.to) + " (" + n + (n > 1 ? " pointages)" : " pointage)");
+    if (older) { txt += " — ancienne série " + String(epoch).slice(0, 8); }
+    li.appendChild(el("span", null, txt));
+    if (role !== "office") { return li; }
+    var btn = el("button", { type: "button", "class": "declarer" }, "Déclarer perdu");
+    btn.addEventListener("click", function () { openDeclare(li, d, epoch, g, n); });
+    li.appendChild(btn);
+    return li;
+  }
+
+  function openDeclare(li, d, epoch, g, n) {
+    if (li.querySelector("form")) { return; }
+    editing++;
+    var form = el("form", { "class": "declarer-perdu", novalidate: "novalidate" }); // our own message, not the browser's
+    var id = "motif-" + d.device + "-" + g.from;
+    form.appendChild(el("label", { "for": id }, "Motif (obligatoire) :"));
+    var input = el("input", { id: id, name: "motif", type: "text", required: "required", maxlength: "500", autocomplete: "off" });
+    form.appendChild(input);
+    form.appendChild(el("p", { "class": "avertissement" }, "Ces " + n + " pointage(s) de " + d.device +
+      " ne seront plus attendus : l'appareil pourra les effacer. Cette déclaration est définitive et enregistrée à votre nom."));
+    var ok = el("button", { type: "submit", "class": "confirmer" }, "Confirmer la perte");
+    var cancel = el("button", { type: "button", "class": "annuler" }, "Annuler");
+    form.appendChild(ok);
+    form.appendChild(cancel);
+    var err = el("p", { "class": "erreur", role: "alert" });
+    form.appendChild(err);
+    function close() {
+      form.remove();
+      editing = Math.max(0, editing - 1);
+      if (pending) { pending = false; loadDevices(); }
+    }
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var reason = input.value.trim();
+      if (!reason) { err.textContent = "Indiquez un motif."; input.focus(); return; }
+      ok.disabled = true;
+      api("/api/v1/corrections", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ kind: "declare_lost", site: d.site, device: d.device, epoch: epoch, from_seq: g.from, to_seq: g.to, reason: reason })
+      }).then(function () {
+        message("Pointages n° " + g.from + " à " + g.to + " de " + d.device + " déclarés perdus.");
+        close();
+        loadDevices();
+      }).catch(function (e) {
+        ok.disabled = false;
+        err.textContent = "Refusé : " + e.message;
+      });
+    });
+    li.appendChild(form);
+    input.focus();
+  }
+
+  function message(t) {
+    var m = document.getElementById("message");
+    if (m) { m.textContent = t; }
+  }
+
+  function device(d) {
+    var sec = el("section", { "class": "appareil", id: "appareil-" + d.device, "data-site": d.site });
+    var h = el("h2");
+    h.appendChild(el("span", null, d.device));
+    h.appendChild(el("span", { "class": "site" }, " · école " + d.site));
+    sec.appendChild(h);
+    var st = el("p", { "class": "etat-appareil", id: "etat-" + d.device });
+    if (d.state === "online") {
+      st.className += " en-ligne";
+      st.textContent = "En ligne (dernier état reçu à " + when(d.last_seen) + ")";
+    } else if (d.state === "offline") {
+      st.className += " hors-ligne";
+      st.textContent = "Hors ligne " + since(d.last_seen);
+    } else {
+      st.className += " inconnu";
+      st.textContent = "Aucun état reçu";
+    }
+    sec.appendChild(st);
+    var t = el("table");
+    var tb = el("tbody");
+    var readers = d.readers || [];
+    var ul = el("ul", { "class": "lecteurs", id: "lecteurs-" + d.device });
+    if (readers.length === 0) { ul.appendChild(el("li", null, "aucun lecteur déclaré")); }
+    readers.forEach(function (r) {
+      var li = el("li", { "class": r.connected ? "branche" : "debranche", "data-lecteur": r.name });
+      var txt = r.name + " : " + (r.connected ? "connecté" : "débranché");
+      if (r.last_scan_at) { txt += ", dernier badge " + when(r.last_scan_at); }
+      if (r.frames_rejected) { txt += ", " + r.frames_rejected + " trame(s) illisible(s)"; }
+      if (r.last_error) { txt += " — " + r.last_error; }
+      li.textContent = txt;
+      ul.appendChild(li);
+    });
+    row(tb, "Lecteurs", ul);
+    var pend = String(d.outbox_pending || 0);
+    if (d.oldest_pending_at) { pend += " (le plus ancien " + when(d.oldest_pending_at) + ")"; }
+    row(tb, "En attente d'envoi", pend, d.outbox_pending > 0 ? "attention" : "").id = "attente-" + d.device;
+    if (d.outbox_error) { row(tb, "Erreur de stockage", d.outbox_error, "alerte"); }
+    var gaps = el("ul", { "class": "trous", id: "trous-" + d.device });
+    (d.missing || []).forEach(function (g) { gaps.appendChild(gapItem(d, d.epoch, g, false)); });
+    (d.other_epochs || []).forEach(function (q) {
+      (q.missing || []).forEach(function (g) { gaps.appendChild(gapItem(d, q.epoch, g, true)); });
+    });
+    if (!gaps.firstChild) { gaps.appendChild(el("li", { "class": "aucun" }, "aucun")); }
+    row(tb, "Trous de séquence", gaps, gaps.querySelector(".trou") ? "attention" : "");
+    row(tb, "Numéros", "dernier " + (d.last_seq || 0) + ", enregistrés jusqu'au " + (d.stored_through || 0));
+    var clock = d.last_seen ? "décalage " + skew(d.clock_skew_ms || 0) + (d.clock_synced ? ", synchronisée" : ", non synchronisée") : "inconnue";
+    row(tb, "Horloge", clock, d.last_seen && (!d.clock_synced || Math.abs(d.clock_skew_ms || 0) > 300000) ? "alerte" : "");
+    var ls = lastScan(readers);
+    row(tb, "Dernier pointage", ls ? when(ls) : "—");
+    row(tb, "Dernier état reçu", d.last_seen ? when(d.last_seen) : "—");
+    if (d.version) { row(tb, "Version", d.version); }
+    t.appendChild(tb);
+    sec.appendChild(t);
+    return sec;
+  }
+
+  function renderDevices(data) {
+    var list = data.devices || [];
+    devicesRoot.textContent = "";
+    if (list.length === 0) {
+      devicesRoot.appendChild(el("p", null, "Aucun appareil connu pour l'instant."));
+    }
+    list.forEach(function (d) { devicesRoot.appendChild(device(d)); });
+    var maj = document.getElementById("maj");
+    if (maj) { maj.textContent = "mis à jour à " + when(new Date().toISOString()); }
+  }
+
+  function loadDevices() {
+    if (!devicesRoot) { return Promise.resolve(); }
+    if (editing > 0) { pending = true; return Promise.resolve(); } // do not wipe a reason being typed
+    return api("/api/v1/devices" + query).then(function (data) {
+      if (editing > 0) { pending = true; return; }
+      renderDevices(data);
+    }).catch(function (err) {
+      devicesRoot.textContent = "";
+      devicesRoot.appendChild(el("p", { "class": "erreur" }, "Appareils indisponibles : " + err.message));
+    });
+  }
+
+  var timer = null;
+  function refreshSoon() {
+    if (timer) { return; }
+    timer = setTimeout(function () {
+      timer = null;
+      loadAlerts().then(loadDevices);
+    }, 300);
+  }
+
+  loadAlerts().then(loadDevices);
+  setInterval(refreshSoon, POLL_MS);
+  // On the overview, app.js owns the stream and tells us of each update.
+  document.addEventListener("pointage:counts", refreshSoon);
+  if (pageName === "appareils" && window.EventSource) {
+    var es = new EventSource("/api/v1/stream" + query);
+    var live = function (on) {
+      var e = document.getElementById("etat-direct");
+      if (!e) { return; }
+      e.textContent = on ? "en direct" : "connexion perdue, nouvel essai…";
+      e.className = on ? "en-ligne" : "hors-ligne";
+    };
+    es.addEventListener("open", function () { live(true); });
+    es.addEventListener("counts", function () { live(true); refreshSoon(); }); // sent on statuses too
+    es.addEventListener("error", function () { live(false); });
+  }
+})();
