@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"pointage/internal/link"
 	"pointage/internal/wire"
 )
 
@@ -44,7 +45,7 @@ type MQTTConfig struct {
 	Username     string `yaml:"username"`
 	Password     Secret `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
-	CAFile       string `yaml:"ca_file"`
+	CAFile       string `yaml:"ca_file"` // PEM CA bundle of a TLS broker; empty = system roots
 	ClientID     string `yaml:"client_id"` // default "pointage-agent-{device}"
 }
 
@@ -212,6 +213,9 @@ func (c Config) Validate() error {
 		bad("mqtt.url", "required, like tcp://hub.example:1883 or ssl://hub.example:8883")
 	} else if !hasScheme(c.MQTT.URL, "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss") {
 		bad("mqtt.url", "%q: want tcp://HOST:PORT, mqtt://, ssl://, tls://, mqtts://, ws:// or wss://", c.MQTT.URL)
+	}
+	if c.MQTT.CAFile != "" && c.MQTT.URL != "" && !link.IsTLSURL(c.MQTT.URL) {
+		bad("mqtt.ca_file", "set, but mqtt.url %q does not use TLS: use ssl://HOST:8883 (or tls://, mqtts://, wss://)", c.MQTT.URL)
 	}
 	if c.MQTT.Password != "" && c.MQTT.PasswordFile != "" {
 		bad("mqtt.password_file", "set password or password_file, not both")

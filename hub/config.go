@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"pointage/internal/link"
 	"pointage/internal/wire"
 )
 
@@ -22,7 +23,13 @@ type Config struct {
 	MQTTURL             string // external broker instead of the embedded one
 	MQTTUsername        string // for the external broker
 	MQTTPassword        Secret // POINTAGE_MQTT_PASSWORD or the file's mqtt_password
-	MQTTCAFile          string
+	MQTTCAFile          string // CA bundle of a TLS external broker; empty = system roots
+	MQTTTLSListen       string // embedded broker's TLS listener (like ":8883"); "" = none
+	MQTTTLSCert         string // its certificate (PEM, chain allowed)
+	MQTTTLSKey          string // its private key (PEM)
+	TLSCert             string // HTTPS: certificate (PEM, chain allowed); "" = plain HTTP
+	TLSKey              string // HTTPS: private key (PEM)
+	BehindTLSProxy      bool   // a reverse proxy terminates TLS: treat every request as HTTPS (Secure cookies)
 	InfluxURL           string
 	InfluxOrg           string
 	InfluxBucket        string
@@ -101,6 +108,30 @@ func (c Config) Validate() error {
 	if c.MQTTURL != "" {
 		if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {
 			bad("mqtt-url", "%q: want tcp://HOST:PORT or ssl://HOST:PORT", c.MQTTURL)
+		} else if c.MQTTCAFile != "" && !link.IsTLSURL(c.MQTTURL) {
+			bad("mqtt-ca-file", "set, but --mqtt-url %q does not use TLS: use ssl://HOST:8883 (or tls://, mqtts://)", c.MQTTURL)
+		}
+		if c.MQTTTLSListen != "" {
+			bad("mqtt-tls-listen", "is for the embedded broker: with --mqtt-url, the external broker terminates TLS")
+		}
+	} else if c.MQTTCAFile != "" {
+		bad("mqtt-ca-file", "is for an external broker (--mqtt-url ssl://…); the embedded broker's certificate is --mqtt-tls-cert")
+	}
+	if c.MQTTTLSListen != "" {
+		if c.MQTTTLSCert == "" {
+			bad("mqtt-tls-cert", "required with --mqtt-tls-listen (PEM certificate file)")
+		}
+		if c.MQTTTLSKey == "" {
+			bad("mqtt-tls-key", "required with --mqtt-tls-listen (PEM private key file)")
+		}
+	} else if c.MQTTTLSCert != "" || c.MQTTTLSKey != "" {
+		bad("mqtt-tls-listen", "required with --mqtt-tls-cert and --mqtt-tls-key (like :8883)")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		if c.TLSCert == "" {
+			bad("tls-cert", "required with --tls-key")
+		} else {
+			bad("tls-key", "required with --tls-cert")
 		}
 	}
 	if c.InfluxURL != "" {

@@ -81,9 +81,10 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		opts.Now = time.Now
 	}
 	h = &Hub{cfg: cfg, opts: opts, log: opts.Logger, reg: prometheus.NewRegistry()}
+	self := h // "return nil, err" sets h to nil before this runs
 	defer func() {
 		if err != nil {
-			h.Close()
+			self.Close()
 		}
 	}()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -109,7 +110,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 
 	var pub ingest.Publisher
 	if cfg.MQTTURL == "" {
-		bopts := broker.Options{Addr: cfg.MQTTListen, Logger: h.log, TopicRoot: cfg.TopicRoot}
+		bopts := broker.Options{Addr: cfg.MQTTListen, Logger: h.log, TopicRoot: cfg.TopicRoot,
+			TLSAddr: cfg.MQTTTLSListen, TLSCertFile: cfg.MQTTTLSCert, TLSKeyFile: cfg.MQTTTLSKey}
 		if opts.AllowAnyDevice {
 			bopts.AllowAll = true
 		} else {
@@ -168,10 +170,20 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
 		Days: h.days, School: h.days, Charts: h.days, Logger: h.log, Now: opts.Now})
 
+	tlsConf, err := cfg.httpTLSConfig()
+	if err != nil {
+		return nil, err
+	}
 	if h.httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
-	h.http = &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
+	handler := h.routes()
+	if cfg.BehindTLSProxy {
+		handler = proxiedTLS(handler)
+	}
+	h.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf,
+		// net/http's own messages (TLS handshake errors, recovered panics) go to the hub's log.
+		ErrorLog: slog.NewLogLogger(h.log.With("component", "http").Handler(), slog.LevelWarn)}
 	return h, nil
 }
 
@@ -241,6 +253,30 @@ func (p linkPublisher) Publish(topic string, payload []byte, retained bool) erro
 
 // HTTPAddr is the address the HTTP server listens on.
 func (h *Hub) HTTPAddr() string { return h.httpLn.Addr().String() }
+
+// HTTPURL is the base URL of the API and dashboard: https:// with
+// --tls-cert, with a loopback host when listening on every interface.
+func (h *Hub) HTTPURL() string {
+	scheme, host, port := "http", "127.0.0.1", "0"
+	if h.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	if a, ok := h.httpLn.Addr().(*net.TCPAddr); ok {
+		port = fmt.Sprint(a.Port)
+		if !a.IP.IsUnspecified() {
+			host = a.IP.String()
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// MQTTTLSAddr is the embedded broker's TLS listener, "" without one.
+func (h *Hub) MQTTTLSAddr() string {
+	if h.broker == nil {
+		return ""
+	}
+	return h.broker.TLSAddr()
+}
 
 // MQTTURL is the broker agents connect to.
 func (h *Hub) MQTTURL() string {
@@ -329,8 +365,12 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h.log.Info("HTTP listening", "addr", h.HTTPAddr())
-		if err := h.http.Serve(h.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		h.log.Info("HTTP listening", "addr", h.HTTPAddr(), "url", h.HTTPURL(), "behind_tls_proxy", h.cfg.BehindTLSProxy)
+		serve := h.http.Serve
+		if h.cfg.TLSCert != "" {
+			serve = func(ln net.Listener) error { return h.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(h.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,13 @@ const packetHeadroom = 1024
 type Options struct {
 	// Addr to listen on, like ":1883" or "127.0.0.1:0" (any free port).
 	Addr string
+	// TLSAddr, when not empty, adds a TLS listener (MQTT over TLS, like
+	// ":8883") with TLSCertFile and TLSKeyFile (PEM; the certificate file
+	// may hold the chain). TLS 1.2 at least. The plain listener on Addr
+	// stays.
+	TLSAddr     string
+	TLSCertFile string
+	TLSKeyFile  string
 	// AllowAll lets any client connect (anonymous too) and publish and
 	// subscribe anywhere: development and demo only. It excludes Auth.
 	AllowAll bool
@@ -54,6 +62,7 @@ type Options struct {
 type Broker struct {
 	srv       *mqtt.Server
 	ln        net.Listener
+	tlsLn     net.Listener // nil without TLSAddr
 	log       *slog.Logger
 	hook      *authHook
 	cancel    context.CancelFunc
@@ -124,6 +133,19 @@ func New(opts Options) (*Broker, error) {
 		cancel()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	var tlsConf *tls.Config
+	if opts.TLSAddr != "" {
+		if opts.TLSCertFile == "" || opts.TLSKeyFile == "" {
+			cancel()
+			return nil, errors.New("broker: a TLS listener needs a certificate and a key file")
+		}
+		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("broker: TLS certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		cancel()
@@ -134,11 +156,37 @@ func New(opts Options) (*Broker, error) {
 		ln.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{srv: srv, ln: ln, log: opts.Logger, hook: hook, cancel: cancel}, nil
+	var tlsLn net.Listener
+	if tlsConf != nil {
+		raw, err := net.Listen("tcp", opts.TLSAddr)
+		if err != nil {
+			cancel()
+			ln.Close()
+			return nil, fmt.Errorf("broker: listen on %s (TLS): %w", opts.TLSAddr, err)
+		}
+		// The handshake runs on the client's first read, in mochi's
+		// per-client goroutine: a slow or plain-TCP client blocks nobody.
+		tlsLn = tls.NewListener(raw, tlsConf)
+		if err := srv.AddListener(listeners.NewNet("tls", tlsLn)); err != nil {
+			cancel()
+			ln.Close()
+			raw.Close()
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+	}
+	return &Broker{srv: srv, ln: ln, tlsLn: tlsLn, log: opts.Logger, hook: hook, cancel: cancel}, nil
 }
 
 // Addr is the address the broker listens on.
 func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// TLSAddr is the address of the TLS listener, "" without one.
+func (b *Broker) TLSAddr() string {
+	if b.tlsLn == nil {
+		return ""
+	}
+	return b.tlsLn.Addr().String()
+}
 
 // URL is the broker's tcp:// URL, with a loopback host when it listens on
 // every interface, so local clients can use it as it is.
@@ -153,7 +201,7 @@ func (b *Broker) URL() string {
 
 // Serve starts accepting clients; it returns at once.
 func (b *Broker) Serve() error {
-	b.log.Info("mqtt broker listening", "addr", b.Addr(), "allow_all", b.hook.allowAll,
+	b.log.Info("mqtt broker listening", "addr", b.Addr(), "tls_addr", b.TLSAddr(), "allow_all", b.hook.allowAll,
 		"topic_root", b.hook.root, "max_payload", b.hook.maxPayload)
 	return b.srv.Serve()
 }

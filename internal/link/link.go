@@ -32,7 +32,11 @@ type Options struct {
 	ClientID string
 	Username string
 	Password string
-	CAFile   string // PEM bundle for ssl:// brokers; empty = system roots
+	// CAFile is the PEM bundle that signs a TLS broker's certificate
+	// (ssl://, tls://, mqtts://, wss://); empty = the system's roots. It is
+	// refused with a plain URL. The broker's certificate is always
+	// verified (there is no option to skip that), with TLS 1.2 at least.
+	CAFile string
 
 	WillTopic   string // retained last will, QoS 1
 	WillPayload []byte
@@ -109,19 +113,39 @@ func New(opts Options) (*Link, error) {
 	if opts.WillTopic != "" {
 		co.SetBinaryWill(opts.WillTopic, opts.WillPayload, 1, true)
 	}
-	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("link: read CA file: %w", err)
+	if IsTLSURL(opts.URL) {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if opts.CAFile != "" {
+			pem, err := os.ReadFile(opts.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("link: read CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("link: CA file %s holds no PEM certificate", opts.CAFile)
+			}
+			tc.RootCAs = pool
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("link: CA file %s holds no PEM certificate", opts.CAFile)
-		}
-		co.SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+		co.SetTLSConfig(tc)
+	} else if opts.CAFile != "" {
+		return nil, fmt.Errorf("link: a CA file is set but %q is not a TLS URL (ssl://, tls://, mqtts:// or wss://)", opts.URL)
 	}
 	l.client = mqtt.NewClient(co)
 	return l, nil
+}
+
+// IsTLSURL reports whether a broker URL uses TLS: ssl://, tls://, mqtts://,
+// mqtt+ssl://, tcps:// or wss:// (the schemes paho dials with TLS).
+func IsTLSURL(url string) bool {
+	scheme, _, ok := strings.Cut(url, "://")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps", "wss":
+		return true
+	}
+	return false
 }
 
 // Start begins connecting in the background (paho retries until it works).
