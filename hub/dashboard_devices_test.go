@@ -191,9 +191,20 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	}
 
 	step("gap declared lost")
-	// A device offline during the canteen service: a red alert on the
-	// overview; the day's and the month's charts drawn with data.
+	// A device going offline shows live, without a reload, with the
+	// alert (the canteen service is open).
+	var marked bool
+	run(t, ctx, "mark the page", chromedp.Evaluate(`window.__devicesMark = 1; true`, &marked))
 	devs["jf-garderie-1"].publishDevicesStatus("offline", nil, 0)
+	evalUntil(t, ctx, 12*time.Second, "offline shown live", text("etat-jf-garderie-1"), func(s string) bool { return strings.HasPrefix(s, "Hors ligne depuis ") })
+	evalUntil(t, ctx, 5*time.Second, "alert on the devices page", devicesCount("#alertes .alerte-rouge"), func(s string) bool { return s == "1" })
+	run(t, ctx, "no reload", chromedp.Evaluate(`window.__devicesMark === 1`, &marked))
+	if !marked {
+		t.Fatal("the devices page reloaded")
+	}
+
+	// On the overview: the red alert, the day's and the month's charts
+	// drawn with data.
 	run(t, ctx, "overview", chromedp.Navigate(base+"/"))
 	alert := evalUntil(t, ctx, 15*time.Second, "the red alert", `(function(){var e=document.querySelector("#alertes .alerte-rouge");return e?e.textContent:""})()`,
 		func(s string) bool { return s != "" })
