@@ -40,6 +40,9 @@ type Config struct {
 	Timezone            string // default "Pacific/Noumea"
 	Calendar            string // YAML file of closed days (none: no day is closed)
 	Sites               string // YAML file of per-site settings (garderie sessions)
+	// RetentionMonths is how long raw check-ins are kept (months before the
+	// current one; 0: retention.DefaultMonths, negative: forever).
+	RetentionMonths int
 	LogLevel            string
 	LogFormat           string
 }
@@ -104,6 +107,11 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "required")
+	}
+	if c.RetentionMonths > 120 {
+		bad("retention-months", "%d: at most 120 (ten years); -1 keeps everything", c.RetentionMonths)
+	} else if c.RetentionMonths > 0 && c.RetentionMonths < 3 {
+		bad("retention-months", "%d: at least 3, or billing disputes of last month could not be answered", c.RetentionMonths)
 	}
 	if c.MQTTURL != "" {
 		if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {

@@ -15,6 +15,7 @@ import (
 	"pointage/hub/days"
 	"pointage/hub/db"
 	"pointage/hub/devices"
+	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/hub/store/influxstore"
@@ -36,10 +37,11 @@ func OpenDays(ctx context.Context, cfg Config, logger *slog.Logger) (svc *days.S
 // Offline is what the commands that run beside a hub use: the day
 // service, the audit log, the hub database and the store.
 type Offline struct {
-	Days  *days.Service
-	Audit *audit.Log
-	DB    *sql.DB
-	Store store.Store
+	Days      *days.Service
+	Audit     *audit.Log
+	Retention *retention.Retention
+	DB        *sql.DB
+	Store     store.Store
 }
 
 // OpenOffline opens Offline; close releases it all.
@@ -113,5 +115,10 @@ func OpenOffline(ctx context.Context, cfg Config, logger *slog.Logger) (off *Off
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Offline{Days: svc, Audit: auditLog, DB: sqlDB, Store: st}, close, nil
+	keep, err := retention.New(ctx, retention.Options{DB: sqlDB, Store: st, Figures: svc, Months: cfg.RetentionMonths, Loc: loc,
+		Audit: auditLog, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Offline{Days: svc, Audit: auditLog, Retention: keep, DB: sqlDB, Store: st}, close, nil
 }

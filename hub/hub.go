@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"pointage/hub/api"
+	"pointage/hub/audit"
 	"pointage/hub/broker"
 	"pointage/hub/calendar"
 	"pointage/hub/corrections"
@@ -25,6 +26,7 @@ import (
 	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/ingest"
+	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/hub/store/influxstore"
@@ -59,6 +61,8 @@ type Hub struct {
 	roster   *roster.Roster
 	corr     *corrections.Store
 	users    *users.Store
+	audit    *audit.Log
+	keep     *retention.Retention
 	days     *days.Service
 	api      *api.API
 	reg      *prometheus.Registry
@@ -167,8 +171,15 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	if h.users, err = users.New(ctx, h.db, h.log); err != nil {
 		return nil, err
 	}
+	if h.audit, err = audit.New(ctx, h.db, opts.Now); err != nil {
+		return nil, err
+	}
+	if h.keep, err = retention.New(ctx, retention.Options{DB: h.db, Store: h.store, Figures: h.days, Months: cfg.RetentionMonths,
+		Loc: loc, Now: opts.Now, Audit: h.audit, Logger: h.log}); err != nil {
+		return nil, err
+	}
 	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
-		Days: h.days, School: h.days, Charts: h.days, Logger: h.log, Now: opts.Now})
+		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig()
 	if err != nil {
@@ -199,6 +210,15 @@ func (r registered) Registered(ctx context.Context, site, device string) bool {
 type apiUsers struct{ s *users.Store }
 
 func (a apiUsers) Any(ctx context.Context) bool { return a.s.Any(ctx) }
+
+// CheckFrom is Check with the login throttle (api.ThrottledUsers).
+func (a apiUsers) CheckFrom(ctx context.Context, name, password, remoteIP string) (api.User, error) {
+	u, err := a.s.CheckFrom(ctx, name, password, remoteIP)
+	if errors.Is(err, users.ErrThrottled) {
+		return api.User{}, api.ErrThrottled
+	}
+	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, err
+}
 
 func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, bool) {
 	u, ok := a.s.Check(ctx, name, password)
@@ -301,6 +321,9 @@ func (h *Hub) Users() *users.Store { return h.users }
 // Days computes the figures of local days.
 func (h *Hub) Days() *days.Service { return h.days }
 
+// Audit is the audit log.
+func (h *Hub) Audit() *audit.Log { return h.audit }
+
 // Store is the time-series store.
 func (h *Hub) Store() store.Store { return h.store }
 
@@ -312,7 +335,7 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
-	mux.Handle("/", web.New(web.Options{Users: h.users, Logger: h.log})) // the dashboard
+	mux.Handle("/", web.New(web.Options{Users: h.users, Audit: h.audit, Logger: h.log})) // the dashboard
 	return mux
 }
 
@@ -335,6 +358,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	wg.Add(1)
 	go func() { defer wg.Done(); h.ingest.Run(runCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); h.keep.Loop(runCtx) }() // raw check-ins older than --retention-months
 
 	if h.broker != nil {
 		for i, kind := range []string{wire.KindCheckIn, wire.KindStatus} {

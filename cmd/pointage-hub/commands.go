@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd(), auditCmd(), personDataCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd(), auditCmd(), personDataCmd(), retentionCmd())
 	return root
 }
 

@@ -159,3 +159,50 @@ func cmpOr(s, alt string) string {
 	}
 	return s
 }
+
+func retentionCmd() *cobra.Command {
+	var cfg hub.Config
+	var configFile string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "retention [--dry-run]",
+		Short: "Apply the retention now: keep each old month's figures per person, purge its raw check-ins (the hub also does it daily)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
+				return err
+			}
+			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			stderr := cmd.ErrOrStderr()
+			rep, err := off.Retention.Run(cmd.Context(), dryRun, func(month string) {
+				fmt.Fprintf(stderr, "month %s: computing the figures to keep…\n", month)
+			})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if cfg.RetentionMonths < 0 {
+				fmt.Fprintln(out, "retention off (--retention-months -1): nothing purged")
+				return nil
+			}
+			if dryRun {
+				fmt.Fprintf(out, "dry run: would keep the figures of %d month(s) %v, then purge every check-in before %s\n", len(rep.Months), rep.Months, rep.Cutoff)
+				return nil
+			}
+			events := fmt.Sprint(rep.Events)
+			if rep.Events < 0 {
+				events = "all (InfluxDB does not count them)"
+			}
+			fmt.Fprintf(out, "kept the figures of %d month(s) %v (%d child rows, %d staff rows); purged before %s: %s check-ins, %d hub rows, %d corrections\n",
+				len(rep.Months), rep.Months, rep.Children, rep.Staff, rep.Cutoff, events, rep.Received, rep.Corrected)
+			return nil
+		},
+	}
+	hubFlags(cmd.Flags(), &cfg, &configFile)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be purged, change nothing")
+	return cmd
+}

@@ -1,0 +1,56 @@
+package roster
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary files to the roster parser: no panic; a file
+// is refused with an error, or every data row is either a person that
+// validates or a row error with a line number; a person id appears once.
+func FuzzParse(f *testing.F) {
+	head := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
+	for _, s := range []string{
+		head + "0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n",
+		head + "0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n0A00000001;E002;child;X;Y;jules-ferry;CP;standard;lu;;\n",
+		head + "zz;E001;child;;;Bad Site;;;jamais;nuit;\n",
+		"\xef\xbb\xbf" + head + "\"0A 00 00 00 01\";E001;staff;Nom;Prénom;pasteur;;;;;\n",
+		"badge,person_id,role\n1,2,3\n",
+		head + "0A00000001;E001;child;Wamytan;L\xe9a;jules-ferry;CP;standard;lu;;\n", // Latin-1
+		"",
+		head,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			if res != nil {
+				t.Fatalf("an error and a result")
+			}
+			return
+		}
+		if len(res.People)+len(res.Errors) > res.Rows && len(res.Errors) > 0 && res.Rows > 0 {
+			// a duplicate id may be reported on both rows: allowed, but
+			// never more people than rows
+		}
+		if len(res.People) > res.Rows {
+			t.Fatalf("%d people from %d rows", len(res.People), res.Rows)
+		}
+		seen := map[string]bool{}
+		for _, p := range res.People {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("a person that does not validate: %+v: %v", p, err)
+			}
+			if seen[p.PersonID] {
+				t.Fatalf("person %q twice", p.PersonID)
+			}
+			seen[p.PersonID] = true
+		}
+		for _, e := range res.Errors {
+			if e.Line < 1 {
+				t.Fatalf("row error without a line: %+v", e)
+			}
+		}
+	})
+}
