@@ -13,6 +13,8 @@ import (
 
 	"pointage/hub"
 	"pointage/hub/audit"
+	"pointage/hub/days"
+	"pointage/hub/retention"
 	"pointage/hub/roster"
 )
 
@@ -134,7 +136,16 @@ func personDataCmd() *cobra.Command {
 			if out == "" {
 				out = fmt.Sprintf("pointage-%s-%s-%s.json", args[0], start, end)
 			}
-			b, err := json.MarshalIndent(h, "", "  ")
+			months, err := off.Retention.PersonMonths(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(struct {
+				*days.PersonHistory
+				// MonthlyFigures are the months whose check-ins the retention
+				// purged, as kept per person.
+				MonthlyFigures []retention.PersonMonth `json:"monthly_figures"`
+			}{h, months}, "", "  ")
 			if err != nil {
 				return err
 			}

@@ -302,3 +302,30 @@ func (r *Retention) Loop(ctx context.Context) {
 		}
 	}
 }
+
+// PersonMonth is one month's figures kept for a person after the purge.
+type PersonMonth struct {
+	Month string          `json:"month"`
+	Kind  string          `json:"kind"` // child | staff
+	Data  json.RawMessage `json:"data"`
+}
+
+// PersonMonths returns the months kept for one person, oldest first.
+func (r *Retention) PersonMonths(ctx context.Context, personID string) ([]PersonMonth, error) {
+	rows, err := r.opts.DB.QueryContext(ctx, `SELECT month, kind, data FROM monthly_aggregates WHERE person_id = ? ORDER BY month, kind`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("read the monthly figures: %w", err)
+	}
+	defer rows.Close()
+	out := []PersonMonth{}
+	for rows.Next() {
+		var m PersonMonth
+		var data string
+		if err := rows.Scan(&m.Month, &m.Kind, &data); err != nil {
+			return nil, fmt.Errorf("read the monthly figures: %w", err)
+		}
+		m.Data = json.RawMessage(data)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

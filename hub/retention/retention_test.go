@@ -131,6 +131,11 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("audit: %+v", entries)
 	}
 
+	kept, err := r.PersonMonths(ctx, "E001")
+	if err != nil || len(kept) != 2 || kept[0].Month != "2026-10" || kept[1].Kind != "child" {
+		t.Fatalf("person months: %+v %v", kept, err)
+	}
+
 	again, err := r.Run(ctx, false, nil)
 	if err != nil || len(again.Months) != 0 || again.Events != 0 {
 		t.Fatalf("second run: %+v %v", again, err)
