@@ -11,7 +11,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 RACE      ?= -race
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: run test test-short deps bench build build-cross vet fmt clean
+.PHONY: run test test-short test-faults deps bench build build-cross vet fmt clean
 
 ## run: the whole system on embedded defaults, with a simulated school
 run:
@@ -24,6 +24,11 @@ test: deps vet
 ## test-short: unit tests only (no servers)
 test-short:
 	$(GO) test -short $(TESTFLAGS) ./...
+
+## test-faults: the fault-injection suite in full (20 agent kills, influxd down 60 s, …);
+## `make test` runs its short version (POINTAGE_FAULTS unset)
+test-faults: deps
+	POINTAGE_FAULTS=full $(GO) test $(RACE) -count=1 -timeout 15m ./faults/...
 
 ## deps: install what the tests need (mosquitto, influxd 1.8.10, chromium)
 deps:
