@@ -174,13 +174,13 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 
 	step("office devices page checked")
 	// Declare it lost: a reason is required, then it is gone.
-	run(t, ctx, "open the form", chromedp.Click(`#trous-jf-cantine-1 button.declarer`, chromedp.ByQuery),
+	run(t, ctx, "open the form", tap(`#trous-jf-cantine-1 button.declarer`),
 		chromedp.WaitVisible(`#motif-jf-cantine-1-3`, chromedp.ByQuery),
-		chromedp.Click(`#trous-jf-cantine-1 button.confirmer`, chromedp.ByQuery))
+		tap(`#trous-jf-cantine-1 button.confirmer`))
 	evalUntil(t, ctx, 2*time.Second, "reason required", `document.querySelector("#trous-jf-cantine-1 .declarer-perdu .erreur").textContent`,
 		func(s string) bool { return s == "Indiquez un motif." })
 	run(t, ctx, "confirm", chromedp.SendKeys(`#motif-jf-cantine-1-3`, "carte SD remplacée", chromedp.ByQuery),
-		chromedp.Click(`#trous-jf-cantine-1 button.confirmer`, chromedp.ByQuery))
+		tap(`#trous-jf-cantine-1 button.confirmer`))
 	evalUntil(t, ctx, 10*time.Second, "the gap disappears", devicesCount("#trous-jf-cantine-1 .trou"), func(s string) bool { return s == "0" })
 	if msg := evalUntil(t, ctx, 2*time.Second, "message", text("message"), func(s string) bool { return s != "" }); msg != "Pointages n° 3 à 4 de jf-cantine-1 déclarés perdus." {
 		t.Fatalf("message: %q", msg)

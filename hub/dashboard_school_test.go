@@ -200,7 +200,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 		chromedp.EmulateViewport(768, 1024, chromedp.EmulateTouch),
 		chromedp.Navigate(base+"/appel"),
 		chromedp.WaitVisible(`button[data-groupe="classe:CE1"]`, chromedp.ByQuery),
-		chromedp.Click(`button[data-groupe="classe:CE1"]`, chromedp.ByQuery),
+		tap(`button[data-groupe="classe:CE1"]`),
 		chromedp.WaitVisible("#enfant-E004", chromedp.ByID),
 	)
 	attr := func(id string) string {
@@ -208,7 +208,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	}
 	evalUntil(t, ctx, 2*time.Second, "Tom not yet checked in", attr("enfant-E004"), func(s string) bool { return strings.HasPrefix(s, "absent|Tom Kaloi") })
 	evalUntil(t, ctx, 2*time.Second, "Noa already served", attr("enfant-E002"), func(s string) bool { return strings.HasPrefix(s, "present|") && strings.Contains(s, "Servi à 11:50") })
-	run(t, ctx, "tap Tom", chromedp.Click("#enfant-E004", chromedp.ByID))
+	run(t, ctx, "tap Tom", tap("#enfant-E004"))
 	evalUntil(t, ctx, 5*time.Second, "Tom confirmed", attr("enfant-E004"), func(s string) bool { return strings.HasPrefix(s, "present|") && strings.Contains(s, "Servi") })
 	evalUntil(t, ctx, 2*time.Second, "confirmation message", text("appel-message"), func(s string) bool { return strings.Contains(s, "Tom Kaloi") && strings.Contains(s, "enregistré") })
 	saveSchoolShot(t, ctx, "appel.png")
@@ -219,9 +219,9 @@ func TestDashboardSchoolPages(t *testing.T) {
 	}
 
 	// The garderie: Léa is present, a tap checks her out.
-	run(t, ctx, "garderie soir", chromedp.Click(`button[data-groupe="session:garderie-soir"]`, chromedp.ByQuery), chromedp.WaitVisible("#enfant-E001", chromedp.ByID))
+	run(t, ctx, "garderie soir", tap(`button[data-groupe="session:garderie-soir"]`), chromedp.WaitVisible("#enfant-E001", chromedp.ByID))
 	evalUntil(t, ctx, 2*time.Second, "Léa present", attr("enfant-E001"), func(s string) bool { return strings.HasPrefix(s, "present|") && strings.Contains(s, "15:10") })
-	run(t, ctx, "tap Léa", chromedp.Click("#enfant-E001", chromedp.ByID))
+	run(t, ctx, "tap Léa", tap("#enfant-E001"))
 	evalUntil(t, ctx, 5*time.Second, "Léa checked out", attr("enfant-E001"), func(s string) bool { return strings.HasPrefix(s, "parti|") && strings.Contains(s, "Parti à 18:") })
 
 	// The API recorded both taps as corrections of the logged-in user.

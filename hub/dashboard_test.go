@@ -223,3 +223,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	t.Logf("browser part: %s", time.Since(start).Round(time.Millisecond))
 }
+
+// tap clicks the element matching the CSS selector, again if the page
+// re-rendered it between finding and clicking it (live pages redraw on
+// every update: chromedp then reports "Could not find node with given id").
+func tap(sel string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		for range 10 {
+			if err = chromedp.Click(sel, chromedp.ByQuery).Do(ctx); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return err
+	})
+}
