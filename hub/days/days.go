@@ -53,6 +53,7 @@ type Service struct {
 	cache   map[roster.Date]*cached
 
 	live live
+	past pastDays // the month series' past days (series.go)
 }
 
 // cached is a computed day (every site), valid until the next change of
@@ -79,7 +80,8 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[roster.Date]*cached{}}
+	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[roster.Date]*cached{},
+		past: pastDays{days: map[roster.Date]pastDay{}}}
 }
 
 // Today is the current local day.

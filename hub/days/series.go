@@ -133,9 +133,7 @@ const (
 	pastDaysLimit  = 400
 )
 
-// pastDays caches the meal figures of past days per site, per Service.
-// (Kept beside the Service rather than in it while days.go is being
-// changed elsewhere; it belongs in Service.)
+// pastDays caches the meal figures of past days per site (Service.past).
 type pastDays struct {
 	mu   sync.Mutex
 	days map[roster.Date]pastDay
@@ -147,12 +145,7 @@ type pastDay struct {
 	at          time.Time
 }
 
-var pastDayCaches sync.Map // *Service -> *pastDays
-
-func (s *Service) pastDays() *pastDays {
-	c, _ := pastDayCaches.LoadOrStore(s, &pastDays{days: map[roster.Date]pastDay{}})
-	return c.(*pastDays)
-}
+func (s *Service) pastDays() *pastDays { return &s.past }
 
 func mealsOf(d *Day) map[string]MonthDay {
 	out := make(map[string]MonthDay, len(d.Sites))

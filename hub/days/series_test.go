@@ -203,7 +203,9 @@ func BenchmarkMonthSeriesSQLite(b *testing.B) {
 	first := roster.Date{Year: 2026, Month: time.November, Day: 1}
 	b.Run("cold", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			pastDayCaches.Delete(svc)
+			svc.past.mu.Lock()
+			clear(svc.past.days)
+			svc.past.mu.Unlock()
 			v, err := svc.MonthSeries(context.Background(), first, "")
 			if err != nil {
 				b.Fatal(err)
