@@ -467,6 +467,10 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "kind: want meals, garderie or staff")
 		return
 	}
+	if _, err := a.month(r); err != nil || q.Get("month") == "" { // year 0000 parses, and no day of it exists
+		writeError(w, http.StatusBadRequest, "month: want YYYY-MM, like 2026-11")
+		return
+	}
 	format := q.Get("format")
 	if format == "" {
 		format = export.FormatCSV

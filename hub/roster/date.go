@@ -34,7 +34,11 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
 	}
-	return DateOf(t), nil
+	d := DateOf(t)
+	if !d.Valid() { // year 0000 parses, but no day before MinDate exists here
+		return Date{}, fmt.Errorf("date %q: want a day from %s to %s", s, MinDate, MaxDate)
+	}
+	return d, nil
 }
 
 // String formats d as YYYY-MM-DD.

@@ -1,0 +1,274 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pointage/hub/api"
+	"pointage/hub/audit"
+	"pointage/hub/corrections"
+	"pointage/hub/db"
+	"pointage/hub/export"
+	"pointage/hub/ingest"
+	"pointage/hub/roster"
+	"pointage/internal/wire"
+)
+
+// The fakes below answer like the real services for known sites and
+// people, and hold the API to its side of the contract: every parameter
+// it passes on has been checked (a real day, a site id, a month, a limit
+// in range). A parameter the API should have refused comes back as a
+// plain error, which the API turns into a 500: the fuzz target fails.
+
+var fzSites = map[string]bool{"jules-ferry": true, "pasteur": true}
+
+var errUnchecked = errors.New("the API passed an unchecked parameter")
+
+func fzDay(day roster.Date) error {
+	if !day.Valid() {
+		return fmt.Errorf("%w: day %v", errUnchecked, day)
+	}
+	return nil
+}
+
+func fzSite(site string) error {
+	if site == "" {
+		return nil
+	}
+	if !wire.ValidSiteOrDevice(site) {
+		return fmt.Errorf("%w: site %q", errUnchecked, site)
+	}
+	if !fzSites[site] {
+		return fmt.Errorf("%w: %q", api.ErrUnknownSite, site)
+	}
+	return nil
+}
+
+func fzDaySite(day roster.Date, site string) (any, error) {
+	if err := fzDay(day); err != nil {
+		return nil, err
+	}
+	if err := fzSite(site); err != nil {
+		return nil, err
+	}
+	return map[string]any{"date": day.String(), "site": site}, nil
+}
+
+type fzDays struct{}
+
+func (fzDays) Counts(_ context.Context, day roster.Date, site string) (any, error) {
+	return fzDaySite(day, site)
+}
+func (fzDays) Events(_ context.Context, day roster.Date, site string, _ bool) (any, error) {
+	if site == "" {
+		return nil, fmt.Errorf("%w: events without a site", errUnchecked)
+	}
+	return fzDaySite(day, site)
+}
+func (fzDays) UnknownBadges(_ context.Context, day roster.Date, site string) (any, error) {
+	return fzDaySite(day, site)
+}
+func (fzDays) Today() roster.Date       { return roster.Date{Year: 2026, Month: time.November, Day: 28} }
+func (fzDays) Changed() <-chan struct{} { return make(chan struct{}) }
+func (fzDays) Export(_ context.Context, kind export.Kind, month, site string, _ func(done, total int)) (export.Export, error) {
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		return export.Export{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", month) // as days.ParseMonth
+	}
+	if err := fzDay(roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}); err != nil {
+		return export.Export{}, err
+	}
+	if !kind.Valid() {
+		return export.Export{}, fmt.Errorf("%w: kind %q", errUnchecked, kind)
+	}
+	if err := fzSite(site); err != nil {
+		return export.Export{}, err
+	}
+	return export.Export{Kind: kind, Month: month, Site: site, Loc: time.UTC}, nil
+}
+func (fzDays) History(_ context.Context, personID string, from, to roster.Date) (any, error) {
+	if err := errors.Join(fzDay(from), fzDay(to)); err != nil {
+		return nil, err
+	}
+	if to.Before(from) || from.AddDays(731).Before(to) {
+		return nil, fmt.Errorf("%w: reversed or too long", api.ErrBadRange)
+	}
+	if personID != "E001" {
+		return nil, fmt.Errorf("%w: %q", api.ErrUnknownPerson, personID)
+	}
+	return map[string]any{"person_id": personID}, nil
+}
+
+// SchoolDays and ChartDays.
+func (fzDays) School(_ context.Context, day roster.Date, site string) (any, error) {
+	return fzDaySite(day, site)
+}
+func (fzDays) People(_ context.Context, day roster.Date, site string) (any, error) {
+	return fzDaySite(day, site)
+}
+func (fzDays) Alerts(_ context.Context, _ []ingest.DeviceView, site string) (any, error) {
+	return fzDaySite(roster.Date{Year: 2026, Month: time.November, Day: 28}, site)
+}
+func (fzDays) DaySeries(_ context.Context, day roster.Date, site string, _ bool) (any, error) {
+	return fzDaySite(day, site)
+}
+func (fzDays) MonthSeries(_ context.Context, first roster.Date, site string) (any, error) {
+	if first.Day != 1 {
+		return nil, fmt.Errorf("%w: month starting %v", errUnchecked, first)
+	}
+	return fzDaySite(first, site)
+}
+
+type fzIngest struct{}
+
+func (fzIngest) Sequences() []ingest.SequenceState { return nil }
+func (fzIngest) RecentRejected(_ context.Context, limit int) ([]ingest.Rejected, error) {
+	if limit < 1 || limit > 1000 {
+		return nil, fmt.Errorf("%w: limit %d", errUnchecked, limit)
+	}
+	return nil, nil
+}
+func (fzIngest) DeclareLost(context.Context, string, string, string, uint64, uint64, string) error {
+	return errors.New("not in this test")
+}
+
+type fzCorrections struct{}
+
+func (fzCorrections) Add(_ context.Context, c corrections.Correction) (corrections.Correction, error) {
+	return c, nil
+}
+func (fzCorrections) List(_ context.Context, f corrections.Filter) ([]corrections.Correction, error) {
+	for _, d := range []string{f.From, f.To} {
+		if d == "" {
+			continue
+		}
+		if _, err := roster.ParseDate(d); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUnchecked, err)
+		}
+	}
+	return []corrections.Correction{}, fzSite(f.Site)
+}
+
+type fzDevices struct{}
+
+func (fzDevices) DeviceStatuses(context.Context) ([]ingest.DeviceStatus, error) { return nil, nil }
+
+// fzUsers: the password is the user name.
+type fzUsers map[string]api.User
+
+func (u fzUsers) Any(context.Context) bool { return true }
+func (u fzUsers) Check(_ context.Context, name, pass string) (api.User, bool) {
+	x, ok := u[name]
+	return x, ok && pass == name
+}
+
+var fzRoles = []string{"bureau", "ecole", "cuisine", "cuisjf"}
+
+// fzEndpoints are the API's GET endpoints (and the correction POST, which
+// gets no body here), for the seeds.
+var fzEndpoints = []string{
+	"/api/v1/counts", "/api/v1/events", "/api/v1/unknown-badges", "/api/v1/devices", "/api/v1/rejected",
+	"/api/v1/corrections", "/api/v1/export", "/api/v1/stream", "/api/v1/school", "/api/v1/people",
+	"/api/v1/alerts", "/api/v1/series/day", "/api/v1/series/month", "/api/v1/people/E001/history", "/api/v1/audit",
+}
+
+func fzHandler(f *testing.F) http.Handler {
+	ctx := context.Background()
+	sqlDB, err := db.Open(ctx, filepath.Join(f.TempDir(), "hub.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { sqlDB.Close() })
+	log, err := audit.New(ctx, sqlDB, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	a := api.New(api.Options{
+		Users: fzUsers{
+			"bureau":  {Name: "bureau", Role: "office"},
+			"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
+			"cuisine": {Name: "cuisine", Role: "kitchen"},
+			"cuisjf":  {Name: "cuisjf", Role: "kitchen", Site: "jules-ferry"},
+		},
+		Ingest: fzIngest{}, Corrections: fzCorrections{}, Devices: fzDevices{}, Days: fzDays{},
+		School: fzDays{}, Charts: fzDays{}, Audit: log, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	return mux
+}
+
+// flushCancels ends the request at its first flush: /stream returns after
+// its first event instead of streaming on.
+type flushCancels struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (w flushCancels) Flush() { w.ResponseRecorder.Flush(); w.cancel() }
+
+// FuzzAPIQuery sends any method, path and query to the API as any of its
+// roles: never a 5xx, never a panic, and every 4xx is a JSON
+// {"error": "..."} saying what is wrong.
+func FuzzAPIQuery(f *testing.F) {
+	queries := []string{"", "date=2026-11-28", "date=0000-01-01", "date=2026-02-30", "site=jules-ferry", "site=nowhere",
+		"site=Bad%20Site", "date=9999-12-31&site=pasteur", "limit=100000", "limit=-1", "from=2000-01-01&to=2026-11-28",
+		"from=2026-11-30&to=2026-11-01", "kind=meals&month=0000-01", "kind=staff&month=2026-11&format=xlsx", "month=1999-12",
+		"date=%zz", "site=jules-ferry&site=pasteur", "from=0001-01-01&to=9999-12-31&limit=1000"}
+	for i, p := range fzEndpoints {
+		for j, q := range queries {
+			if (i+j)%3 == 0 {
+				f.Add("GET", p, q, uint8(i+j))
+			}
+		}
+	}
+	f.Add("GET", "/api/v1/export", "kind=meals&month=0000-01", uint8(0)) // was a 500
+	f.Add("GET", "/api/v1/counts", "date=0000-01-01", uint8(0))          // was a 500
+	f.Add("POST", "/api/v1/counts", "", uint8(0))
+	f.Add("GET", "/api/v1/people/%00/history", "", uint8(0))
+	f.Add("GET", "/api/v1/../counts", "date=2026-11-28", uint8(1))
+	h := fzHandler(f)
+	f.Fuzz(func(t *testing.T, method, path, rawQuery string, role uint8) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n/") || len(method) > 16 {
+			method = "GET"
+		}
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		req.Method = method
+		req.URL = &url.URL{Path: path, RawQuery: rawQuery}
+		req.RequestURI = req.URL.RequestURI()
+		user := fzRoles[int(role)%len(fzRoles)]
+		req.SetBasicAuth(user, user)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(flushCancels{rec, cancel}, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s?%s as %s: %d %s", method, path, rawQuery, user, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 && strings.HasPrefix(path, "/api/v1/") {
+			var body struct {
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error == "" {
+				t.Fatalf("%s %s?%s as %s: %d without a JSON error: %q", method, path, rawQuery, user, rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("%s %s?%s: error with Content-Type %q", method, path, rawQuery, ct)
+			}
+		}
+	})
+}
