@@ -282,6 +282,12 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 		return res, fmt.Errorf("import roster: %w", err)
 	}
 	if err := applyOps(ctx, tx, ops, importID, len(people), progress); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// Cancelled: database/sql rolls the transaction back and closes
+			// its statements, so the write fails with "statement is
+			// closed"; the cause is the cancellation.
+			err = cerr
+		}
 		return res, fmt.Errorf("import roster: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE roster_imports SET added = ?, changed = ?, unchanged = ?, removed = ?, kept = ? WHERE id = ?`,
