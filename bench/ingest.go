@@ -1,0 +1,587 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"pointage/internal/testenv"
+	"pointage/internal/wire"
+)
+
+// load is the same set of check-ins for every side: devices x perDevice QoS 1 messages.
+type load struct {
+	devices, perDevice int
+	sites, names       []string
+	topics             []string
+	payloads           [][][]byte // [device][seq-1]
+	checkins           [][]wire.CheckIn
+}
+
+func newLoad(devices, perDevice int) *load {
+	l := &load{devices: devices, perDevice: perDevice}
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for d := 0; d < devices; d++ {
+		site, dev := fmt.Sprintf("ecole-%02d", d+1), fmt.Sprintf("bench-%02d", d+1)
+		l.sites, l.names = append(l.sites, site), append(l.names, dev)
+		l.topics = append(l.topics, wire.DeviceTopic("", site, dev, wire.KindCheckIn))
+		ps := make([][]byte, perDevice)
+		cs := make([]wire.CheckIn, perDevice)
+		for s := 1; s <= perDevice; s++ {
+			c := wire.CheckIn{V: 1, ID: fmt.Sprintf("01BENCH%02d%016d", d+1, s), Site: site, Device: dev, Epoch: "E1",
+				Reader: "entree", Seq: uint64(s), Badge: fmt.Sprintf("0A%08X", (d+1)*10_000_000+s), Service: wire.ServiceCanteen,
+				Dir: wire.DirAuto, At: base.Add(time.Duration(s) * time.Millisecond).Format(wire.AtLayout)}
+			b, err := wire.Encode(c)
+			if err != nil {
+				panic(err)
+			}
+			if s == 1 {
+				if _, err := wire.DecodeCheckIn(b); err != nil {
+					panic(fmt.Sprintf("generated check-in refused: %v", err))
+				}
+			}
+			ps[s-1], cs[s-1] = b, c
+		}
+		l.payloads = append(l.payloads, ps)
+		l.checkins = append(l.checkins, cs)
+	}
+	return l
+}
+
+func (l *load) total() int { return l.devices * l.perDevice }
+
+func mqttClient(t *tb, url, id string, onConnect func(mqtt.Client)) mqtt.Client {
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true).
+		SetAutoReconnect(false).SetConnectTimeout(10 * time.Second).SetWriteTimeout(30 * time.Second).
+		SetOrderMatters(false).SetMaxResumePubInFlight(0)
+	if onConnect != nil {
+		o.SetOnConnectHandler(onConnect)
+	}
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect %s to %s: %v", id, url, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func subscribe(t *tb, c mqtt.Client, filter string, h mqtt.MessageHandler) {
+	if tok := c.Subscribe(filter, 1, h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", filter, tok.Error())
+	}
+}
+
+// publishAll runs the generator: one MQTT connection per device, QoS 1, as fast as the
+// broker takes them (at most window PUBACKs outstanding per connection). It returns
+// when every message has its PUBACK.
+func publishAll(t *tb, url string, l *load, window int) (start, end time.Time) {
+	clients := make([]mqtt.Client, l.devices)
+	for d := range clients {
+		clients[d] = mqttClient(t, url, fmt.Sprintf("gen-%s-%d", l.names[d], time.Now().UnixNano()), nil)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start = time.Now()
+	for d := range clients {
+		wg.Add(1)
+		go func(d int) {
+			defer wg.Done()
+			toks := make([]mqtt.Token, len(l.payloads[d]))
+			for i, p := range l.payloads[d] {
+				if i >= window {
+					toks[i-window].Wait()
+				}
+				toks[i] = clients[d].Publish(l.topics[d], 1, false, p)
+			}
+			for _, tok := range toks {
+				if !tok.WaitTimeout(60*time.Second) || tok.Error() != nil {
+					failed.Store(fmt.Sprintf("publish: %v", tok.Error()))
+					return
+				}
+			}
+		}(d)
+	}
+	wg.Wait()
+	end = time.Now()
+	if f := failed.Load(); f != nil {
+		t.Fatalf("%v", f)
+	}
+	return start, end
+}
+
+// ingestResult is one side's run.
+type ingestResult struct {
+	N        int
+	Elapsed  time.Duration // first publish -> last message stored (or received)
+	PubTime  time.Duration // first publish -> last PUBACK
+	CPU      float64       // CPU seconds of the consumer process during the run (hub, Telegraf); 0 if not measured
+	Note     string
+	Received int
+}
+
+func (r ingestResult) rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.N) / r.Elapsed.Seconds()
+}
+
+// benchBroker is the mosquitto every side uses: testenv's configuration (as
+// deploy/mosquitto: max_inflight_messages 1000, max_queued_messages 100000) with the
+// queue raised further so that no side loses messages because a consumer lags.
+func benchBroker(t *tb) *testenv.MosquittoServer {
+	return testenv.Mosquitto(t, testenv.MosquittoConfig("max_queued_messages 1000000"))
+}
+
+// rawSide: the generator against a plain QoS 1 subscriber.
+func rawSide(t *tb, l *load) ingestResult {
+	broker := benchBroker(t)
+	var got atomic.Int64
+	done := make(chan time.Time, 1)
+	total := int64(l.total())
+	sub := mqttClient(t, broker.URL(), "raw-sub", nil)
+	subscribe(t, sub, wire.Filter("", wire.KindCheckIn), func(_ mqtt.Client, m mqtt.Message) {
+		if got.Add(1) == total {
+			done <- time.Now()
+		}
+	})
+	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
+	select {
+	case end := <-done:
+		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load())}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("raw subscriber: %d of %d messages after 120 s", got.Load(), total)
+	}
+	return ingestResult{}
+}
+
+// ackWatcher follows the hub's Acks of every device.
+type ackWatcher struct {
+	mu      sync.Mutex
+	through map[string]uint64
+	want    uint64
+	devices int
+	done    chan time.Time
+	closed  bool
+}
+
+func watchAcks(t *tb, url string, want uint64, devices []string) *ackWatcher {
+	w := &ackWatcher{through: map[string]uint64{}, want: want, devices: len(devices), done: make(chan time.Time, 1)}
+	c := mqttClient(t, url, fmt.Sprintf("ack-watch-%d", time.Now().UnixNano()), nil)
+	subscribe(t, c, wire.Filter("", wire.KindAck), func(_ mqtt.Client, m mqtt.Message) {
+		now := time.Now()
+		tp, err := wire.ParseTopic("", m.Topic())
+		if err != nil {
+			return
+		}
+		a, err := wire.DecodeAck(m.Payload())
+		if err != nil {
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if a.StoredThrough > w.through[tp.Device] {
+			w.through[tp.Device] = a.StoredThrough
+		}
+		if w.closed {
+			return
+		}
+		n := 0
+		for _, d := range devices {
+			if w.through[d] >= w.want {
+				n++
+			}
+		}
+		if n == len(devices) {
+			w.closed = true
+			w.done <- now
+		}
+	})
+	return w
+}
+
+func (w *ackWatcher) stored() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var s uint64
+	for _, v := range w.through {
+		s += min(v, w.want)
+	}
+	return s
+}
+
+// hubProc starts pointage-hub run with an external broker.
+type hubProc struct {
+	pid  int
+	http string
+}
+
+func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
+	port := testenv.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	args := append([]string{"run", "--data-dir", t.TempDir(), "--listen", addr, "--mqtt-url", brokerURL, "--log-level", "warn"}, extra...)
+	cmd := testenv.StartProcess(t, bin, args...)
+	testenv.WaitFor(t, 60*time.Second, "hub /healthz", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return hubProc{pid: cmd.Process.Pid, http: "http://" + addr}
+}
+
+// warmup publishes one check-in from a device outside the load and waits for its Ack:
+// the hub is subscribed and its store answers.
+func warmupHub(t *tb, url string) {
+	w := watchAcks(t, url, 1, []string{"warmup"})
+	c := mqttClient(t, url, "warmup", nil)
+	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
+		Service: wire.ServiceCanteen, Dir: wire.DirAuto, At: time.Now().Add(-time.Hour).Format(wire.AtLayout)}
+	b, _ := wire.Encode(ci)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c.Publish(wire.DeviceTopic("", "ecole-00", "warmup", wire.KindCheckIn), 1, false, b).Wait()
+		select {
+		case <-w.done:
+			return
+		case <-time.After(2 * time.Second):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub did not acknowledge a warm-up check-in within 60 s")
+		}
+	}
+}
+
+// hubSide: generator -> mosquitto -> hub -> store, counted from the hub's Acks. With
+// influx non-nil, the stored points are also counted in influxd.
+func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks ingestResult, counted ingestResult) {
+	broker := benchBroker(t)
+	var extra []string
+	if influx != nil {
+		if _, err := influx.Query(`CREATE DATABASE "pointage"`); err != nil {
+			t.Fatal(err)
+		}
+		extra = []string{"--influx-url", influx.URL(), "--influx-bucket", "pointage/autogen"}
+	}
+	h := startHub(t, hubBin, broker.URL(), extra...)
+	warmupHub(t, broker.URL())
+	w := watchAcks(t, broker.URL(), uint64(l.perDevice), l.names)
+	base := 0
+	if influx != nil {
+		base = countPoints(t, influx)
+	}
+	cpu0 := procCPU(h.pid)
+	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
+	var counter *pointCounter
+	if influx != nil {
+		counter = newPointCounter(t, influx, base, l.total(), start)
+	}
+	select {
+	case end := <-w.done:
+		acks = ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), CPU: procCPU(h.pid) - cpu0}
+	case <-time.After(300 * time.Second):
+		t.Fatalf("hub: Acks cover %d of %d check-ins after 300 s", w.stored(), l.total())
+	}
+	if counter != nil {
+		counted = counter.wait(t)
+		counted.PubTime = acks.PubTime
+		counted.CPU = procCPU(h.pid) - cpu0
+	}
+	return acks, counted
+}
+
+// countPoints counts the check-in points in influxd.
+func countPoints(t *tb, d *testenv.InfluxdServer) int {
+	body, err := d.QueryDB("pointage", `SELECT count("seq") FROM "checkin"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans struct {
+		Results []struct {
+			Series []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(body), &ans); err != nil {
+		t.Fatalf("count: %v: %s", err, body)
+	}
+	if len(ans.Results) == 0 || len(ans.Results[0].Series) == 0 || len(ans.Results[0].Series[0].Values) == 0 {
+		return 0
+	}
+	v := ans.Results[0].Series[0].Values[0]
+	if f, ok := v[len(v)-1].(float64); ok {
+		return int(f)
+	}
+	return 0
+}
+
+// pointCounter polls the number of stored points every 100 ms from the start of a run
+// until it reaches the total, or stops growing for 10 s; the run ends at the poll where
+// the count last grew.
+type pointCounter struct {
+	d           *testenv.InfluxdServer
+	base, total int
+	start       time.Time
+	res         chan ingestResult
+}
+
+func newPointCounter(t *tb, d *testenv.InfluxdServer, base, total int, start time.Time) *pointCounter {
+	pc := &pointCounter{d: d, base: base, total: total, start: start, res: make(chan ingestResult, 1)}
+	go func() {
+		last, lastGrow := -1, time.Now()
+		for {
+			n := -1
+			func() {
+				defer func() { recover() }()
+				n = countPoints(t, d) - base
+			}()
+			now := time.Now()
+			if n > last {
+				last, lastGrow = n, now
+			}
+			if last >= total || now.Sub(lastGrow) > 10*time.Second {
+				r := ingestResult{N: last, Elapsed: lastGrow.Sub(start), Received: last}
+				if last < total {
+					r.Note = fmt.Sprintf("only %d of %d points stored", last, total)
+				}
+				pc.res <- r
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return pc
+}
+
+func (pc *pointCounter) wait(t *tb) ingestResult {
+	select {
+	case r := <-pc.res:
+		return r
+	case <-time.After(600 * time.Second):
+		t.Fatalf("counting points: no end after 600 s")
+	}
+	return ingestResult{}
+}
+
+// lineProtocol is the hub's point shape (DESIGN §6 and the README's schema: 4 tags,
+// 5 fields plus received_at and review), timestamp = event ms + seq mod 1e6 ns.
+func lineProtocol(c wire.CheckIn, received int64) string {
+	at, _ := wire.ParseTime(c.At)
+	ts := at.Truncate(time.Millisecond).UnixNano() + int64(c.Seq%1_000_000)
+	return fmt.Sprintf(`checkin,device=%s,reader=%s,service=%s,site=%s badge=%q,dir=%q,epoch=%q,id=%q,received_at=%di,review=false,seq=%di %d`,
+		c.Device, c.Reader, c.Service, c.Site, c.Badge, c.Dir, c.Epoch, c.ID, received, c.Seq, ts)
+}
+
+// influxDirect writes the same points to influxd in line-protocol batches, one writer
+// per device (as many as the generator's connections), through POST /write.
+func influxDirect(t *tb, l *load, batch int) ingestResult {
+	d := testenv.Influxd(t, testenv.InfluxdWithoutFlux())
+	if _, err := d.Query(`CREATE DATABASE "pointage"`); err != nil {
+		t.Fatal(err)
+	}
+	recv := time.Now().UnixMilli()
+	bodies := make([][][]byte, l.devices)
+	for dv := range l.devices {
+		var b bytes.Buffer
+		for i, c := range l.checkins[dv] {
+			b.WriteString(lineProtocol(c, recv))
+			b.WriteByte('\n')
+			if (i+1)%batch == 0 || i == len(l.checkins[dv])-1 {
+				bodies[dv] = append(bodies[dv], bytes.Clone(b.Bytes()))
+				b.Reset()
+			}
+		}
+	}
+	client := &http.Client{Timeout: 60 * time.Second}
+	url := d.URL() + "/write?db=pointage&precision=ns"
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for dv := range l.devices {
+		wg.Add(1)
+		go func(dv int) {
+			defer wg.Done()
+			for _, body := range bodies[dv] {
+				resp, err := client.Post(url, "text/plain", bytes.NewReader(body))
+				if err != nil {
+					failed.Store(err.Error())
+					return
+				}
+				msg, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					failed.Store(fmt.Sprintf("%s: %s", resp.Status, msg))
+					return
+				}
+			}
+		}(dv)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if f := failed.Load(); f != nil {
+		t.Fatalf("influx write: %v", f)
+	}
+	if n := countPoints(t, d); n != l.total() {
+		t.Fatalf("influx direct: %d points stored, want %d", n, l.total())
+	}
+	return ingestResult{N: l.total(), Elapsed: el}
+}
+
+// telegrafSide: generator -> mosquitto -> Telegraf (mqtt_consumer, json_v2) -> influxd.
+func telegrafSide(t *tb, telegraf string, l *load) ingestResult {
+	broker := benchBroker(t)
+	d := testenv.Influxd(t)
+	if _, err := d.Query(`CREATE DATABASE "pointage"`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "telegraf.conf")
+	if err := os.WriteFile(conf, []byte(telegrafConfig(broker.URL(), d.URL(), filepath.Join(dir, "telegraf.log"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := testenv.StartProcess(t, telegraf, "--config", conf)
+	// Warm-up: one check-in through Telegraf, seen in influxd.
+	c := mqttClient(t, broker.URL(), "warmup", nil)
+	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
+		Service: wire.ServiceCanteen, Dir: wire.DirAuto, At: time.Now().Add(-time.Hour).Format(wire.AtLayout)}
+	b, _ := wire.Encode(ci)
+	deadline := time.Now().Add(90 * time.Second)
+	for countPoints(t, d) < 1 {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "telegraf.log"))
+			t.Fatalf("Telegraf stored no warm-up point within 90 s; its log:\n%s", tail(string(log), 3000))
+		}
+		c.Publish(wire.DeviceTopic("", "ecole-00", "warmup", wire.KindCheckIn), 1, false, b).Wait()
+		time.Sleep(500 * time.Millisecond)
+	}
+	base := countPoints(t, d)
+	cpu0 := procCPU(cmd.Process.Pid)
+	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
+	r := newPointCounter(t, d, base, l.total(), start).wait(t)
+	r.PubTime = pubEnd.Sub(start)
+	r.CPU = procCPU(cmd.Process.Pid) - cpu0
+	if r.N < l.total() {
+		log, _ := os.ReadFile(filepath.Join(dir, "telegraf.log"))
+		r.Note += "; Telegraf log: " + strings.ReplaceAll(tail(string(log), 400), "\n", " ")
+	}
+	return r
+}
+
+// telegrafConfig: the hub's point shape (tags site, device, reader, service; fields
+// badge, seq, epoch, id, dir; the event time), Telegraf's fastest sensible settings:
+// no gzip on loopback, no topic tag, no host tag, a buffer that holds a whole run.
+func telegrafConfig(broker, influx, logfile string) string {
+	return fmt.Sprintf(`# written by bench (make bench)
+[agent]
+  interval = "10s"
+  round_interval = false
+  metric_batch_size = 5000
+  metric_buffer_limit = 1000000
+  collection_jitter = "0s"
+  flush_interval = "100ms"
+  flush_jitter = "0s"
+  precision = "0s"
+  omit_hostname = true
+  quiet = true
+  logfile = %q
+
+[[inputs.mqtt_consumer]]
+  servers = [%q]
+  topics = ["pointage/v1/+/+/checkin"]
+  topic_tag = ""
+  qos = 1
+  max_undelivered_messages = 10000
+  persistent_session = false
+  client_id = "telegraf-bench"
+  connection_timeout = "30s"
+  data_format = "json_v2"
+  [[inputs.mqtt_consumer.json_v2]]
+    measurement_name = "checkin"
+    timestamp_path = "at"
+    timestamp_format = "2006-01-02T15:04:05.000Z07:00"
+    [[inputs.mqtt_consumer.json_v2.tag]]
+      path = "site"
+    [[inputs.mqtt_consumer.json_v2.tag]]
+      path = "device"
+    [[inputs.mqtt_consumer.json_v2.tag]]
+      path = "reader"
+    [[inputs.mqtt_consumer.json_v2.tag]]
+      path = "service"
+    [[inputs.mqtt_consumer.json_v2.field]]
+      path = "badge"
+      type = "string"
+    [[inputs.mqtt_consumer.json_v2.field]]
+      path = "seq"
+      type = "int"
+    [[inputs.mqtt_consumer.json_v2.field]]
+      path = "epoch"
+      type = "string"
+    [[inputs.mqtt_consumer.json_v2.field]]
+      path = "id"
+      type = "string"
+    [[inputs.mqtt_consumer.json_v2.field]]
+      path = "dir"
+      type = "string"
+
+[[outputs.influxdb_v2]]
+  urls = [%q]
+  token = "bench:bench"
+  organization = ""
+  bucket = "pointage/autogen"
+  timeout = "30s"
+  content_encoding = "identity"
+`, logfile, broker, influx)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// procCPU is a process's user+system CPU seconds from /proc.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	sy, _ := strconv.ParseFloat(f[12], 64)
+	return (u + sy) / 100
+}
+
+// procRSS is a process's resident set size in KiB.
+func procRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return 0
+}
