@@ -336,7 +336,20 @@ func (h *Hub) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
 	mux.Handle("/", web.New(web.Options{Users: h.users, Audit: h.audit, Logger: h.log})) // the dashboard
-	return mux
+	return apiHeaders(mux)
+}
+
+// apiHeaders sets the headers every answer carries (the dashboard adds its
+// Content-Security-Policy): no MIME sniffing, no framing, no referrer
+// leaving the hub.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Run serves until ctx ends, then stops everything and returns after every

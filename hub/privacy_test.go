@@ -36,6 +36,9 @@ func call(t *testing.T, h *hub.Hub, method, path, user, password string, body an
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s %s: security headers missing: %v", method, path, resp.Header)
+	}
 	var b []byte
 	if strings.HasSuffix(path, "/stream") || strings.Contains(path, "/stream?") {
 		b = make([]byte, 512) // the stream does not end: its first bytes say enough
