@@ -185,7 +185,14 @@ var fzEndpoints = []string{
 
 func fzHandler(f *testing.F) http.Handler {
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(f.TempDir(), "hub.db"))
+	// The audit log fsyncs each entry: on tmpfs, when there is one, that
+	// costs nothing and the fuzzer runs ten times faster.
+	dir := f.TempDir()
+	if shm, err := os.MkdirTemp("/dev/shm", "fuzzapi"); err == nil {
+		dir = shm
+		f.Cleanup(func() { os.RemoveAll(shm) })
+	}
+	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
 		f.Fatal(err)
 	}
