@@ -25,18 +25,40 @@ if [ -z "$targets" ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tmpcache=
+trap 'rm -f "$log"; [ -n "$tmpcache" ] && rm -rf "$tmpcache"' EXIT
 ran=0
 while read -r dir name; do
 	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
 		continue
 	fi
 	echo "fuzz-short: $name (./$dir) for $FUZZTIME"
-	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" >"$log" 2>&1; then
+	# The seeds first, as a plain test: quick, and a seed that fails is named.
+	# Then fuzzing, from the seeds only: the corpus go test caches in GOCACHE
+	# grows with every run, and replaying it ("gathering baseline coverage")
+	# would soon take the whole FUZZTIME (FUZZCACHE=keep uses it anyway).
+	cachedir=()
+	if [ "${FUZZCACHE:-}" != keep ]; then
+		tmpcache=$(mktemp -d)
+		cachedir=(-args "-test.fuzzcachedir=$tmpcache")
+	fi
+	if ! { go test -count=1 -run "^${name}\$" "./$dir" &&
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" "${cachedir[@]}"; } >"$log" 2>&1; then
 		cat "$log"
 		input=$(sed -nE 's/.*Failing input written to (testdata\/fuzz\/[^ ]*).*/\1/p' "$log" | head -n1)
+		if [ -z "$input" ]; then # a seed of testdata/fuzz failed: go test names it
+			for seed in $(sed -nE "s/.*--- FAIL: ${name}\/([^ ]+) .*/\1/p" "$log"); do
+				if [ -f "$dir/testdata/fuzz/$name/$seed" ]; then
+					input="testdata/fuzz/$name/$seed"
+					break
+				fi
+				input="(f.Add seed) $seed"
+			done
+		fi
 		echo >&2
-		if [ -n "$input" ]; then
+		if [[ $input == "(f.Add seed)"* ]]; then
+			echo "fuzz-short: $name FAILED on ${input#(f.Add seed) }, a seed added in the test's code (f.Add)" >&2
+		elif [ -n "$input" ]; then
 			echo "fuzz-short: $name FAILED; failing input: $dir/$input" >&2
 			echo "fuzz-short: re-run it with: go test -run '^${name}/$(basename "$input")\$' ./$dir" >&2
 		else
@@ -44,6 +66,7 @@ while read -r dir name; do
 		fi
 		exit 1
 	fi
+	[ -n "${tmpcache:-}" ] && rm -rf "$tmpcache"
 	grep -E '^fuzz: elapsed' "$log" | tail -n1 || true
 	ran=$((ran + 1))
 done <<<"$targets"
