@@ -43,8 +43,8 @@ type Config struct {
 	// RetentionMonths is how long raw check-ins are kept (months before the
 	// current one; 0: retention.DefaultMonths, negative: forever).
 	RetentionMonths int
-	LogLevel            string
-	LogFormat           string
+	LogLevel        string
+	LogFormat       string
 }
 
 // Secret is a string that never prints.

@@ -102,6 +102,7 @@ func OpenOffline(ctx context.Context, cfg Config, logger *slog.Logger) (off *Off
 	}
 	loc, _ := time.LoadLocation(cfg.Timezone)
 	svc := days.New(days.Options{Store: st, Roster: ros, Corrections: corr, Calendar: cal, Loc: loc, Logger: logger,
+		DB: sqlDB, ConfigKey: configKey(cfg),
 		Sessions: sessionsOf(sites),
 		KnownSites: func(ctx context.Context) ([]string, error) {
 			devs, err := reg.List(ctx)

@@ -2,13 +2,16 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -166,6 +169,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		return nil, err
 	}
 	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
+		DB: h.db, ConfigKey: configKey(cfg),
 		Sessions:   sessionsOf(sites),
 		KnownSites: h.knownSites, Changed: h.ingest.Changed, Logger: h.log})
 	if h.users, err = users.New(ctx, h.db, h.log); err != nil {
@@ -339,6 +343,25 @@ func (h *Hub) routes() http.Handler {
 	return apiHeaders(mux)
 }
 
+// configKey is a fingerprint of the configuration the figures depend on
+// (time zone, calendar, sites): cached export rows of past days are
+// recounted when it changes.
+func configKey(cfg Config) string {
+	h := sha256.New()
+	io.WriteString(h, cfg.Timezone+"\x00")
+	for _, f := range []string{cfg.Calendar, cfg.Sites} {
+		if f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				b = []byte("unreadable " + f)
+			}
+			h.Write(b)
+		}
+		io.WriteString(h, "\x00")
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
 // apiHeaders sets the headers every answer carries (the dashboard adds its
 // Content-Security-Policy): no MIME sniffing, no framing, no referrer
 // leaving the hub.
@@ -373,6 +396,12 @@ func (h *Hub) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); h.ingest.Run(runCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); h.keep.Loop(runCtx) }() // raw check-ins older than --retention-months
+	if err := h.days.NewCacheEpoch(ctx); err != nil {
+		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
+	} else {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.days.FillCache(runCtx) }() // past days' export rows, in the background
+	}
 
 	if h.broker != nil {
 		for i, kind := range []string{wire.KindCheckIn, wire.KindStatus} {

@@ -7,6 +7,7 @@ package days
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,12 @@ type Options struct {
 	// Changed returns a channel closed at the next stored event.
 	Changed func() <-chan struct{}
 	Logger  *slog.Logger
+	// DB is hub.db, for the day cache of export rows (daycache.go); nil:
+	// no cache, every export counts its days.
+	DB *sql.DB
+	// ConfigKey changes when the configuration the figures depend on
+	// changes (time zone, calendar, sites): cached days are then recounted.
+	ConfigKey string
 }
 
 // Service computes days.
@@ -54,6 +61,7 @@ type Service struct {
 
 	live live
 	past pastDays // the month series' past days (series.go)
+	dc   dayCache // export rows of past days in hub.db (daycache.go)
 }
 
 // cached is a computed day (every site), valid until the next change of

@@ -45,6 +45,9 @@ func (s *Service) Warm(ctx context.Context) error {
 // live events and are counted at once.
 func (s *Service) Stored(evs []store.Event) {
 	today := s.Today()
+	// Events of past days (a device catching up) make those days' cached
+	// export rows stale.
+	s.bumpDays(context.Background(), s.storedPastDays(evs, today))
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if !s.live.loaded || s.live.day != today {

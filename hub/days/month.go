@@ -3,6 +3,7 @@ package days
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"pointage/hub/counts"
@@ -31,26 +32,63 @@ func (s *Service) Export(ctx context.Context, kind export.Kind, month, site stri
 		return export.Export{}, fmt.Errorf("export %q: want meals, garderie or staff", kind)
 	}
 	e := export.Export{Kind: kind, Month: month, Site: site, Loc: s.opts.Loc, GeneratedAt: s.opts.Now()}
+	if site != "" { // an unknown site is an error, not an empty export
+		if _, err := s.Compute(ctx, first, site); err != nil {
+			return export.Export{}, err
+		}
+	}
 	total := first.AddDays(32).AddDays(-(first.AddDays(32).Day)).Day // days in the month
-	for i := 0; i < total; i++ {
-		day := first.AddDays(i)
-		d, err := s.Compute(ctx, day, site)
-		if err != nil {
-			return export.Export{}, fmt.Errorf("%s: %w", day, err)
-		}
-		for _, x := range d.Sites {
-			r := d.Results[x]
-			switch kind {
-			case export.Meals:
-				e.Meals = append(e.Meals, mealRows(day, r)...)
-			case export.Garderie:
-				e.Garderie = append(e.Garderie, garderieRows(day, r)...)
-			case export.Staff:
-				e.Staff = append(e.Staff, staffRows(day, r)...)
+	// Past days come from the day cache when it holds (daycache.go); the
+	// others are counted, two at a time.
+	rows := make([]*dayRows, total)
+	errs := make([]error, total)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rows[i], errs[i] = s.rowsOfDay(ctx, first.AddDays(i))
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, total)
+				}
+				mu.Unlock()
 			}
+		}()
+	}
+	for i := range total {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, r := range rows {
+		if errs[i] != nil {
+			return export.Export{}, fmt.Errorf("%s: %w", first.AddDays(i), errs[i])
 		}
-		if progress != nil {
-			progress(i+1, total)
+		switch kind {
+		case export.Meals:
+			for _, x := range r.Meals {
+				if site == "" || x.Site == site {
+					e.Meals = append(e.Meals, x)
+				}
+			}
+		case export.Garderie:
+			for _, x := range r.Garderie {
+				if site == "" || x.Site == site {
+					e.Garderie = append(e.Garderie, x)
+				}
+			}
+		case export.Staff:
+			for _, x := range r.Staff {
+				if site == "" || x.Site == site {
+					e.Staff = append(e.Staff, x)
+				}
+			}
 		}
 	}
 	return e, nil

@@ -644,3 +644,8 @@ func (r *Roster) History(ctx context.Context, personID string) ([]Version, error
 	}
 	return out, rows.Err()
 }
+
+// Generation returns the id of the latest import (0 before any): it changes
+// with every import, by this process or another. Caches of figures
+// computed from the roster key on it.
+func (r *Roster) Generation(ctx context.Context) (int64, error) { return r.latestImport(ctx) }
