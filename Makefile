@@ -10,8 +10,10 @@ export PATH := $(CACHE)/bin:$(PATH)
 # does too unless RACE= is given (make test RACE=).
 RACE      ?= -race
 TESTFLAGS ?= -count=1 -timeout 20m
+# How long `make test` fuzzes each fuzz target (after their seed corpora).
+FUZZTIME  ?= 5s
 
-.PHONY: run test test-short test-faults deps bench bench-quick build build-cross vet fmt clean
+.PHONY: run test test-short test-faults test-fuzz deps bench bench-quick build build-cross vet fmt clean
 
 ## run: the whole system on embedded defaults, with a simulated school
 run:
@@ -20,6 +22,11 @@ run:
 ## test: every test, against real mosquitto/influxd/ptys (installs what is missing)
 test: deps vet
 	$(GO) test $(RACE) $(TESTFLAGS) ./...
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz-short.sh
+
+## test-fuzz: every fuzz target for FUZZTIME (make test-fuzz FUZZTIME=1m)
+test-fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz-short.sh
 
 ## test-short: unit tests only (no servers)
 test-short:
