@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -185,7 +186,23 @@ func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*D
 		return all, nil
 	}
 	if _, ok := all.Results[site]; !ok {
-		return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+		// Known since the day was cached (a device registered)? Count again.
+		known, err := s.sites(ctx, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(known, site) {
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+		}
+		s.cacheMu.Lock()
+		delete(s.cache, day)
+		s.cacheMu.Unlock()
+		if all, err = s.computeAll(ctx, day); err != nil {
+			return nil, err
+		}
+		if _, ok := all.Results[site]; !ok {
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+		}
 	}
 	return &Day{Date: all.Date, Sites: []string{site}, Results: map[string]counts.Result{site: all.Results[site]}, Snapshot: all.Snapshot}, nil
 }

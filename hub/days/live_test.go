@@ -136,3 +136,32 @@ func TestLiveCountsEqualStore(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // the roster's cache checks for imports every second
 	check("after a roster import")
 }
+
+// A site known after a past day was cached (a device registered since) is
+// not an unknown site.
+func TestNewSiteAfterCaching(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	defer sqlDB.Close()
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ros, _ := roster.New(ctx, sqlDB)
+	corr, _ := corrections.New(ctx, sqlDB, nil)
+	known := []string{"jules-ferry"}
+	svc := New(Options{Store: st, Roster: ros, Corrections: corr, KnownSites: func(context.Context) ([]string, error) { return known, nil }})
+	past := svc.Today().AddDays(-3)
+	if _, err := svc.Compute(ctx, past, "jules-ferry"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Compute(ctx, past, "pasteur"); err == nil {
+		t.Fatal("an unknown site was accepted")
+	}
+	known = append(known, "pasteur") // a device registered at pasteur
+	if d, err := svc.Compute(ctx, past, "pasteur"); err != nil || len(d.Sites) != 1 {
+		t.Fatalf("the new site: %v %v", d, err)
+	}
+}
