@@ -412,3 +412,34 @@ func TestDeclareLost(t *testing.T) {
 		t.Fatalf("after restart: %+v", seq)
 	}
 }
+
+// One batch holding an event, its redelivery and a conflicting copy (more
+// than one insert statement's worth of events around them): the first is
+// stored once, the redelivery is a duplicate, the other id a conflict.
+func TestDuplicatesAndConflictInOneBatch(t *testing.T) {
+	e := newEnv(t, t.TempDir(), func(o *Options) { o.BatchDelay = 200 * time.Millisecond })
+	var seqs []uint64
+	for s := uint64(1); s <= 150; s++ {
+		seqs = append(seqs, s)
+	}
+	e.send("d1", "E1", seqs[:70]...)
+	e.send("d1", "E1", 5, 70) // redeliveries, in the same batch
+	topic, payload := checkIn("d1", "E1", 7, "0AFFFFFFFF")
+	e.in.Handle(topic, []byte(strings.Replace(string(payload), "IDd1E1000007", "OTHERID", 1)))
+	e.send("d1", "E1", seqs[70:]...)
+	waitFor(t, "ack 150", func() bool { return e.pub.lastAck("d1", "E1") == 150 })
+	if n := len(e.stored()); n != 150 {
+		t.Fatalf("%d events stored, want 150", n)
+	}
+	if n := e.count(`SELECT count(*) FROM received`); n != 150 {
+		t.Fatalf("%d rows queued, want 150", n)
+	}
+	if n := e.count(`SELECT count(*) FROM conflicts WHERE seq = 7 AND other_id = 'OTHERID'`); n != 1 {
+		t.Fatalf("%d conflicts, want 1", n)
+	}
+	for _, ev := range e.stored() {
+		if ev.Seq == 7 && ev.Badge != "0A00000007" {
+			t.Fatalf("the conflicting copy was stored: %+v", ev)
+		}
+	}
+}

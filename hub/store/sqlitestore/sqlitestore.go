@@ -38,10 +38,19 @@ CREATE INDEX IF NOT EXISTS checkins_at ON checkins (at_utc_ms);
 CREATE INDEX IF NOT EXISTS checkins_site_at ON checkins (site, at_utc_ms);
 `
 
-const insertSQL = `
-INSERT INTO checkins (device, epoch, seq, id, site, reader, badge, service, dir,
-	at, at_utc_ms, received_at_ms, review)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// writeChunk is how many events one INSERT statement writes (13
+// parameters each, far below SQLite's limit of 32,766).
+const writeChunk = 64
+
+// insertSQLFor is the INSERT of n events; a known (device, epoch, seq) is
+// rewritten (the same event again leaves one copy).
+func insertSQLFor(n int) string {
+	return `INSERT INTO checkins (device, epoch, seq, id, site, reader, badge, service, dir,
+	at, at_utc_ms, received_at_ms, review) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + upsertSQL
+}
+
+const upsertSQL = `
 ON CONFLICT (device, epoch, seq) DO UPDATE SET
 	id = excluded.id, site = excluded.site, reader = excluded.reader,
 	badge = excluded.badge, service = excluded.service, dir = excluded.dir,
@@ -129,10 +138,10 @@ var errClosed = errors.New("check-in store is closed")
 
 // Store is the SQLite check-in store. Its methods are safe for concurrent use.
 type Store struct {
-	path   string
-	log    *slog.Logger
-	db     *sql.DB
-	insert *sql.Stmt
+	path        string
+	log         *slog.Logger
+	db          *sql.DB
+	insertChunk *sql.Stmt // insertSQLFor(writeChunk)
 
 	// mu is held for reading by every call in progress and for writing by
 	// Close, so Close waits for them and nothing runs on a closed database.
@@ -159,12 +168,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		sdb.Close()
 		return nil, fmt.Errorf("open check-in store %s: create schema: %w", path, err)
 	}
-	insert, err := sdb.PrepareContext(ctx, insertSQL)
+	insertChunk, err := sdb.PrepareContext(ctx, insertSQLFor(writeChunk))
 	if err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open check-in store %s: %w", path, err)
 	}
-	s := &Store{path: path, log: logger.With("store", "sqlite"), db: sdb, insert: insert}
+	s := &Store{path: path, log: logger.With("store", "sqlite"), db: sdb, insertChunk: insertChunk}
 	s.log.Info("check-in store opened", "path", path)
 	return s, nil
 }
@@ -189,17 +198,33 @@ func (s *Store) Write(ctx context.Context, events []store.Event) (err error) {
 			tx.Rollback()
 		}
 	}()
-	stmt := tx.StmtContext(ctx, s.insert)
-	defer stmt.Close()
-	var at []byte
-	for i := range events {
-		e := &events[i]
-		at = e.At.AppendFormat(at[:0], atLayout)
-		if _, err := stmt.ExecContext(ctx, e.Device, e.Epoch, int64(e.Seq), e.ID, e.Site,
-			e.Reader, e.Badge, e.Service, e.Dir, string(at), e.At.UnixMilli(),
-			e.ReceivedAt.UnixMilli(), e.Review); err != nil {
-			return fmt.Errorf("write %d check-ins: device %s epoch %q seq %d: %w",
-				len(events), e.Device, e.Epoch, e.Seq, err)
+	// Multi-row statements (writeChunk rows each): the per-statement cost
+	// of database/sql and the driver dominated one-row inserts.
+	full := tx.StmtContext(ctx, s.insertChunk)
+	defer full.Close()
+	args := make([]any, 0, writeChunk*13)
+	for start := 0; start < len(events); start += writeChunk {
+		chunk := events[start:min(start+writeChunk, len(events))]
+		args = args[:0]
+		for i := range chunk {
+			e := &chunk[i]
+			args = append(args, e.Device, e.Epoch, int64(e.Seq), e.ID, e.Site,
+				e.Reader, e.Badge, e.Service, e.Dir, e.At.Format(atLayout), e.At.UnixMilli(),
+				e.ReceivedAt.UnixMilli(), e.Review)
+		}
+		stmt := full
+		if len(chunk) < writeChunk {
+			stmt, err = tx.PrepareContext(ctx, insertSQLFor(len(chunk)))
+			if err != nil {
+				return fmt.Errorf("write %d check-ins: %w", len(events), err)
+			}
+		}
+		_, err = stmt.ExecContext(ctx, args...)
+		if stmt != full {
+			stmt.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("write %d check-ins: devices %s… seq %d…: %w", len(events), chunk[0].Device, chunk[0].Seq, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -268,7 +293,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.insert.Close()
+	s.insertChunk.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close check-in store %s: %w", s.path, err)
 	}
