@@ -132,6 +132,14 @@ func (p *player) run(ctx context.Context) {
 		}
 		day, tod := p.clock.position()
 		if day != n { // a new day
+			// Badges of the day that ended and not yet presented (the player
+			// fell behind: a loaded machine) are presented now, never
+			// dropped: every planned scan reaches a reader.
+			for ri := range nReaders {
+				for ; n >= 0 && next[ri] < len(plan[ri]) && p.links[ri].PTY() != nil; next[ri]++ {
+					p.present(ri, plan[ri][next[ri]])
+				}
+			}
 			n = day
 			if p.days > 0 && n >= p.days {
 				if p.cut != nil {

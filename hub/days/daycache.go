@@ -203,6 +203,12 @@ func (s *Service) FillCache(ctx context.Context) {
 	if !s.cacheReady(ctx) {
 		return
 	}
+	// Not during the start-up: devices reconnect and republish then.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(fillCacheDelay):
+	}
 	for {
 		today := s.Today()
 		first := roster.Date{Year: today.Year, Month: today.Month, Day: 1}.AddDays(-1)
@@ -237,6 +243,9 @@ func (s *Service) FillCache(ctx context.Context) {
 		}
 	}
 }
+
+// fillCacheDelay is how long after the start FillCache begins.
+const fillCacheDelay = time.Minute
 
 func (s *Service) cacheComputed() int {
 	s.dc.mu.Lock()
