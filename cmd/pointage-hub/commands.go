@@ -290,10 +290,7 @@ func exportCmd() *cobra.Command {
 			if !export.ValidFormat(format) {
 				return fmt.Errorf("--format %q: want csv or xlsx", format)
 			}
-			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
-				return err
-			}
-			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
+			off, closeAll, err := openOffline(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}

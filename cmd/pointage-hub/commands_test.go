@@ -136,3 +136,44 @@ func TestUsersAddAndList(t *testing.T) {
 		t.Fatalf("users list: %v\n%s", err, out)
 	}
 }
+
+// The privacy commands: a person's data to a file (audited), the audit log
+// listed and verified, the retention's dry run.
+func TestPrivacyCommands(t *testing.T) {
+	dir := t.TempDir()
+	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n" +
+		"13005D1DA5;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma je ve;soir\n"
+	path := filepath.Join(t.TempDir(), "roster.csv")
+	os.WriteFile(path, []byte(csv), 0o600)
+	if _, err := run(t, "", "roster", "import", "--data-dir", dir, path); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "E001.json")
+	out, err := run(t, "", "person-data", "--data-dir", dir, "--out", file, "E001")
+	if err != nil || !strings.Contains(out, "1 roster versions, 0 check-ins") {
+		t.Fatalf("person-data: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(file)
+	if !strings.Contains(string(b), `"first_name": "Léa"`) || !strings.Contains(string(b), `"monthly_figures": []`) {
+		t.Fatalf("person-data file:\n%s", b)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("person-data file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if _, err := run(t, "", "person-data", "--data-dir", dir, "E404"); err == nil || !strings.Contains(err.Error(), "not in the roster") {
+		t.Fatalf("unknown person: %v", err)
+	}
+	out, err = run(t, "", "audit", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "export_child") || !strings.Contains(out, "E001") {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	if out, err = run(t, "", "audit", "--data-dir", dir, "--verify"); err != nil || !strings.Contains(out, "audit log intact: 1 entries") {
+		t.Fatalf("audit --verify: %v\n%s", err, out)
+	}
+	if out, err = run(t, "", "retention", "--data-dir", dir, "--dry-run"); err != nil || !strings.Contains(out, "dry run: would keep the figures of 0 month(s)") {
+		t.Fatalf("retention --dry-run: %v\n%s", err, out)
+	}
+	if _, err = run(t, "", "retention", "--data-dir", dir, "--retention-months", "1"); err == nil || !strings.Contains(err.Error(), "retention-months") {
+		t.Fatalf("retention-months 1: %v", err)
+	}
+}

@@ -18,6 +18,15 @@ import (
 	"pointage/hub/roster"
 )
 
+// openOffline applies the configuration's precedence and opens what the
+// commands that run beside a hub use (hub.OpenOffline).
+func openOffline(cmd *cobra.Command, cfg *hub.Config, configFile string) (*hub.Offline, func(), error) {
+	if err := applyPrecedence(cmd, cfg, configFile); err != nil {
+		return nil, nil, err
+	}
+	return hub.OpenOffline(cmd.Context(), *cfg, nil)
+}
+
 // cliUser is who runs a command, for the audit log.
 func cliUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
@@ -44,10 +53,7 @@ func auditCmd() *cobra.Command {
 		Short: "Show the audit log (logins, corrections, exports, views of a person's data), or --verify its chain",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
-				return err
-			}
-			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
+			off, closeAll, err := openOffline(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
@@ -105,10 +111,7 @@ func personDataCmd() *cobra.Command {
 		Short: "Export everything held about one person (a family's access request, docs/PRIVACY.md) as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
-				return err
-			}
-			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
+			off, closeAll, err := openOffline(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
@@ -180,10 +183,7 @@ func retentionCmd() *cobra.Command {
 		Short: "Apply the retention now: keep each old month's figures per person, purge its raw check-ins (the hub also does it daily)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyPrecedence(cmd, &cfg, configFile); err != nil {
-				return err
-			}
-			off, closeAll, err := hub.OpenOffline(cmd.Context(), cfg, nil)
+			off, closeAll, err := openOffline(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}

@@ -3,17 +3,14 @@ package days
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/corrections"
-	"pointage/hub/db"
 	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // A month's export reads past days from the day cache, and the cache never
@@ -21,32 +18,13 @@ import (
 // import, a new hub start. Cached or counted, the file is the same.
 func TestDayCache(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := newTestEnv(t)
+	sqlDB, st, ros, corr := env.db, env.st, env.ros, env.corr
 	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n" +
 		"0A00000002;E002;child;Gowé;Noa;pasteur;CE1;sans-porc;lu;;F13\n" +
 		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"
-	imp := func(csv string) {
-		parsed, err := roster.Parse(strings.NewReader(csv))
-		if err != nil || len(parsed.Errors) > 0 {
-			t.Fatal(err, parsed.Errors)
-		}
-		if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	imp := func(csv string) { env.importCSV(t, csv, roster.MinDate.AddDays(1)) }
 	imp(csv)
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	seq := uint64(0)

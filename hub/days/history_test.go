@@ -3,16 +3,13 @@ package days
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/corrections"
-	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // A child's history: the check-ins of each badge while it was theirs (a
@@ -20,26 +17,10 @@ import (
 // corrections naming them.
 func TestHistory(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := newTestEnv(t)
+	st, ros, corr := env.st, env.ros, env.corr
 	head := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
-	imp := func(rows string, from roster.Date) {
-		parsed, err := roster.Parse(strings.NewReader(head + rows))
-		if err != nil || len(parsed.Errors) > 0 {
-			t.Fatal(err, parsed.Errors)
-		}
-		if _, err := ros.Import(ctx, parsed.People, from, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	imp := func(rows string, from roster.Date) { env.importCSV(t, head+rows, from) }
 	imp("0A00ABCDEF;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;;F12\n"+
 		"0B00000002;E002;child;Gowé;Noa;jules-ferry;CP;standard;lu ma me je ve;;F13\n", roster.MinDate.AddDays(1))
 	imp("0C00000009;E001;child;Wamytan;Léa;jules-ferry;CE1;standard;lu ma me je ve;;F12\n"+ // a new card from 10 Nov

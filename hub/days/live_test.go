@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/corrections"
-	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // Today's running figures, fed event by event in the order of arrival
@@ -23,16 +19,8 @@ import (
 // roster change; events alone never rebuild them.
 func TestLiveCountsEqualStore(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := newTestEnv(t)
+	st, ros, corr := env.st, env.ros, env.corr
 	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
 	var badges []string
 	for i := range 30 {
@@ -46,13 +34,7 @@ func TestLiveCountsEqualStore(t *testing.T) {
 		csv += fmt.Sprintf("%s;P%02d;%s;Nom%d;Prénom;%s;CP;%s;lu ma me je ve;%s;F%d\n", b, i, role, i, site, []string{"standard", "sans-porc"}[i%2], g, i)
 	}
 	badges = append(badges, "0AFFFFFFFF") // unknown
-	parsed, err := roster.Parse(strings.NewReader(csv))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	people := env.importCSV(t, csv, roster.MinDate.AddDays(1))
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	day := time.Date(2026, 11, 26, 0, 0, 0, 0, loc) // a Thursday
 	now := day.Add(16 * time.Hour)
@@ -129,8 +111,8 @@ func TestLiveCountsEqualStore(t *testing.T) {
 	}
 
 	// A roster change (a child moves to the other school): rebuilt.
-	parsed.People[3].Site = "jules-ferry"
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(2), nil); err != nil {
+	people[3].Site = "jules-ferry"
+	if _, err := ros.Import(ctx, people, roster.MinDate.AddDays(2), nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // the roster's cache checks for imports every second
@@ -141,16 +123,8 @@ func TestLiveCountsEqualStore(t *testing.T) {
 // not an unknown site.
 func TestNewSiteAfterCaching(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := newTestEnv(t)
+	st, ros, corr := env.st, env.ros, env.corr
 	known := []string{"jules-ferry"}
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, KnownSites: func(context.Context) ([]string, error) { return known, nil }})
 	past := svc.Today().AddDays(-3)
