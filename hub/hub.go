@@ -343,6 +343,41 @@ func (h *Hub) routes() http.Handler {
 	return apiHeaders(mux)
 }
 
+// revokeSessions closes the embedded broker's sessions of devices whose
+// credentials changed (password set, device removed), by this process or
+// by the `devices` command, within RevokeEvery.
+func (h *Hub) revokeSessions(ctx context.Context) {
+	last, err := h.devices.LatestRevocation(ctx)
+	if err != nil {
+		h.log.Error("device revocations unreadable: a removed device keeps its open session until it reconnects", "err", err)
+	}
+	t := time.NewTicker(RevokeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		devices, next, err := h.devices.Revocations(ctx, last)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("could not read device revocations", "err", err)
+			}
+			continue
+		}
+		last = next
+		for _, d := range devices {
+			if n := h.broker.Disconnect(d); n > 0 {
+				h.log.Warn("device credentials revoked: session closed", "device", d, "sessions", n)
+			}
+		}
+	}
+}
+
+// RevokeEvery is how often the hub looks for revoked device credentials.
+const RevokeEvery = 2 * time.Second
+
 // configKey is a fingerprint of the configuration the figures depend on
 // (time zone, calendar, sites): cached export rows of past days are
 // recounted when it changes.
@@ -396,6 +431,10 @@ func (h *Hub) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); h.ingest.Run(runCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); h.keep.Loop(runCtx) }() // raw check-ins older than --retention-months
+	if h.broker != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.revokeSessions(runCtx) }()
+	}
 	if err := h.days.NewCacheEpoch(ctx); err != nil {
 		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
 	} else {

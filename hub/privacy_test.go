@@ -210,3 +210,39 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("the right password during the block: %d, want 429 (nothing checked)", status)
 	}
 }
+
+// A device removed or given a new password (by the `devices` command, in
+// another process: here the registry directly) loses its open session
+// within seconds and cannot log in again with the old password.
+func TestRevokedDeviceIsDisconnected(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	h := startHub(t, config())
+	ctx := context.Background()
+	for _, how := range []string{"remove", "set-password"} {
+		t.Run(how, func(t *testing.T) {
+			id := "jf-" + how
+			_, pw, err := h.Devices().Add(ctx, "jules-ferry", id, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newDevice(t, h.MQTTURL(), "jules-ferry", id, pw)
+			d.send("E1", 1)
+			waitFor(t, 10*time.Second, "acked", func() bool { return d.ack("E1") == 1 })
+			if how == "remove" {
+				err = h.Devices().Remove(ctx, id)
+			} else {
+				_, err = h.Devices().SetPassword(ctx, id, "")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "the session closed", func() bool { return !d.l.Connected() })
+			time.Sleep(3 * time.Second) // the link retries with the old password: refused
+			if d.l.Connected() {
+				t.Fatal("the device logged in again with revoked credentials")
+			}
+		})
+	}
+}

@@ -238,6 +238,24 @@ func (b *Broker) Publish(topic string, payload []byte, retained bool) error {
 	return b.srv.Publish(topic, payload, retained, 1)
 }
 
+// Disconnect closes the sessions of a device (its credentials were
+// revoked) and returns how many it closed. The device's reconnection must
+// then pass the login again.
+func (b *Broker) Disconnect(device string) int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Inline || string(cl.Properties.Username) != device {
+			continue
+		}
+		if err := b.srv.DisconnectClient(cl, packets.ErrNotAuthorized); err != nil {
+			b.log.Warn("could not close a revoked device's session", "device", device, "client", cl.ID, "err", err)
+			continue
+		}
+		n++
+	}
+	return n
+}
+
 // Stats returns what the broker has refused since it started.
 func (b *Broker) Stats() Stats { return b.hook.snapshot() }
 

@@ -23,6 +23,14 @@ CREATE TABLE IF NOT EXISTS devices (
 	password_changed_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS devices_site ON devices (site, device);
+-- Credential changes (password set, device removed), by any process: a
+-- running hub reads them to forget cached checks and close the sessions
+-- opened with the old credentials.
+CREATE TABLE IF NOT EXISTS device_revocations (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	device TEXT NOT NULL,
+	at     TEXT NOT NULL
+) STRICT;
 `
 
 // Defaults of the Verify cache and of bcrypt.
@@ -135,8 +143,8 @@ func (r *Registry) Add(ctx context.Context, site, device, password string) (Devi
 }
 
 // SetPassword replaces a device's password (empty: generate one) and
-// returns it. Sessions already open stay open; the old password no longer
-// logs in, cached checks included.
+// returns it. The old password no longer logs in, cached checks included;
+// a running hub closes the session opened with it (Revocations).
 func (r *Registry) SetPassword(ctx context.Context, device, password string) (string, error) {
 	pw, bh, mh, err := r.hashes(password)
 	if err != nil {
@@ -154,8 +162,64 @@ func (r *Registry) SetPassword(ctx context.Context, device, password string) (st
 		return "", fmt.Errorf("set password of device %q: %w", device, ErrNotFound)
 	}
 	r.cache.Invalidate(device)
+	if err := r.revoked(ctx, device); err != nil {
+		return "", fmt.Errorf("set password of device %q: %w", device, err)
+	}
 	r.log.Info("device password changed", "device", device)
 	return pw, nil
+}
+
+// Remove unregisters a device (a stolen or retired box): it can no longer
+// log in, and a running hub closes its open session (Revocations). Its
+// check-ins stay.
+func (r *Registry) Remove(ctx context.Context, device string) error {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM devices WHERE device = ?`, device)
+	if err != nil {
+		return fmt.Errorf("remove device %q: %w", device, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("remove device %q: %w", device, ErrNotFound)
+	}
+	r.cache.Invalidate(device)
+	if err := r.revoked(ctx, device); err != nil {
+		return fmt.Errorf("remove device %q: %w", device, err)
+	}
+	r.log.Info("device removed", "device", device)
+	return nil
+}
+
+func (r *Registry) revoked(ctx context.Context, device string) error {
+	_, err := r.db.ExecContext(ctx, `INSERT INTO device_revocations (device, at) VALUES (?, ?)`, device, r.now().UTC().Format(time.RFC3339))
+	return err
+}
+
+// Revocations returns the devices whose credentials changed (password set,
+// removed) after the revocation id since, and the latest id. Each one's
+// cached checks are forgotten here; the caller closes their sessions.
+func (r *Registry) Revocations(ctx context.Context, since int64) ([]string, int64, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT id, device FROM device_revocations WHERE id > ? ORDER BY id`, since)
+	if err != nil {
+		return nil, since, fmt.Errorf("read device revocations: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	last := since
+	for rows.Next() {
+		var device string
+		if err := rows.Scan(&last, &device); err != nil {
+			return nil, since, fmt.Errorf("read device revocations: %w", err)
+		}
+		r.cache.Invalidate(device)
+		out = append(out, device)
+	}
+	return out, last, rows.Err()
+}
+
+// LatestRevocation is the id Revocations starts from at start-up.
+func (r *Registry) LatestRevocation(ctx context.Context) (int64, error) {
+	var id int64
+	err := r.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM device_revocations`).Scan(&id)
+	return id, err
 }
 
 const (
