@@ -248,7 +248,7 @@ func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
 func warmupHub(t *tb, url string) {
 	w := watchAcks(t, url, 1, []string{"warmup"})
 	c := mqttClient(t, url, "warmup", nil)
-	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
+	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Epoch: "E1", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
 		Service: wire.ServiceCanteen, Dir: wire.DirAuto, At: time.Now().Add(-time.Hour).Format(wire.AtLayout)}
 	b, _ := wire.Encode(ci)
 	deadline := time.Now().Add(60 * time.Second)
@@ -456,7 +456,7 @@ func telegrafSide(t *tb, telegraf string, l *load) ingestResult {
 	cmd := testenv.StartProcess(t, telegraf, "--config", conf)
 	// Warm-up: one check-in through Telegraf, seen in influxd.
 	c := mqttClient(t, broker.URL(), "warmup", nil)
-	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
+	ci := wire.CheckIn{V: 1, ID: "01WARMUP", Site: "ecole-00", Device: "warmup", Epoch: "E1", Reader: "entree", Seq: 1, Badge: "0AFFFFFFFF",
 		Service: wire.ServiceCanteen, Dir: wire.DirAuto, At: time.Now().Add(-time.Hour).Format(wire.AtLayout)}
 	b, _ := wire.Encode(ci)
 	deadline := time.Now().Add(90 * time.Second)

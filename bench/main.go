@@ -106,7 +106,9 @@ func run(c config) error {
 	}
 	if c.want("telegraf") {
 		do("telegraf-install", func(t *tb) { telegraf = ensureTelegraf(t) })
-		r.machine.telegraf = versionOf(telegraf, "--version")
+		if telegraf != "" {
+			r.machine.telegraf = "Telegraf v1.30.3 (" + telegraf + ", go install; `--version` says \"" + versionOf(telegraf, "--version") + "\")"
+		}
 	}
 	if c.want("ingest") || c.want("telegraf") {
 		l := newLoad(c.devices, c.perDevice)

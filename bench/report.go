@@ -151,12 +151,14 @@ func (r *report) markdown() string {
 		w("### Where the hub's ingest time goes (pprof)")
 		w("")
 		w("`hub/ingest BenchmarkIngestSQLite` (validate, queue in hub.db, store, Ack; in-process, no broker)")
-		w("under `-cpuprofile`; the top functions by own time (cumulative view in `%s`):", r.profFile)
+		w("under `-cpuprofile`; pointage's functions by cumulative time (SQLite, JSON and runtime")
+		w("functions by own time in `%s`). An in-process run of this pipeline is the hub's ceiling:", r.profFile)
+		w("over MQTT it also decodes the broker's stream and publishes Acks.")
 		w("")
 		w("```")
 		lines := strings.Split(strings.TrimSpace(r.profTop), "\n")
-		if len(lines) > 22 {
-			lines = lines[:22]
+		if len(lines) > 30 {
+			lines = lines[:30]
 		}
 		for _, l := range lines {
 			w("%s", l)
