@@ -310,6 +310,16 @@ func (h *Hub) MQTTURL() string {
 	return h.cfg.MQTTURL
 }
 
+// MQTTConnected reports whether check-ins can reach the hub: the embedded
+// broker serves, or the connection to the external broker is up with its
+// subscriptions in place.
+func (h *Hub) MQTTConnected() bool {
+	if h.link != nil {
+		return h.link.Connected()
+	}
+	return h.broker != nil
+}
+
 // Devices is the device registry.
 func (h *Hub) Devices() *devices.Registry { return h.devices }
 
@@ -335,7 +345,11 @@ func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`+"\n")
+		mqtt := "connected"
+		if !h.MQTTConnected() {
+			mqtt = "disconnected"
+		}
+		io.WriteString(w, `{"status":"ok","mqtt":"`+mqtt+`"}`+"\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)

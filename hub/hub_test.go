@@ -131,13 +131,16 @@ func startHub(t testing.TB, cfg hub.Config) *hub.Hub {
 			t.Error("hub did not stop within 15s")
 		}
 	})
-	waitFor(t, 5*time.Second, "hub healthy", func() bool {
+	waitFor(t, 10*time.Second, "hub healthy and subscribed", func() bool {
 		resp, err := http.Get("http://" + h.HTTPAddr() + "/healthz")
 		if err != nil {
 			return false
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		// With an external broker, devices publishing before the hub has
+		// subscribed would be heard only at their 30 s republish.
+		return resp.StatusCode == 200 && strings.Contains(string(body), `"mqtt":"connected"`)
 	})
 	return h
 }
