@@ -184,7 +184,7 @@ func goBench(t *tb, c config, kind string, args []string) benchSet {
 	if c.quick {
 		suffix = "-quick"
 	}
-	file := filepath.Join(c.rawDir, fmt.Sprintf("%s-%s%s.txt", kind, time.Now().Format("2006-01-02"), suffix))
+	file := filepath.Join(c.rawDir, fmt.Sprintf("%s-%s%s.txt", kind, time.Now().Format("2006-01-02-1504"), suffix))
 	os.MkdirAll(c.rawDir, 0o755)
 	header := fmt.Sprintf("# go test %s\n# %s\n# load before: see docs/BENCHMARKS.md\n", strings.Join(args, " "), time.Now().Format(time.RFC3339))
 	if werr := os.WriteFile(file, append([]byte(header), out...), 0o644); werr != nil {
@@ -271,7 +271,7 @@ func profileIngest(t *tb, c config, base string) (file, top string) {
 	if c.quick {
 		suffix = "-quick"
 	}
-	file = filepath.Join(c.rawDir, fmt.Sprintf("ingest-profile-%s%s.txt", time.Now().Format("2006-01-02"), suffix))
+	file = filepath.Join(c.rawDir, fmt.Sprintf("ingest-profile-%s%s.txt", time.Now().Format("2006-01-02-1504"), suffix))
 	body := "# go test -run '^$' -bench BenchmarkIngestSQLite -benchtime 5x -cpuprofile ... ./hub/ingest\n# pprof -top -cum\n" +
 		string(out) + "\n# pprof -top (flat)\n" + string(flat)
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {

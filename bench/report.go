@@ -129,8 +129,10 @@ func (r *report) markdown() string {
 	}
 	w("| load average (1, 5, 15 min) at the start / end | %s / %s |", r.firstLoad(), r.loadEnd)
 	w("")
-	w("The machine is shared: the load average of each step is in the run log at the end. A")
-	w("load above 2 on 2 cores means another process competed with the measurement.")
+	w("The machine is shared: the load average at the start of each step is in the run log at")
+	w("the end. The benchmark's own processes (broker, hub or Telegraf, influxd, the generator)")
+	w("keep about 2 cores busy while they run, so a 1-minute load much above 2-3 means that other")
+	w("work competed with the measurement.")
 	w("")
 	if len(r.errors) > 0 {
 		w("**Steps that failed in this run** (their figures are missing below):")
@@ -221,7 +223,8 @@ func (r *report) goals(w writer) {
 		}
 	}
 	for _, g := range []struct{ key, what string }{
-		{"hub/days BenchmarkExportMonthSQLite", "a month's meal export, 60 schools, SQLite -> CSV"},
+		{"hub/days BenchmarkExportMonthCached", "a month's meal export, 60 schools, past days' figures cached (what the API serves once the month has been read)"},
+		{"hub/days BenchmarkExportMonthSQLite", "a month's meal export, 60 schools, SQLite -> CSV, cold"},
 		{"hub/days BenchmarkExportMonthInfluxDB", "same, InfluxDB -> XLSX"},
 	} {
 		if v, ok := r.city.median(g.key, "ns/op"); ok {
