@@ -215,6 +215,7 @@ func (r *report) goals(w writer) {
 	}
 	for _, g := range []struct{ key, what string }{
 		{"hub/days BenchmarkCountsDayLive", "`/api/v1/counts`, today, 60 schools (running figures)"},
+		{"hub/days BenchmarkCountsDayCached", "`/api/v1/counts?date=` a past day, 60 schools, from the day cache (filled in the background)"},
 		{"hub/days BenchmarkCountsDaySQLite", "`/api/v1/counts?date=` a past day, 60 schools, cold from SQLite"},
 		{"hub/days BenchmarkCountsDayInfluxDB", "same, cold from InfluxDB"},
 	} {

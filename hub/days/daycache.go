@@ -5,10 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
+	"pointage/hub/counts"
 	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS day_cache_epoch (
 	v  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS corrections_by_day ON corrections (day);
+CREATE TABLE IF NOT EXISTS day_counts (
+	day  TEXT PRIMARY KEY, -- YYYY-MM-DD
+	key  TEXT NOT NULL,
+	data BLOB NOT NULL     -- JSON: the sites of GET /api/v1/counts
+);
 `
 
 // dayCache is the Service's handle on the cache tables (nil DB: no cache).
@@ -115,6 +122,48 @@ func (s *Service) dayKey(ctx context.Context, day roster.Date) (string, error) {
 	return fmt.Sprintf("e%d/v%d/r%d/c%d.%d/%s", epoch, version, gen, n, latest, s.opts.ConfigKey), nil
 }
 
+// cachedCounts returns the counts of a past day, every site, from the
+// cache when its key holds (ok false otherwise, with the key to store a
+// fresh count under).
+func (s *Service) cachedCounts(ctx context.Context, day roster.Date) (sites []json.RawMessage, key string, ok bool) {
+	if !day.Before(s.Today()) || !s.cacheReady(ctx) {
+		return nil, "", false
+	}
+	key, err := s.dayKey(ctx, day)
+	if err != nil {
+		s.log.Warn("day cache", "err", err)
+		return nil, "", false
+	}
+	var got string
+	var data []byte
+	if err := s.opts.DB.QueryRowContext(ctx, `SELECT key, data FROM day_counts WHERE day = ?`, day.String()).Scan(&got, &data); err != nil || got != key {
+		return nil, key, false
+	}
+	if err := json.Unmarshal(data, &sites); err != nil {
+		return nil, key, false
+	}
+	return sites, key, true
+}
+
+// keepCounts stores a past day's counts under key.
+func (s *Service) keepCounts(ctx context.Context, day roster.Date, key string, d *Day) {
+	if key == "" {
+		return
+	}
+	all := make([]counts.Result, 0, len(d.Sites))
+	for _, x := range d.Sites {
+		all = append(all, d.Results[x])
+	}
+	data, err := json.Marshal(all)
+	if err == nil {
+		_, err = s.opts.DB.ExecContext(ctx, `INSERT INTO day_counts (day, key, data) VALUES (?, ?, ?)
+			ON CONFLICT (day) DO UPDATE SET key = excluded.key, data = excluded.data`, day.String(), key, data)
+	}
+	if err != nil {
+		s.log.Warn("could not cache a day's counts", "day", day.String(), "err", err)
+	}
+}
+
 // dayRows are one day's export rows, every site.
 type dayRows struct {
 	Meals    []export.MealRow
@@ -159,6 +208,9 @@ func (s *Service) rowsOfDay(ctx context.Context, day roster.Date) (*dayRows, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cacheable {
+		s.keepCounts(ctx, day, key, d) // the same day's counts, for the API
 	}
 	rows := &dayRows{}
 	for _, x := range d.Sites {

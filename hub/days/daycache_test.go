@@ -3,6 +3,7 @@ package days
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,34 @@ func TestDayCache(t *testing.T) {
 		}
 	}
 
+	countsOf := func(svc *Service, day roster.Date, site string) string {
+		t.Helper()
+		v, err := svc.Counts(ctx, day, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	sameCounts := func(what string) {
+		t.Helper()
+		for _, d := range []int{3, 10, 12, 28} {
+			day := roster.Date{Year: 2026, Month: time.November, Day: d}
+			for _, site := range []string{"", "pasteur"} {
+				if got, want := countsOf(svc, day, site), countsOf(fresh(), day, site); got != want {
+					t.Fatalf("%s: counts of %s %q from the cache differ:\n got %s\nwant %s", what, day, site, got, want)
+				}
+			}
+		}
+	}
+	sameCounts("cold")
+	sameCounts("warm")
+	var n int
+	sqlDB.QueryRow(`SELECT count(*) FROM day_counts`).Scan(&n)
+	if n != 4 {
+		t.Fatalf("%d days of counts cached, want 4", n)
+	}
+
 	meals := file(svc, export.Meals, "")
 	counted(30, "first export")
 	if n := strings.Count(meals, "Wamytan;Léa"); n != 20 {
@@ -105,6 +134,7 @@ func TestDayCache(t *testing.T) {
 	file(svc, export.Meals, "")
 	counted(32, "after a correction")
 	same("after a correction")
+	sameCounts("after a late event and a correction")
 
 	// A roster import (Noa's family id changes): every day is counted again.
 	imp(strings.Replace(csv, ";F13", ";F99", 1))
@@ -123,4 +153,5 @@ func TestDayCache(t *testing.T) {
 	file(svc, export.Staff, "")
 	counted(122, "after a configuration change")
 	same("at the end")
+	sameCounts("at the end")
 }

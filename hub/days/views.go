@@ -2,6 +2,7 @@ package days
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,6 +17,13 @@ type CountsView struct {
 	Date     string          `json:"date"`
 	Timezone string          `json:"timezone"`
 	Sites    []counts.Result `json:"sites"`
+}
+
+// CachedCountsView is CountsView with the sites as cached (the same JSON).
+type CachedCountsView struct {
+	Date     string            `json:"date"`
+	Timezone string            `json:"timezone"`
+	Sites    []json.RawMessage `json:"sites"`
 }
 
 // Counts returns the counts of a day (site "" = every known site).
@@ -35,6 +43,30 @@ func (s *Service) Counts(ctx context.Context, day roster.Date, site string) (any
 			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
 		}
 		return v, nil
+	}
+	// A past day: from the day cache when it holds.
+	sites, key, ok := s.cachedCounts(ctx, day)
+	if ok {
+		v := CachedCountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []json.RawMessage{}}
+		for _, raw := range sites {
+			var head struct {
+				Site string `json:"site"`
+			}
+			if json.Unmarshal(raw, &head) == nil && (site == "" || head.Site == site) {
+				v.Sites = append(v.Sites, raw)
+			}
+		}
+		if site == "" || len(v.Sites) > 0 {
+			return v, nil
+		}
+		// A site known since (a device registered): counted below.
+	}
+	if key != "" && !ok { // a past day not cached yet: keep every site's counts
+		all, err := s.Compute(ctx, day, "")
+		if err != nil {
+			return nil, err
+		}
+		s.keepCounts(ctx, day, key, all)
 	}
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
