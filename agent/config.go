@@ -45,7 +45,7 @@ type MQTTConfig struct {
 	Username     string `yaml:"username"`
 	Password     Secret `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
-	CAFile       string `yaml:"ca_file"` // PEM CA bundle of a TLS broker; empty = system roots
+	CAFile       string `yaml:"ca_file"`   // PEM CA bundle of a TLS broker; empty = system roots
 	ClientID     string `yaml:"client_id"` // default "pointage-agent-{device}"
 }
 

@@ -160,11 +160,8 @@ func devicesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "device %s registered for site %s\n", d.ID, d.Site)
-			if !fromStdin {
-				fmt.Fprintf(out, "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
-			}
+			fmt.Fprintf(cmd.OutOrStdout(), "device %s registered for site %s\n", d.ID, d.Site)
+			showDevicePassword(cmd, pw, fromStdin)
 			return nil
 		},
 	}
@@ -215,11 +212,8 @@ func devicesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "device %s: new password set; a running hub closes its session within seconds\n", args[0])
-			if !pwFromStdin {
-				fmt.Fprintf(out, "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
-			}
+			fmt.Fprintf(cmd.OutOrStdout(), "device %s: new password set; a running hub closes its session within seconds\n", args[0])
+			showDevicePassword(cmd, pw, pwFromStdin)
 			return nil
 		},
 	}
@@ -453,58 +447,16 @@ func usersCmd() *cobra.Command {
 		},
 	}
 	dataDirFlag(list, &dir)
-	var pwFromStdin bool
-	setPassword := &cobra.Command{
-		Use:   "set-password DEVICE",
-		Short: "Give a device a new password (prints a generated one once unless --password-stdin); a running hub closes its open session",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			password := ""
-			if pwFromStdin {
-				var err error
-				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
-					return err
-				}
-			}
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			pw, err := reg.SetPassword(cmd.Context(), args[0], password)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "device %s: new password set; a running hub closes its session within seconds\n", args[0])
-			if !pwFromStdin {
-				fmt.Fprintf(out, "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
-			}
-			return nil
-		},
-	}
-	dataDirFlag(setPassword, &dir)
-	setPassword.Flags().BoolVar(&pwFromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	remove := &cobra.Command{
-		Use:   "remove DEVICE",
-		Short: "Unregister a device (stolen or retired): it can no longer log in, a running hub closes its session; its check-ins stay",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			if err := reg.Remove(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "device %s removed; a running hub closes its session within seconds (an external broker: run broker-config again)\n", args[0])
-			return nil
-		},
-	}
-	dataDirFlag(remove, &dir)
-	cmd.AddCommand(add, list, setPassword, remove)
+	cmd.AddCommand(add, list)
 	return cmd
+}
+
+// showDevicePassword prints a generated device password, once (not when
+// it was read from standard input).
+func showDevicePassword(cmd *cobra.Command, pw string, fromStdin bool) {
+	if !fromStdin {
+		fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
+	}
 }
 
 func dash(s string) string {

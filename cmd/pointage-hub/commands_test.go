@@ -177,3 +177,27 @@ func TestPrivacyCommands(t *testing.T) {
 		t.Fatalf("retention-months 1: %v", err)
 	}
 }
+
+// A device's password replaced, then the device removed.
+func TestDevicesSetPasswordAndRemove(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := run(t, "", "devices", "add", "--data-dir", dir, "jules-ferry", "jf-1"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "Un-mot-de-passe-solide-2026\n", "devices", "set-password", "--data-dir", dir, "--password-stdin", "jf-1")
+	if err != nil || !strings.Contains(out, "new password set") || strings.Contains(out, "password: ") {
+		t.Fatalf("set-password: %v\n%s", err, out)
+	}
+	if out, err = run(t, "", "devices", "set-password", "--data-dir", dir, "jf-1"); err != nil || !strings.Contains(out, "password: ") {
+		t.Fatalf("set-password with a generated one: %v\n%s", err, out)
+	}
+	if out, err = run(t, "", "devices", "remove", "--data-dir", dir, "jf-1"); err != nil || !strings.Contains(out, "jf-1 removed") {
+		t.Fatalf("remove: %v\n%s", err, out)
+	}
+	if out, _ = run(t, "", "devices", "list", "--data-dir", dir); strings.Contains(out, "jf-1") {
+		t.Fatalf("still listed:\n%s", out)
+	}
+	if _, err = run(t, "", "devices", "remove", "--data-dir", dir, "jf-1"); err == nil || !strings.Contains(err.Error(), "not") {
+		t.Fatalf("removing twice: %v", err)
+	}
+}
