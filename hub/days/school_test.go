@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,10 +11,8 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/corrections"
-	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // schoolFixture is Friday 27 November 2026 at jules-ferry, seen at 18:30
@@ -26,32 +23,15 @@ import (
 func schoolFixture(t *testing.T) *Service {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n" +
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;matin+soir\n" +
-		"0A00000003;E003;child;Martin;Jade;jules-ferry;CE1;standard;lu ma me je ve;\n" +
-		"0A00000004;E004;child;Kaloi;Tom;jules-ferry;CM1;standard;lu;\n" +
-		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n" +
-		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env := newTestEnv(t)
+	st, ros, corr := env.st, env.ros, env.corr
+	env.importCSV(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n"+
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;matin+soir\n"+
+		"0A00000003;E003;child;Martin;Jade;jules-ferry;CE1;standard;lu ma me je ve;\n"+
+		"0A00000004;E004;child;Kaloi;Tom;jules-ferry;CM1;standard;lu;\n"+
+		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"+
+		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", roster.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, loc) }
 	seq := uint64(0)

@@ -10,7 +10,6 @@ import (
 
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
-	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/hub/store/sqlitestore"
@@ -58,30 +57,12 @@ func TestQuarterHours(t *testing.T) {
 // at jules-ferry and one at pasteur.
 func seriesFixture(t *testing.T, now time.Time) (*Service, store.Store, *corrections.Store) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n" +
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n" +
-		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env := newTestEnv(t)
+	st, ros, corr := env.st, env.ros, env.corr
+	env.importCSV(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"+
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n"+
+		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n", roster.MinDate.AddDays(1))
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: now.Location(), Now: func() time.Time { return now }})
 	return svc, st, corr
 }
