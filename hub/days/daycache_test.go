@@ -110,6 +110,18 @@ func TestDayCache(t *testing.T) {
 	if n != 4 {
 		t.Fatalf("%d days of counts cached, want 4", n)
 	}
+	series := func(svc *Service) string {
+		t.Helper()
+		v, err := svc.MonthSeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	if got, want := series(New(opts)), series(fresh()); got != want { // a new service: from the day cache only
+		t.Fatalf("the month series from the day cache differs:\n got %s\nwant %s", got, want)
+	}
 
 	meals := file(svc, export.Meals, "")
 	counted(30, "first export")

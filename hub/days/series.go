@@ -2,6 +2,7 @@ package days
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -157,6 +158,29 @@ func mealsOf(d *Day) map[string]MonthDay {
 	return out
 }
 
+// mealsOfCounts is mealsOf for a day's cached counts (the JSON of
+// GET /api/v1/counts' sites).
+func (s *Service) mealsOfCounts(d roster.Date, sites []json.RawMessage) map[string]MonthDay {
+	out := make(map[string]MonthDay, len(sites))
+	for _, raw := range sites {
+		var r struct {
+			Site    string `json:"site"`
+			Canteen struct {
+				Meals      int `json:"meals"`
+				StaffMeals int `json:"staff_meals"`
+				Expected   int `json:"expected"`
+			} `json:"canteen"`
+		}
+		if json.Unmarshal(raw, &r) != nil {
+			continue
+		}
+		closed, _ := s.opts.Calendar.Closed(r.Site, d)
+		out[r.Site] = MonthDay{Date: d.String(), Meals: r.Canteen.Meals, StaffMeals: r.Canteen.StaffMeals,
+			Expected: r.Canteen.Expected, Closed: closed}
+	}
+	return out
+}
+
 // MonthSeries returns the meals of each day of the month starting at
 // first, up to today, for a site ("" = every site added up). Past days are
 // computed once (four at a time) and cached (see pastDayTTL); today comes
@@ -216,14 +240,21 @@ func (s *Service) MonthSeries(ctx context.Context, first roster.Date, site strin
 					figures[i] = mealsOf(all)
 					continue
 				}
-				// compute, not Compute: a month would evict today from
+				// The day cache's counts (filled in the background) first;
+				// else compute, not Compute: a month would evict today from
 				// Compute's small cache.
-				all, err := s.compute(ctx, d, false)
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: %w", d, err)
-					continue
+				sites, key, ok := s.cachedCounts(ctx, d)
+				if ok {
+					figures[i] = s.mealsOfCounts(d, sites)
+				} else {
+					all, err := s.compute(ctx, d, false)
+					if err != nil {
+						errs[i] = fmt.Errorf("%s: %w", d, err)
+						continue
+					}
+					figures[i] = mealsOf(all)
+					s.keepCounts(ctx, d, key, all)
 				}
-				figures[i] = mealsOf(all)
 				cache.mu.Lock()
 				if len(cache.days) >= pastDaysLimit {
 					clear(cache.days)
