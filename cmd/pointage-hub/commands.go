@@ -122,6 +122,25 @@ func openRegistry(ctx context.Context, dir string) (*devices.Registry, func(), e
 	})
 }
 
+// stdinPassword is the password of --password-stdin ("" without it: the
+// command generates one).
+func stdinPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return "", nil
+	}
+	return readPasswordLine(cmd.InOrStdin())
+}
+
+// withRegistry runs f on the device registry of the command's data folder.
+func withRegistry(cmd *cobra.Command, dir string, f func(*devices.Registry) error) error {
+	reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	return f(reg)
+}
+
 // readPasswordLine reads the first line of r; its newline is not part of it.
 func readPasswordLine(r io.Reader) (string, error) {
 	line, err := bufio.NewReader(r).ReadString('\n')
@@ -144,25 +163,19 @@ func devicesCmd() *cobra.Command {
 		Short: "Register a device; prints a generated password once unless --password-stdin",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password := ""
-			if fromStdin {
-				var err error
-				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
+			password, err := stdinPassword(cmd, fromStdin)
+			if err != nil {
+				return err
+			}
+			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
+				d, pw, err := reg.Add(cmd.Context(), args[0], args[1], password)
+				if err != nil {
 					return err
 				}
-			}
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			d, pw, err := reg.Add(cmd.Context(), args[0], args[1], password)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "device %s registered for site %s\n", d.ID, d.Site)
-			showDevicePassword(cmd, pw, fromStdin)
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "device %s registered for site %s\n", d.ID, d.Site)
+				showDevicePassword(cmd, pw, fromStdin)
+				return nil
+			})
 		},
 	}
 	dataDirFlag(add, &dir)
@@ -172,21 +185,18 @@ func devicesCmd() *cobra.Command {
 		Short: "List registered devices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			all, err := reg.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SITE\tDEVICE\tREGISTERED")
-			for _, d := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Site, d.ID, d.CreatedAt.Local().Format("02/01/2006 15:04"))
-			}
-			return tw.Flush()
+			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
+				all, err := reg.List(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SITE\tDEVICE\tREGISTERED")
+				for _, d := range all {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Site, d.ID, d.CreatedAt.Local().Format("02/01/2006 15:04"))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	dataDirFlag(list, &dir)
@@ -196,25 +206,19 @@ func devicesCmd() *cobra.Command {
 		Short: "Give a device a new password (prints a generated one once unless --password-stdin); a running hub closes its open session",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password := ""
-			if pwFromStdin {
-				var err error
-				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
+			password, err := stdinPassword(cmd, pwFromStdin)
+			if err != nil {
+				return err
+			}
+			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
+				pw, err := reg.SetPassword(cmd.Context(), args[0], password)
+				if err != nil {
 					return err
 				}
-			}
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			pw, err := reg.SetPassword(cmd.Context(), args[0], password)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "device %s: new password set; a running hub closes its session within seconds\n", args[0])
-			showDevicePassword(cmd, pw, pwFromStdin)
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "device %s: new password set; a running hub closes its session within seconds\n", args[0])
+				showDevicePassword(cmd, pw, pwFromStdin)
+				return nil
+			})
 		},
 	}
 	dataDirFlag(setPassword, &dir)
@@ -224,16 +228,13 @@ func devicesCmd() *cobra.Command {
 		Short: "Unregister a device (stolen or retired): it can no longer log in, a running hub closes its session; its check-ins stay",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			if err := reg.Remove(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "device %s removed; a running hub closes its session within seconds (an external broker: run broker-config again)\n", args[0])
-			return nil
+			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
+				if err := reg.Remove(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "device %s removed; a running hub closes its session within seconds (an external broker: run broker-config again)\n", args[0])
+				return nil
+			})
 		},
 	}
 	dataDirFlag(remove, &dir)
@@ -287,16 +288,13 @@ func brokerConfigCmd() *cobra.Command {
 		Short: "Write mosquitto's password and ACL files for the registered devices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
-			if err != nil {
-				return err
-			}
-			defer closeDB()
-			if err := reg.WriteMosquittoConfig(cmd.Context(), out); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(out, "passwd"), filepath.Join(out, "acl"))
-			return nil
+			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
+				if err := reg.WriteMosquittoConfig(cmd.Context(), out); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(out, "passwd"), filepath.Join(out, "acl"))
+				return nil
+			})
 		},
 	}
 	dataDirFlag(mosq, &dir)
@@ -393,13 +391,11 @@ func usersCmd() *cobra.Command {
 		Short: "Add a user; prints a generated password once unless --password-stdin",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password := ""
-			if fromStdin {
-				var err error
-				if password, err = readPasswordLine(cmd.InOrStdin()); err != nil {
-					return err
-				}
-			} else {
+			password, err := stdinPassword(cmd, fromStdin)
+			if err != nil {
+				return err
+			}
+			if !fromStdin {
 				password = users.GeneratePassword()
 			}
 			s, closeDB, err := open(cmd)
