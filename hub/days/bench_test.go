@@ -31,6 +31,28 @@ var benchLoc = time.FixedZone("Pacific/Noumea", 11*3600)
 // benchDB is the hub.db of the latest benchCity (for the day cache).
 var benchDB *sql.DB
 
+// benchSQLite is a fresh SQLite store, closed when the benchmark ends.
+func benchSQLite(b *testing.B) store.Store {
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// benchInflux is a store on a fresh influxd 1.8.10, closed when the
+// benchmark ends.
+func benchInflux(b *testing.B) store.Store {
+	influx := testenv.Influxd(b)
+	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
 // benchCity fills a roster of 60 schools and, for each given day, about
 // 20,000 events: every child at the canteen, a third of them in and out of
 // the evening garderie, staff clocking in and out twice.
@@ -123,11 +145,7 @@ func benchCounts(b *testing.B, st store.Store) {
 // 60-school day once the day cache holds it (the hub fills it in the
 // background; the first request of a day not cached fills it too).
 func BenchmarkCountsDayCached(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	svc := benchCity(b, st, []roster.Date{benchDay})
 	svc.opts.DB = benchDB
 	if _, err := svc.Counts(context.Background(), benchDay, ""); err != nil { // fills the cache
@@ -148,22 +166,13 @@ func BenchmarkCountsDayCached(b *testing.B) {
 // BenchmarkCountsDaySQLite is GET /api/v1/counts for a 60-school day of
 // about 20,000 events, computed from the SQLite store.
 func BenchmarkCountsDaySQLite(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	benchCounts(b, st)
 }
 
 // BenchmarkCountsDayInfluxDB is the same from a real influxd 1.8.10.
 func BenchmarkCountsDayInfluxDB(b *testing.B) {
-	influx := testenv.Influxd(b)
-	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchInflux(b)
 	benchCounts(b, st)
 }
 
@@ -197,11 +206,7 @@ func benchExport(b *testing.B, st store.Store, format string) {
 // hub has prepared the past days' rows (FillCache; the first export does
 // the same): what the office waits for.
 func BenchmarkExportMonthCached(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	svc := benchCity(b, st, schoolDays())
 	svc.opts.DB = benchDB
 	started := time.Now()
@@ -225,22 +230,13 @@ func BenchmarkExportMonthCached(b *testing.B) {
 // BenchmarkExportMonthSQLite is the month's meal export (21 school days,
 // ~420,000 events, ~214,000 meal rows) to CSV, from SQLite.
 func BenchmarkExportMonthSQLite(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	benchExport(b, st, "csv")
 }
 
 // BenchmarkExportMonthInfluxDB is the same from a real influxd 1.8.10, to XLSX.
 func BenchmarkExportMonthInfluxDB(b *testing.B) {
-	influx := testenv.Influxd(b)
-	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchInflux(b)
 	benchExport(b, st, "xlsx")
 }
 
@@ -248,11 +244,7 @@ func BenchmarkExportMonthInfluxDB(b *testing.B) {
 // of about 20,000 events, from the running figures (roster and sites
 // checked, figures read, JSON encoded): what every request costs.
 func BenchmarkCountsDayLive(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	svc := benchCity(b, st, []roster.Date{benchDay})
 	svc.opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
 	if err := svc.Warm(context.Background()); err != nil {
@@ -289,21 +281,12 @@ func benchStartup(b *testing.B, st store.Store) {
 // BenchmarkStartupSQLite is the start-up rebuild of today's figures from
 // SQLite.
 func BenchmarkStartupSQLite(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	benchStartup(b, st)
 }
 
 // BenchmarkStartupInfluxDB is the same from a real influxd 1.8.10.
 func BenchmarkStartupInfluxDB(b *testing.B) {
-	influx := testenv.Influxd(b)
-	st, err := influxstore.Open(context.Background(), influxstore.Options{URL: influx.URL(), Bucket: "bench/autogen"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchInflux(b)
 	benchStartup(b, st)
 }

@@ -3,7 +3,6 @@ package days
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"pointage/hub/counts"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // Quarter hours follow the site's wall clock: 10:59 in Nouméa is 23:59
@@ -175,11 +173,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 // city (60 schools, 21 school days of ~20,000 events, SQLite): cold (no
 // past day cached) and warm (every past day cached).
 func BenchmarkMonthSeriesSQLite(b *testing.B) {
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "checkins.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchSQLite(b)
 	svc := benchCity(b, st, schoolDays())
 	first := roster.Date{Year: 2026, Month: time.November, Day: 1}
 	b.Run("cold", func(b *testing.B) {
