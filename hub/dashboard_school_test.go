@@ -24,37 +24,8 @@ import (
 // there) until the test ends.
 func startSchoolHub(t *testing.T, start time.Time) *hub.Hub {
 	t.Helper()
-	cfg := config()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
 	began := time.Now()
-	h, err := hub.New(context.Background(), cfg, hub.Options{Now: func() time.Time { return start.Add(time.Since(began)) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("hub Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("hub did not stop within 15s")
-		}
-	})
-	waitFor(t, 5*time.Second, "hub healthy", func() bool {
-		resp, err := http.Get("http://" + h.HTTPAddr() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return h
+	return startHubWith(t, config(), hub.Options{Now: func() time.Time { return start.Add(time.Since(began)) }}, http.DefaultClient)
 }
 
 func saveSchoolShot(t *testing.T, ctx context.Context, name string) {

@@ -109,11 +109,18 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 // startHub runs a hub on free loopback ports until the test ends.
 func startHub(t testing.TB, cfg hub.Config) *hub.Hub {
 	t.Helper()
+	return startHubWith(t, cfg, hub.Options{}, http.DefaultClient)
+}
+
+// startHubWith is startHub with options (a clock) and the HTTP client that
+// reaches it (an HTTPS hub needs its CA).
+func startHubWith(t testing.TB, cfg hub.Config, opts hub.Options, client *http.Client) *hub.Hub {
+	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
 	cfg.Listen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
-	h, err := hub.New(context.Background(), cfg, hub.Options{})
+	h, err := hub.New(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +139,7 @@ func startHub(t testing.TB, cfg hub.Config) *hub.Hub {
 		}
 	})
 	waitFor(t, 10*time.Second, "hub healthy and subscribed", func() bool {
-		resp, err := http.Get("http://" + h.HTTPAddr() + "/healthz")
+		resp, err := client.Get(h.HTTPURL() + "/healthz")
 		if err != nil {
 			return false
 		}

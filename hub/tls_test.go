@@ -100,34 +100,7 @@ func writePEM(t testing.TB, path, typ string, der []byte) {
 func startTLSHub(t *testing.T, cfg hub.Config, client *http.Client) *hub.Hub {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
-	cfg.Listen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
-	h, err := hub.New(context.Background(), cfg, hub.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("hub Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("hub did not stop within 15s")
-		}
-	})
-	waitFor(t, 5*time.Second, "hub healthy", func() bool {
-		resp, err := client.Get(h.HTTPURL() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return h
+	return startHubWith(t, cfg, hub.Options{}, client)
 }
 
 // tlsDevice connects a device over url with the CA file; it reports
