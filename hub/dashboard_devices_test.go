@@ -3,8 +3,6 @@ package hub_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,24 +50,6 @@ func (d *device) publishDevicesStatus(state string, readers []wire.ReaderStatus,
 	if err := d.l.Publish(context.Background(), wire.DeviceTopic("", d.site, d.id, wire.KindStatus), b, true); err != nil {
 		d.t.Fatal(err)
 	}
-}
-
-func devicesShot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	var shot []byte
-	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&shot, 100))
-	dir := os.Getenv("POINTAGE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 func devicesCount(selector string) string {
@@ -170,7 +150,7 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	if !strings.Contains(gap, "(2 pointages)") {
 		t.Fatalf("gap: %q", gap)
 	}
-	devicesShot(t, ctx, "appareils.png")
+	screenshot(t, ctx, "appareils.png")
 
 	step("office devices page checked")
 	// Declare it lost: a reason is required, then it is gone.
@@ -227,7 +207,7 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	if month != time.Now().In(devicesZone(t, cfg.Timezone)).Format("2006-01") {
 		t.Fatalf("month shown: %q", month)
 	}
-	devicesShot(t, ctx, "overview-charts.png")
+	screenshot(t, ctx, "overview-charts.png")
 
 	step("overview checked")
 	// Another month, chosen in French.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,24 +24,6 @@ func startSchoolHub(t *testing.T, start time.Time) *hub.Hub {
 	t.Helper()
 	began := time.Now()
 	return startHubWith(t, config(), hub.Options{Now: func() time.Time { return start.Add(time.Since(began)) }}, http.DefaultClient)
-}
-
-func saveSchoolShot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	var shot []byte
-	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&shot, 100))
-	dir := os.Getenv("POINTAGE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 const schoolRosterCSV = "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n" +
@@ -154,7 +134,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	if !same {
 		t.Fatal("the page reloaded")
 	}
-	saveSchoolShot(t, ctx, "ecole.png")
+	screenshot(t, ctx, "ecole.png")
 
 	// The printed lists: the canteen's children with boxes, nav and forms hidden.
 	run(t, ctx, "print media", emulation.SetEmulatedMedia().WithMedia("print"))
@@ -163,7 +143,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	if !strings.Contains(printed, "Cantine — liste d'appel") || !strings.Contains(printed, "KALOI Tom") || strings.Contains(printed, "Se déconnecter") || strings.Contains(printed, "Enregistrer la correction") {
 		t.Fatalf("printed page:\n%s", printed)
 	}
-	saveSchoolShot(t, ctx, "ecole-impression.png")
+	screenshot(t, ctx, "ecole-impression.png")
 	run(t, ctx, "screen media", emulation.SetEmulatedMedia().WithMedia(""))
 
 	// The roll-call on a 768 px tablet.
@@ -182,7 +162,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	run(t, ctx, "tap Tom", tap("#enfant-E004"))
 	evalUntil(t, ctx, 5*time.Second, "Tom confirmed", attr("enfant-E004"), func(s string) bool { return strings.HasPrefix(s, "present|") && strings.Contains(s, "Servi") })
 	evalUntil(t, ctx, 2*time.Second, "confirmation message", text("appel-message"), func(s string) bool { return strings.Contains(s, "Tom Kaloi") && strings.Contains(s, "enregistré") })
-	saveSchoolShot(t, ctx, "appel.png")
+	screenshot(t, ctx, "appel.png")
 	var height float64
 	run(t, ctx, "button size", chromedp.Evaluate(`document.getElementById('enfant-E004').getBoundingClientRect().height`, &height))
 	if height < 48 {

@@ -152,20 +152,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal("the page reloaded to show the new count")
 	}
 
-	var shot []byte
-	run(t, ctx, "screenshot", chromedp.FullScreenshot(&shot, 100))
-	dir := os.Getenv("POINTAGE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "dashboard-overview.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	screenshot(t, ctx, "dashboard-overview.png")
 
 	// The session cookie authenticates the API, for reads; a write without
 	// the CSRF token is refused.
@@ -238,4 +225,24 @@ func tap(sel string) chromedp.Action {
 		}
 		return err
 	})
+}
+
+// screenshot saves the whole page as name under $POINTAGE_SCREENSHOTS (a
+// temporary folder when unset).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var shot []byte
+	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&shot, 100))
+	dir := os.Getenv("POINTAGE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }
