@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/api"
-	"pointage/hub/corrections"
 	"pointage/hub/days"
-	"pointage/hub/db"
+	"pointage/hub/days/daystest"
 	"pointage/hub/ingest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 	"pointage/internal/wire"
 )
 
@@ -49,30 +45,13 @@ func (d chartDevices) DeviceStatuses(context.Context) ([]ingest.DeviceStatus, er
 func chartAPI(t *testing.T) http.Handler {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n" +
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n" +
-		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n" +
-		"0A00000009;S001;staff;Dupont;Marc;jules-ferry;;standard;;;\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"+
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n"+
+		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n"+
+		"0A00000009;S001;staff;Dupont;Marc;jules-ferry;;standard;;;\n", roster.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	now := time.Date(2026, 11, 4, 16, 0, 0, 0, loc)
 	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, loc) }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +12,9 @@ import (
 	"pointage/hub/api"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
-	"pointage/hub/db"
+	"pointage/hub/days/daystest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 type schoolUsers map[string]api.User
@@ -33,31 +31,14 @@ func (u schoolUsers) Check(_ context.Context, name, pass string) (api.User, bool
 func schoolAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ros, _ := roster.New(ctx, sqlDB)
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	now := time.Date(2026, 11, 27, 18, 30, 0, 0, loc)
-	corr, _ := corrections.New(ctx, sqlDB, func() time.Time { return now })
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n" +
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;\n" +
-		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env := daystest.New(t, func() time.Time { return now })
+	st, ros, corr := env.Store, env.Roster, env.Corrections
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n"+
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;\n"+
+		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", roster.MinDate.AddDays(1))
 	ev := func(id, badge, service string, h, m int) store.Event {
 		at := time.Date(2026, 11, 27, h, m, 0, 0, loc)
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: uint64(len(id) + h*60 + m), Badge: badge,

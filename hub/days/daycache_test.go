@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pointage/hub/corrections"
+	"pointage/hub/days/daystest"
 	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -19,13 +20,13 @@ import (
 // import, a new hub start. Cached or counted, the file is the same.
 func TestDayCache(t *testing.T) {
 	ctx := context.Background()
-	env := newTestEnv(t)
-	sqlDB, st, ros, corr := env.db, env.st, env.ros, env.corr
+	env := daystest.New(t, nil)
+	sqlDB, st, ros, corr := env.DB, env.Store, env.Roster, env.Corrections
 	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n" +
 		"0A00000002;E002;child;Gowé;Noa;pasteur;CE1;sans-porc;lu;;F13\n" +
 		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"
-	imp := func(csv string) { env.importCSV(t, csv, roster.MinDate.AddDays(1)) }
+	imp := func(csv string) { env.Import(t, csv, roster.MinDate.AddDays(1)) }
 	imp(csv)
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	seq := uint64(0)

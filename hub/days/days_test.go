@@ -2,51 +2,32 @@ package days
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/corrections"
-	"pointage/hub/db"
+	"pointage/hub/days/daystest"
 	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // A month's meal export holds one row per child and day served, whatever
 // the UTC date of the scan, with voided scans left out and corrections in.
 func TestExportMonth(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;;F12\n" +
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu;;F13\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;;F12\n"+
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu;;F13\n", roster.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	ev := func(id, badge string, seq uint64, at time.Time) store.Event {
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: "canteen", Dir: "auto", At: at, ReceivedAt: at}
 	}
-	err = st.Write(ctx, []store.Event{
+	err := st.Write(ctx, []store.Event{
 		ev("A", "0A00000001", 1, time.Date(2026, 11, 2, 10, 59, 0, 0, loc)),  // Monday 2 Nov local (1 Nov UTC)
 		ev("B", "0A00000002", 2, time.Date(2026, 11, 2, 11, 30, 0, 0, loc)),  // Noa, Monday: expected
 		ev("C", "0A00000002", 3, time.Date(2026, 11, 3, 11, 30, 0, 0, loc)),  // Noa, Tuesday: occasional
@@ -100,16 +81,8 @@ func TestExportMonth(t *testing.T) {
 // left out, equal to what the store gives.
 func TestLiveEvents(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, _ := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	now := time.Date(2026, 11, 24, 11, 0, 0, 0, loc)
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: loc, Now: func() time.Time { return now }})

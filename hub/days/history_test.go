@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"pointage/hub/corrections"
+	"pointage/hub/days/daystest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 )
@@ -17,10 +18,10 @@ import (
 // corrections naming them.
 func TestHistory(t *testing.T) {
 	ctx := context.Background()
-	env := newTestEnv(t)
-	st, ros, corr := env.st, env.ros, env.corr
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
 	head := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
-	imp := func(rows string, from roster.Date) { env.importCSV(t, head+rows, from) }
+	imp := func(rows string, from roster.Date) { env.Import(t, head+rows, from) }
 	imp("0A00ABCDEF;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;;F12\n"+
 		"0B00000002;E002;child;Gowé;Noa;jules-ferry;CP;standard;lu ma me je ve;;F13\n", roster.MinDate.AddDays(1))
 	imp("0C00000009;E001;child;Wamytan;Léa;jules-ferry;CE1;standard;lu ma me je ve;;F12\n"+ // a new card from 10 Nov

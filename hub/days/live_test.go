@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pointage/hub/corrections"
+	"pointage/hub/days/daystest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 )
@@ -19,8 +20,8 @@ import (
 // roster change; events alone never rebuild them.
 func TestLiveCountsEqualStore(t *testing.T) {
 	ctx := context.Background()
-	env := newTestEnv(t)
-	st, ros, corr := env.st, env.ros, env.corr
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
 	csv := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
 	var badges []string
 	for i := range 30 {
@@ -34,7 +35,7 @@ func TestLiveCountsEqualStore(t *testing.T) {
 		csv += fmt.Sprintf("%s;P%02d;%s;Nom%d;Prénom;%s;CP;%s;lu ma me je ve;%s;F%d\n", b, i, role, i, site, []string{"standard", "sans-porc"}[i%2], g, i)
 	}
 	badges = append(badges, "0AFFFFFFFF") // unknown
-	people := env.importCSV(t, csv, roster.MinDate.AddDays(1))
+	people := env.Import(t, csv, roster.MinDate.AddDays(1))
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	day := time.Date(2026, 11, 26, 0, 0, 0, 0, loc) // a Thursday
 	now := day.Add(16 * time.Hour)
@@ -123,8 +124,8 @@ func TestLiveCountsEqualStore(t *testing.T) {
 // not an unknown site.
 func TestNewSiteAfterCaching(t *testing.T) {
 	ctx := context.Background()
-	env := newTestEnv(t)
-	st, ros, corr := env.st, env.ros, env.corr
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
 	known := []string{"jules-ferry"}
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, KnownSites: func(context.Context) ([]string, error) { return known, nil }})
 	past := svc.Today().AddDays(-3)

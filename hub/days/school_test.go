@@ -11,6 +11,7 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/corrections"
+	"pointage/hub/days/daystest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 )
@@ -23,9 +24,9 @@ import (
 func schoolFixture(t *testing.T) *Service {
 	t.Helper()
 	ctx := context.Background()
-	env := newTestEnv(t)
-	st, ros, corr := env.st, env.ros, env.corr
-	env.importCSV(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n"+
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n"+
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n"+
 		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;matin+soir\n"+
 		"0A00000003;E003;child;Martin;Jade;jules-ferry;CE1;standard;lu ma me je ve;\n"+

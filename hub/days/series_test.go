@@ -9,6 +9,7 @@ import (
 
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
+	"pointage/hub/days/daystest"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 )
@@ -55,9 +56,9 @@ func TestQuarterHours(t *testing.T) {
 // at jules-ferry and one at pasteur.
 func seriesFixture(t *testing.T, now time.Time) (*Service, store.Store, *corrections.Store) {
 	t.Helper()
-	env := newTestEnv(t)
-	st, ros, corr := env.st, env.ros, env.corr
-	env.importCSV(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
+	env := daystest.New(t, nil)
+	st, ros, corr := env.Store, env.Roster, env.Corrections
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"+
 		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n"+
 		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n", roster.MinDate.AddDays(1))

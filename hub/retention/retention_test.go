@@ -3,7 +3,6 @@ package retention_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +10,10 @@ import (
 	"pointage/hub/audit"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
-	"pointage/hub/db"
+	"pointage/hub/days/daystest"
 	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/sqlitestore"
 )
 
 // Eighteen months after November 2026, its check-ins are purged and its
@@ -23,28 +21,11 @@ import (
 // nothing more; a dry run changes nothing.
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ros, _ := roster.New(ctx, sqlDB)
-	corr, _ := corrections.New(ctx, sqlDB, nil)
+	env := daystest.New(t, nil)
+	sqlDB, st, ros, corr := env.DB, env.Store, env.Roster, env.Corrections
 	auditLog, _ := audit.New(ctx, sqlDB, nil)
-	parsed, err := roster.Parse(strings.NewReader("badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n" +
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatal(err, parsed.Errors)
-	}
-	if _, err := ros.Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
+	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n", roster.MinDate.AddDays(1))
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	ev := func(id string, seq uint64, service string, at time.Time) store.Event {
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: "0A00000001",
