@@ -153,23 +153,7 @@ func TestBrokerKilled(t *testing.T) {
 	h.importRoster(site, f.badges(n))
 	h.start()
 	a.start()
-	var (
-		restarted atomic.Int32
-		faultMu   sync.Mutex
-	)
-	f.stream(n, scanEvery, 2*time.Second, func(i int) {
-		if i > 0 && i%100 == 0 {
-			go func() { // scans go on while the broker is away
-				faultMu.Lock() // one fault at a time
-				defer faultMu.Unlock()
-				m.Kill()
-				time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
-				m.Start()
-				restarted.Add(1)
-			}()
-		}
-	}, nil)
-	testenv.WaitFor(t, time.Minute, "mosquitto restarted", func() bool { return int(restarted.Load()) == kills })
+	streamWithRestarts(t, f, n, kills, "mosquitto", m.Kill, m.Start)
 	verify(t, "broker-sigkill", h, a, f, checkOptions{wantAccepted: true})
 }
 
@@ -266,23 +250,7 @@ func TestHubSIGKILL(t *testing.T) {
 	h.importRoster(site, f.badges(n))
 	h.start()
 	a.start()
-	var (
-		restarted atomic.Int32
-		faultMu   sync.Mutex
-	)
-	f.stream(n, scanEvery, 2*time.Second, func(i int) {
-		if i > 0 && i%100 == 0 {
-			go func() { // scans go on while the hub is away
-				faultMu.Lock() // one fault at a time
-				defer faultMu.Unlock()
-				h.kill()
-				time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
-				h.start()
-				restarted.Add(1)
-			}()
-		}
-	}, nil)
-	testenv.WaitFor(t, time.Minute, "the hub restarted", func() bool { return int(restarted.Load()) == kills })
+	streamWithRestarts(t, f, n, kills, "the hub", h.kill, h.start)
 	verify(t, "hub-sigkill", h, a, f, checkOptions{wantAccepted: true})
 }
 
@@ -366,4 +334,28 @@ func TestOutboxCannotWrite(t *testing.T) {
 		}
 	})
 	verify(t, "outbox-full", h, a, f, checkOptions{})
+}
+
+// streamWithRestarts streams n scans, killing and restarting a part (kill,
+// start) every 100 scans, 0.2-1 s apart, while the scans go on; it returns
+// once the part has been restarted kills times.
+func streamWithRestarts(t *testing.T, f *feeder, n, kills int, what string, kill, start func()) {
+	t.Helper()
+	var (
+		restarted atomic.Int32
+		faultMu   sync.Mutex
+	)
+	f.stream(n, scanEvery, 2*time.Second, func(i int) {
+		if i > 0 && i%100 == 0 {
+			go func() {
+				faultMu.Lock() // one fault at a time
+				defer faultMu.Unlock()
+				kill()
+				time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+				start()
+				restarted.Add(1)
+			}()
+		}
+	}, nil)
+	testenv.WaitFor(t, time.Minute, what+" restarted", func() bool { return int(restarted.Load()) == kills })
 }
