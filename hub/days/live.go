@@ -22,10 +22,11 @@ type live struct {
 	events []store.Event
 	seen   map[eventKey]bool
 
-	city     *counts.City // nil until built for the day
-	builder  *builder     // what city was built from
-	cityGen  uint64       // Service.corrGen when it was built
-	rebuilds int          // how many times city was built (tests)
+	city      *counts.City // nil until built for the day
+	builder   *builder     // what city was built from
+	cityGen   uint64       // Service.corrGen when it was built
+	rosterGen int64        // the roster's generation when it was built
+	rebuilds  int          // how many times city was built (tests)
 }
 
 type eventKey struct {
@@ -106,7 +107,10 @@ func (s *Service) liveEvents(ctx context.Context, day roster.Date) ([]store.Even
 func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Result, error) {
 	for {
 		gen := s.corrGen.Load() // before reading: a correction meanwhile rebuilds next time
-		snap, err := s.opts.Roster.AsOf(ctx, day)
+		// The roster's generation, not its snapshot's identity: AsOf's small
+		// cache may load today's snapshot again (a month looked at meanwhile)
+		// without anything having changed.
+		rosterGen, err := s.opts.Roster.Generation(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +120,7 @@ func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Re
 		}
 		s.live.mu.Lock()
 		stale := !s.live.loaded || s.live.day != day || s.live.city == nil ||
-			s.live.builder.snap != snap || s.live.cityGen != gen
+			s.live.rosterGen != rosterGen || s.live.cityGen != gen
 		s.live.mu.Unlock()
 		var b *builder
 		if stale {
@@ -124,7 +128,7 @@ func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Re
 				return nil, err
 			}
 		}
-		if res, ok, err := s.liveFigures(ctx, day, gen, b, known); ok || err != nil {
+		if res, ok, err := s.liveFigures(ctx, day, gen, rosterGen, b, known); ok || err != nil {
 			return res, err
 		}
 		// The day's events were reloaded meanwhile: build again.
@@ -133,7 +137,7 @@ func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Re
 
 // liveFigures builds the running figures from b (if not nil) and reads
 // them; ok is false when there are none to read.
-func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, b *builder, known []string) ([]counts.Result, bool, error) {
+func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {
@@ -151,7 +155,7 @@ func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, 
 		for _, a := range b.added {
 			city.Add(a.site, a.scan)
 		}
-		s.live.city, s.live.builder, s.live.cityGen = city, b, gen
+		s.live.city, s.live.builder, s.live.cityGen, s.live.rosterGen = city, b, gen, rosterGen
 		s.live.rebuilds++
 	}
 	if s.live.city == nil {

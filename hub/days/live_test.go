@@ -95,6 +95,17 @@ func TestLiveCountsEqualStore(t *testing.T) {
 	if svc.live.rebuilds != rebuilds {
 		t.Fatalf("events rebuilt the figures %d times: they must be counted one by one", svc.live.rebuilds-rebuilds)
 	}
+	// Other days looked at (the roster's snapshot cache of today is
+	// evicted): nothing changed, nothing rebuilt.
+	for i := 1; i <= 12; i++ {
+		if _, err := svc.Compute(ctx, svc.Today().AddDays(-i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after looking at other days")
+	if svc.live.rebuilds != rebuilds {
+		t.Fatalf("looking at other days rebuilt today's figures")
+	}
 
 	at := now.Add(-time.Hour)
 	for _, c := range []corrections.Correction{
