@@ -289,8 +289,19 @@ func (r *Retention) purgeDB(ctx context.Context, cutoff roster.Date, cutoffAt ti
 
 func isNoTable(err error) bool { return strings.Contains(err.Error(), "no such table") }
 
-// Loop runs the retention at start and then every day until ctx ends.
+// startDelay is how long after the start Loop first runs.
+const startDelay = 5 * time.Minute
+
+// Loop runs the retention a few minutes after the start, then every day,
+// until ctx ends.
 func (r *Retention) Loop(ctx context.Context) {
+	// Not during the start-up: devices reconnect and republish then, and a
+	// first run after an upgrade may aggregate many months.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(startDelay):
+	}
 	for {
 		if _, err := r.Run(ctx, false, nil); err != nil && ctx.Err() == nil {
 			r.log.Error("retention failed; it runs again in a day (or run pointage-hub retention)", "err", err)
