@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -225,6 +227,7 @@ func (w *ackWatcher) stored() uint64 {
 type hubProc struct {
 	pid  int
 	http string
+	cmd  *exec.Cmd
 }
 
 func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
@@ -240,7 +243,29 @@ func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	return hubProc{pid: cmd.Process.Pid, http: "http://" + addr}
+	return hubProc{pid: cmd.Process.Pid, http: "http://" + addr, cmd: cmd}
+}
+
+// hubProfileDir is where hub sides write CPU profiles of the hub process
+// (POINTAGE_BENCH_HUB_PROFILE=dir go run ./bench -only ingest): one file a
+// side, named after it, for `go tool pprof`.
+var hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
+
+// startProfiledHub is startHub with the hub's CPU profile on when
+// hubProfileDir is set; stop ends the hub so that its profile is complete.
+func startProfiledHub(t *tb, bin, brokerURL string, extra ...string) (h hubProc, stop func()) {
+	if hubProfileDir == "" {
+		return startHub(t, bin, brokerURL, extra...), func() {}
+	}
+	path := filepath.Join(hubProfileDir, strings.ReplaceAll(t.Name(), "/", "_")+".prof")
+	os.Setenv("POINTAGE_CPUPROFILE", path)
+	h = startHub(t, bin, brokerURL, extra...)
+	os.Unsetenv("POINTAGE_CPUPROFILE")
+	return h, func() {
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		h.cmd.Wait()
+		t.Logf("hub CPU profile: %s", path)
+	}
 }
 
 // warmup publishes one check-in from a device outside the load and waits for its Ack:
@@ -276,7 +301,8 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks
 		}
 		extra = []string{"--influx-url", influx.URL(), "--influx-bucket", "pointage/autogen"}
 	}
-	h := startHub(t, hubBin, broker.URL(), extra...)
+	h, stopHub := startProfiledHub(t, hubBin, broker.URL(), extra...)
+	defer stopHub()
 	warmupHub(t, broker.URL())
 	w := watchAcks(t, broker.URL(), uint64(l.perDevice), l.names)
 	base := 0

@@ -1,11 +1,13 @@
 // Command pointage-hub is pointage's central part: broker, ingest, storage,
-// counts, dashboard and exports. This first version has the demo only.
+// counts, dashboard and exports.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	_ "time/tzdata" // Pacific/Noumea resolves on any machine
@@ -13,9 +15,33 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile(os.Getenv("POINTAGE_CPUPROFILE"))
 	err := newRootCmd().ExecuteContext(ctx)
+	stopProfile()
 	stop()
 	if err != nil {
 		os.Exit(1)
+	}
+}
+
+// startCPUProfile writes a CPU profile of the whole run to path when it is
+// set (POINTAGE_CPUPROFILE, for `make bench` and for whoever profiles a
+// hub: `go tool pprof pointage-hub FILE`); the profile is complete once the
+// hub has stopped on SIGINT or SIGTERM.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "POINTAGE_CPUPROFILE: %v (running without a profile)\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

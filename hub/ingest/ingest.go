@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,9 +100,7 @@ type Ingest struct {
 	metrics *metrics
 
 	msgs     chan message
-	wake     chan struct{}
-	fresh    chan []queued // batches just queued, handed to the writer in memory
-	backlog  atomic.Bool   // the writer must read the queue from hub.db
+	fresh    chan []store.Event // new check-ins, handed to the writer in memory
 	done     chan struct{}
 	stopOnce sync.Once
 
@@ -142,8 +140,7 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 	in := &Ingest{
 		opts: opts, db: opts.DB, log: opts.Logger, metrics: m,
 		msgs:     make(chan message, 16384),
-		wake:     make(chan struct{}, 1),
-		fresh:    make(chan []queued, 8),
+		fresh:    make(chan []store.Event, 4),
 		changed:  make(chan struct{}),
 		done:     make(chan struct{}),
 		trackers: map[seqKey]*tracker{},
@@ -153,7 +150,6 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 	if err := in.load(ctx); err != nil {
 		return nil, err
 	}
-	in.backlog.Store(true) // whatever a previous run left queued goes first
 	return in, nil
 }
 
@@ -180,14 +176,8 @@ func (in *Ingest) Run(ctx context.Context) error {
 	return nil
 }
 
-func (in *Ingest) wakeWriter() {
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
-}
-
-// pipeline validates messages and queues accepted check-ins in batches.
+// pipeline validates messages, sorts check-ins into new ones, redeliveries
+// and conflicts, and hands the new ones to the writer in batches.
 func (in *Ingest) pipeline(ctx context.Context) {
 	batch := make([]message, 0, in.opts.BatchSize)
 	for {
@@ -215,9 +205,10 @@ func (in *Ingest) pipeline(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			// The queue could not be written: nothing of this batch is
-			// acknowledged, so the agents will publish it again.
-			in.log.Error("ingest: could not queue a batch; agents will republish it", "messages", len(batch), "err", err)
+			// Rejections, statuses or conflicts could not be recorded, or
+			// redeliveries could not be looked up: those check-ins are not
+			// acknowledged, so the agents will publish them again.
+			in.log.Error("ingest: could not record part of a batch in hub.db; agents will republish what is not acknowledged", "messages", len(batch), "err", err)
 			in.metrics.queueErrors.Inc()
 		}
 	}
@@ -270,16 +261,33 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 		default: // ack and cmd are the hub's own; nothing to ingest
 		}
 	}
-	fresh, err := in.queue(ctx, events, rejects, statuses)
-	if err != nil {
-		return err
-	}
-	if len(fresh) > 0 {
+	st, classifyErr := in.classify(ctx, events)
+	if len(st.fresh) > 0 {
+		in.metrics.checkins.WithLabelValues("queued").Add(float64(len(st.fresh)))
 		select {
-		case in.fresh <- fresh:
-		default:
-			in.backlog.Store(true) // the writer is behind: it reads hub.db
-			in.wakeWriter()
+		case in.fresh <- st.fresh: // the writer takes them; it blocks us while it is behind
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	in.metrics.checkins.WithLabelValues("duplicate").Add(float64(st.dups))
+	in.metrics.checkins.WithLabelValues("conflict").Add(float64(len(st.conflicts)))
+	for _, cf := range st.conflicts {
+		in.log.Warn("conflict: another event id for a known seq, kept aside", "device", cf.a.c.Device, "epoch", cf.a.c.Epoch,
+			"seq", cf.a.c.Seq, "stored_id", cf.storedID, "other_id", cf.a.c.ID)
+	}
+	recordErr := in.record(ctx, rejects, statuses, st.conflicts)
+	// A redelivery means the agent has no Ack for it (lost, or sent before a
+	// hub crash): send the current one again.
+	for k, site := range st.dupKeys {
+		in.mu.Lock()
+		var through uint64
+		if tr := in.trackers[k]; tr != nil {
+			through = tr.storedThrough
+		}
+		in.mu.Unlock()
+		if through > 0 {
+			in.ack(site, k.device, k.epoch, through)
 		}
 	}
 	for _, r := range rejects {
@@ -291,7 +299,7 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 	if len(statuses) > 0 {
 		in.notifyChanged()
 	}
-	return nil
+	return errors.Join(classifyErr, recordErr)
 }
 
 func (in *Ingest) checkIn(ctx context.Context, t wire.Topic, m message) (accepted, *rejection) {
@@ -353,19 +361,122 @@ func clip(s string, n int) string {
 	return s
 }
 
-// queue writes a batch's rejections, statuses and check-ins to the state
-// database in one transaction: a check-in is recorded once per
-// (device, epoch, seq); the same id again is a redelivery, another id a
-// conflict.
-func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []rejection, statuses []statusMsg) ([]queued, error) {
-	if len(events) == 0 && len(rejects) == 0 && len(statuses) == 0 {
-		return nil, nil
+// conflict is a check-in whose (device, epoch, seq) the hub already holds
+// with another event id.
+type conflict struct {
+	a        accepted
+	storedID string
+}
+
+// sorted is a batch's check-ins sorted by classify.
+type sorted struct {
+	fresh     []store.Event     // new: on their way to the store
+	dupKeys   map[seqKey]string // devices that redelivered handled events: Ack them again (site)
+	dups      int
+	conflicts []conflict
+}
+
+// classify tells, for each accepted check-in, a new event from a
+// redelivery (same id) and a conflict (another id for a known seq), using
+// the events in flight in memory and, for seqs already handled, the
+// handled journal. New events are marked arrived and in flight.
+func (in *Ingest) classify(ctx context.Context, events []accepted) (sorted, error) {
+	out := sorted{dupKeys: map[seqKey]string{}}
+	var lookups []accepted
+	in.mu.Lock()
+	for _, a := range events {
+		tr := in.trackerOf(a.c)
+		switch {
+		case in.inFlight(tr, a, &out):
+		case tr.handled(a.c.Seq):
+			lookups = append(lookups, a) // redelivered late, or declared lost and arriving after all
+		default:
+			in.accept(tr, a, &out)
+		}
+	}
+	in.mu.Unlock()
+	if len(lookups) == 0 {
+		return out, nil
+	}
+	keys := make([]receivedKey, len(lookups))
+	for i, a := range lookups {
+		keys[i] = receivedKey{a.c.Device, a.c.Epoch, a.c.Seq}
+	}
+	ids, err := in.handledIDs(ctx, keys)
+	if err != nil {
+		// Not acknowledged: the agents publish these again.
+		return out, fmt.Errorf("%d redelivered check-ins left for their next delivery: %w", len(lookups), err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, a := range lookups {
+		tr := in.trackerOf(a.c)
+		if in.inFlight(tr, a, &out) { // a second copy in this batch
+			continue
+		}
+		id, found := ids[keys[i]]
+		switch {
+		case !found: // never handled here (declared lost): store it now
+			in.accept(tr, a, &out)
+		case id == a.c.ID:
+			out.dups++
+			out.dupKeys[seqKey{a.c.Device, a.c.Epoch}] = a.c.Site
+		default:
+			out.conflicts = append(out.conflicts, conflict{a: a, storedID: id})
+		}
+	}
+	return out, nil
+}
+
+// trackerOf returns the tracker of c's device and epoch, created if new.
+// Caller holds in.mu.
+func (in *Ingest) trackerOf(c wire.CheckIn) *tracker {
+	k := seqKey{c.Device, c.Epoch}
+	tr := in.trackers[k]
+	if tr == nil {
+		tr = newTracker(c.Site)
+		in.trackers[k] = tr
+	}
+	return tr
+}
+
+// inFlight sorts a check-in whose seq is on its way to the store: the same
+// id is a redelivery (its Ack comes when it is stored), another a conflict.
+// Caller holds in.mu.
+func (in *Ingest) inFlight(tr *tracker, a accepted, out *sorted) bool {
+	id, ok := tr.pending[a.c.Seq]
+	switch {
+	case !ok:
+		return false
+	case id == a.c.ID:
+		out.dups++
+	default:
+		out.conflicts = append(out.conflicts, conflict{a: a, storedID: id})
+	}
+	return true
+}
+
+// accept marks a new check-in arrived and in flight. Caller holds in.mu.
+func (in *Ingest) accept(tr *tracker, a accepted, out *sorted) {
+	c := a.c
+	tr.markReceived(c.Seq, a.received)
+	tr.pending[c.Seq] = c.ID
+	out.fresh = append(out.fresh, store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
+		Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,
+		At: a.at.Truncate(time.Millisecond), ReceivedAt: a.received.Truncate(time.Millisecond), Review: a.review})
+}
+
+// record writes a batch's rejections, statuses and conflicts to the state
+// database in one transaction (none in the usual batch).
+func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []statusMsg, conflicts []conflict) error {
+	if len(rejects) == 0 && len(statuses) == 0 && len(conflicts) == 0 {
+		return nil
 	}
 	in.writeMu.Lock()
 	defer in.writeMu.Unlock()
 	tx, err := in.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback()
 	for _, r := range rejects {
@@ -375,173 +486,27 @@ func (in *Ingest) queue(ctx context.Context, events []accepted, rejects []reject
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
 			r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
-			return nil, fmt.Errorf("record rejection: %w", err)
+			return fmt.Errorf("record rejection: %w", err)
 		}
 	}
 	for _, s := range statuses {
 		if err := in.saveStatus(ctx, tx, s); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	var newOnes []accepted
-	var fresh []queued
-	var dups, conflicts int
-	dupKeys := map[seqKey]string{} // redelivered: the agent may have lost its Ack
-	// Multi-row inserts (insertChunk rows a statement): the per-statement
-	// cost of database/sql and the driver was a third of the queue's time.
-	for start := 0; start < len(events); start += insertChunk {
-		chunk := events[start:min(start+insertChunk, len(events))]
-		inserted, err := insertReceived(ctx, tx, chunk)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range chunk {
-			c := a.c
-			k := receivedKey{c.Device, c.Epoch, c.Seq}
-			if rowid, ok := inserted[k]; ok {
-				delete(inserted, k) // a second copy in the same batch is a redelivery
-				newOnes = append(newOnes, a)
-				fresh = append(fresh, queued{rowid: rowid, ev: store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
-					Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,
-					At: a.at.Truncate(time.Millisecond), ReceivedAt: a.received.Truncate(time.Millisecond), Review: a.review}})
-				continue
-			}
-			var storedID string
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM received WHERE device=? AND epoch=? AND seq=?`, c.Device, c.Epoch, int64(c.Seq)).Scan(&storedID); err != nil {
-				return nil, fmt.Errorf("look up a redelivered check-in: %w", err)
-			}
-			if storedID == c.ID {
-				dups++
-				dupKeys[seqKey{c.Device, c.Epoch}] = c.Site
-				continue
-			}
-			conflicts++
-			if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
-				ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), storedID, c.ID, string(a.payload), a.received.UnixMilli()); err != nil {
-				return nil, fmt.Errorf("record conflict: %w", err)
-			}
-			in.log.Warn("conflict: another event id for a known seq, kept aside", "device", c.Device, "epoch", c.Epoch, "seq", c.Seq, "stored_id", storedID, "other_id", c.ID)
+	for _, cf := range conflicts {
+		c := cf.a.c
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), cf.storedID, c.ID, string(cf.a.payload), cf.a.received.UnixMilli()); err != nil {
+			return fmt.Errorf("record conflict: %w", err)
 		}
 	}
-	// Sequence accounting: compute the new figures, persist them with the
-	// events, and publish them in memory only after the commit.
-	in.mu.Lock()
-	changed := map[seqKey]*tracker{}
-	for _, a := range newOnes {
-		k := seqKey{a.c.Device, a.c.Epoch}
-		tr, ok := changed[k]
-		if !ok {
-			tr = in.trackerCopy(k, a.c.Site)
-			changed[k] = tr
-		}
-		tr.markReceived(a.c.Seq, a.received)
-	}
-	in.mu.Unlock()
-	now := in.opts.Now().UnixMilli()
-	for k, tr := range changed {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
-			VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through, max_seq=excluded.max_seq, last_seen=excluded.last_seen`,
-			k.device, k.epoch, tr.site, int64(tr.receivedThrough), int64(tr.storedThrough), int64(tr.maxSeq), now, now); err != nil {
-			return nil, fmt.Errorf("update sequences: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	in.mu.Lock()
-	for k, tr := range changed {
-		cur := in.trackers[k]
-		if cur == nil {
-			in.trackers[k] = tr
-			continue
-		}
-		// Only the received side changed here; the writer may have moved the
-		// stored side meanwhile.
-		cur.receivedThrough, cur.received, cur.maxSeq, cur.gapSince = tr.receivedThrough, tr.received, tr.maxSeq, tr.gapSince
-	}
-	in.mu.Unlock()
-	// A redelivery means the agent has no Ack for it (lost, or sent before a
-	// hub crash): send the current one again.
-	for k, site := range dupKeys {
-		in.mu.Lock()
-		var through uint64
-		if tr := in.trackers[k]; tr != nil {
-			through = tr.storedThrough
-		}
-		in.mu.Unlock()
-		if through > 0 {
-			in.ack(site, k.device, k.epoch, through)
-		}
-	}
-	in.metrics.checkins.WithLabelValues("queued").Add(float64(len(newOnes)))
-	in.metrics.checkins.WithLabelValues("duplicate").Add(float64(dups))
-	in.metrics.checkins.WithLabelValues("conflict").Add(float64(conflicts))
-	return fresh, nil
+	return tx.Commit()
 }
-
-// insertChunk is how many check-ins one INSERT statement queues (12
-// parameters each, far below SQLite's limit of 32,766).
-const insertChunk = 64
 
 type receivedKey struct {
 	device, epoch string
 	seq           uint64
-}
-
-// insertReceived queues a chunk of check-ins in one statement and returns
-// the rowid of each one that was new (a known (device, epoch, seq) is left
-// as it is: the caller tells a redelivery from a conflict).
-func insertReceived(ctx context.Context, tx *sql.Tx, chunk []accepted) (map[receivedKey]int64, error) {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review) VALUES `)
-	args := make([]any, 0, len(chunk)*12)
-	for i, a := range chunk {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-		c := a.c
-		args = append(args, c.Device, c.Epoch, int64(c.Seq), c.ID, c.Site, c.Reader, c.Badge, c.Service, c.Dir,
-			a.at.Format(wire.AtLayout), a.received.UnixMilli(), a.review)
-	}
-	q.WriteString(` ON CONFLICT (device, epoch, seq) DO NOTHING RETURNING rowid, device, epoch, seq`)
-	rows, err := tx.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("queue check-ins: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[receivedKey]int64, len(chunk))
-	for rows.Next() {
-		var rowid, seq int64
-		var k receivedKey
-		if err := rows.Scan(&rowid, &k.device, &k.epoch, &seq); err != nil {
-			return nil, fmt.Errorf("queue check-ins: %w", err)
-		}
-		k.seq = uint64(seq)
-		out[k] = rowid
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("queue check-ins: %w", err)
-	}
-	return out, nil
-}
-
-// trackerCopy returns a copy of the received side of a tracker (a new one
-// if unknown), so a failed transaction leaves the live one untouched.
-// Caller holds in.mu.
-func (in *Ingest) trackerCopy(k seqKey, site string) *tracker {
-	cur := in.trackers[k]
-	tr := newTracker(site)
-	if cur == nil {
-		return tr
-	}
-	tr.site = cur.site
-	tr.receivedThrough, tr.maxSeq, tr.gapSince = cur.receivedThrough, cur.maxSeq, cur.gapSince
-	tr.storedThrough = cur.storedThrough
-	for s := range cur.received {
-		tr.received[s] = struct{}{}
-	}
-	return tr
 }
 
 // ack publishes stored_through for one device and epoch.
@@ -597,53 +562,67 @@ func (in *Ingest) afterStatus(s statusMsg) {
 	}
 }
 
-// load rebuilds the sequence accounting from the state database.
+// load rebuilds the sequence accounting from the state database: what is
+// handled (stored_through, then the handled journal and the quarantine
+// above it), what waits in the queue, and the ranges declared lost. What
+// arrived is what is handled or queued: events in flight when the hub
+// stopped were not acknowledged and come again.
 func (in *Ingest) load(ctx context.Context) error {
-	rows, err := in.db.QueryContext(ctx, `SELECT device, epoch, site, received_through, stored_through, max_seq FROM sequences`)
+	rows, err := in.db.QueryContext(ctx, `SELECT device, epoch, site, stored_through, max_seq FROM sequences`)
 	if err != nil {
 		return fmt.Errorf("ingest: load sequences: %w", err)
 	}
-	type row struct {
-		k                 seqKey
-		site              string
-		recv, stor, maxSq int64
-	}
-	var all []row
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.k.device, &r.k.epoch, &r.site, &r.recv, &r.stor, &r.maxSq); err != nil {
+		var k seqKey
+		var site string
+		var stored, maxSeq int64
+		if err := rows.Scan(&k.device, &k.epoch, &site, &stored, &maxSeq); err != nil {
 			rows.Close()
-			return err
+			return fmt.Errorf("ingest: load sequences: %w", err)
 		}
-		all = append(all, r)
+		tr := newTracker(site)
+		tr.storedThrough, tr.maxSeq = uint64(stored), uint64(maxSeq)
+		in.trackers[k] = tr
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("ingest: load sequences: %w", err)
+	}
+	// Devices whose first events were queued (the store was down).
+	rows, err = in.db.QueryContext(ctx, `SELECT DISTINCT device, epoch, site FROM received WHERE state = ?`, statePending)
+	if err != nil {
+		return fmt.Errorf("ingest: load the queue: %w", err)
+	}
+	for rows.Next() {
+		var k seqKey
+		var site string
+		if err := rows.Scan(&k.device, &k.epoch, &site); err != nil {
+			rows.Close()
+			return fmt.Errorf("ingest: load the queue: %w", err)
+		}
+		if in.trackers[k] == nil {
+			in.trackers[k] = newTracker(site)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ingest: load the queue: %w", err)
 	}
 	now := in.opts.Now()
-	for _, r := range all {
-		tr := newTracker(r.site)
-		tr.receivedThrough, tr.storedThrough = uint64(r.recv), uint64(r.stor)
-		low := min(r.recv, r.stor)
-		seqs, err := in.db.QueryContext(ctx, `SELECT seq, state FROM received WHERE device=? AND epoch=? AND seq>? ORDER BY seq`, r.k.device, r.k.epoch, low)
-		if err != nil {
-			return err
+	for k, tr := range in.trackers {
+		if err := in.scanJournal(ctx, k, tr.storedThrough+1, math.MaxInt64, func(e seqID) { tr.markStored(e.seq) }); err != nil {
+			return fmt.Errorf("ingest: %w", err)
 		}
-		for seqs.Next() {
-			var seq int64
-			var state int
-			if err := seqs.Scan(&seq, &state); err != nil {
-				seqs.Close()
-				return err
-			}
-			tr.markReceived(uint64(seq), now)
-			if state != statePending {
-				tr.markStored(uint64(seq))
-			}
+		if err := in.loadReceived(ctx, k, tr); err != nil {
+			return fmt.Errorf("ingest: load the queue of %s/%s: %w", k.device, k.epoch, err)
 		}
-		seqs.Close()
-		in.trackers[r.k] = tr
+		tr.receivedThrough = tr.storedThrough
+		for s := range tr.stored {
+			tr.markReceived(s, now)
+		}
+		for s := range tr.pending {
+			tr.markReceived(s, now)
+		}
 	}
 	lost, err := in.db.QueryContext(ctx, `SELECT device, epoch, from_seq, to_seq FROM lost`)
 	if err != nil {
@@ -661,6 +640,32 @@ func (in *Ingest) load(ctx context.Context) error {
 		}
 	}
 	return lost.Err()
+}
+
+// loadReceived reads a tracker's rows of the received table above its
+// stored_through: queued events are in flight again, quarantined ones (and
+// stored ones left by hubs before the journal) handled.
+func (in *Ingest) loadReceived(ctx context.Context, k seqKey, tr *tracker) error {
+	rows, err := in.db.QueryContext(ctx, `SELECT seq, id, state FROM received WHERE device=? AND epoch=? AND seq>?`,
+		k.device, k.epoch, int64(tr.storedThrough))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var id string
+		var state int
+		if err := rows.Scan(&seq, &id, &state); err != nil {
+			return err
+		}
+		if state == statePending {
+			tr.pending[uint64(seq)] = id
+		} else {
+			tr.markStored(uint64(seq))
+		}
+	}
+	return rows.Err()
 }
 
 // MaxLostRange is the largest range one declaration may cover.

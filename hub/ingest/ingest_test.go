@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -188,6 +189,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// journaled counts the seqs of a device and epoch in the handled journal.
+func (e *env) journaled(device, epoch string) int {
+	e.t.Helper()
+	n := 0
+	if err := e.in.scanJournal(context.Background(), seqKey{device, epoch}, 1, math.MaxInt64, func(seqID) { n++ }); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
 func (e *env) count(q string, args ...any) int {
 	var n int
 	if err := e.in.db.QueryRow(q, args...).Scan(&n); err != nil {
@@ -334,6 +345,9 @@ func TestRestartKeepsAccounting(t *testing.T) {
 	if n := len(e2.stored()); n != 5 {
 		t.Fatalf("%d stored, want 5", n)
 	}
+	if n := e2.count(`SELECT count(*) FROM received`); n != 0 {
+		t.Fatalf("%d events left in the queue, want none", n)
+	}
 }
 
 func TestOnlineStatusGetsAckAndClockSkewMarksReview(t *testing.T) {
@@ -431,8 +445,11 @@ func TestDuplicatesAndConflictInOneBatch(t *testing.T) {
 	if n := len(e.stored()); n != 150 {
 		t.Fatalf("%d events stored, want 150", n)
 	}
-	if n := e.count(`SELECT count(*) FROM received`); n != 150 {
-		t.Fatalf("%d rows queued, want 150", n)
+	if n := e.count(`SELECT count(*) FROM received`); n != 0 {
+		t.Fatalf("%d rows queued, want none (the store took every event at once)", n)
+	}
+	if n := e.journaled("d1", "E1"); n != 150 {
+		t.Fatalf("%d seqs in the handled journal, want 150", n)
 	}
 	if n := e.count(`SELECT count(*) FROM conflicts WHERE seq = 7 AND other_id = 'OTHERID'`); n != 1 {
 		t.Fatalf("%d conflicts, want 1", n)
@@ -441,5 +458,51 @@ func TestDuplicatesAndConflictInOneBatch(t *testing.T) {
 		if ev.Seq == 7 && ev.Badge != "0A00000007" {
 			t.Fatalf("the conflicting copy was stored: %+v", ev)
 		}
+	}
+}
+
+// After a restart, the handled journal still tells a redelivery (same id:
+// Acked again, not stored twice) from a conflict (another id: kept aside,
+// the stored event unchanged), however late they come.
+func TestRedeliveryAndConflictAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, nil)
+	e.send("d1", "E1", 1, 2, 3)
+	waitFor(t, "ack 3", func() bool { return e.pub.lastAck("d1", "E1") == 3 })
+	e.stop()
+
+	e2 := newEnv(t, dir, nil)
+	e2.send("d1", "E1", 2)
+	waitFor(t, "ack 3 again after the redelivery", func() bool { return e2.pub.lastAck("d1", "E1") == 3 })
+	topic, payload := checkIn("d1", "E1", 3, "0AFFFFFFFF")
+	e2.in.Handle(topic, []byte(strings.Replace(string(payload), "IDd1E1000003", "OTHERID", 1)))
+	waitFor(t, "the conflict recorded", func() bool {
+		return e2.count(`SELECT count(*) FROM conflicts WHERE seq = 3 AND stored_id = 'IDd1E1000003' AND other_id = 'OTHERID'`) == 1
+	})
+	got := e2.stored()
+	if len(got) != 3 {
+		t.Fatalf("%d events stored, want 3", len(got))
+	}
+	for _, ev := range got {
+		if ev.Badge != fmt.Sprintf("0A%08X", ev.Seq) {
+			t.Fatalf("seq %d was overwritten: %+v", ev.Seq, ev)
+		}
+	}
+}
+
+// A seq the office declared lost that arrives after all is stored, and the
+// Ack does not move back.
+func TestLostSeqArrivingLaterIsStored(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	e.send("d1", "E1", 1, 2, 5)
+	waitFor(t, "seq 5 stored", func() bool { return len(e.stored()) == 3 })
+	if err := e.in.DeclareLost(context.Background(), "jules-ferry", "d1", "E1", 3, 4, "C1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ack 5 past the lost range", func() bool { return e.pub.lastAck("d1", "E1") == 5 })
+	e.send("d1", "E1", 3)
+	waitFor(t, "seq 3 stored after all", func() bool { return len(e.stored()) == 4 })
+	if got := e.pub.lastAck("d1", "E1"); got != 5 {
+		t.Fatalf("ack %d, want 5", got)
 	}
 }

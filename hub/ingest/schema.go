@@ -7,6 +7,11 @@ import (
 )
 
 // Queue states of a received event.
+//
+// The received table holds the events waiting for the store (the store was
+// down when they came) and the quarantine; an event that reaches the store
+// at once is never written there. Rows in state stored were left by hubs
+// before the handled journal (journal.go); they still answer redeliveries.
 const (
 	statePending     = 0 // in the queue, not yet in the store
 	stateStored      = 1
@@ -32,6 +37,16 @@ CREATE TABLE IF NOT EXISTS received (
 	PRIMARY KEY (device, epoch, seq)
 );
 CREATE INDEX IF NOT EXISTS received_pending ON received (state) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS handled (
+	device     TEXT NOT NULL,
+	epoch      TEXT NOT NULL,
+	min_seq    INTEGER NOT NULL,
+	max_seq    INTEGER NOT NULL,
+	handled_at INTEGER NOT NULL,
+	ids        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handled_seq ON handled (device, epoch, max_seq);
+CREATE INDEX IF NOT EXISTS handled_time ON handled (handled_at);
 CREATE TABLE IF NOT EXISTS sequences (
 	device          TEXT NOT NULL,
 	epoch           TEXT NOT NULL,

@@ -20,13 +20,23 @@ type tracker struct {
 	received        map[uint64]struct{} // arrived, above receivedThrough
 	storedThrough   uint64              // every seq <= this is handled
 	stored          map[uint64]struct{} // handled, above storedThrough
+	pending         map[uint64]string   // arrived, not yet handled: seq -> event id
 	maxSeq          uint64
 	gapSince        time.Time // when the lowest open gap was first seen
 	lastResend      time.Time
 }
 
 func newTracker(site string) *tracker {
-	return &tracker{site: site, received: map[uint64]struct{}{}, stored: map[uint64]struct{}{}}
+	return &tracker{site: site, received: map[uint64]struct{}{}, stored: map[uint64]struct{}{}, pending: map[uint64]string{}}
+}
+
+// handled reports whether seq is stored or quarantined (or declared lost).
+func (t *tracker) handled(seq uint64) bool {
+	if seq <= t.storedThrough {
+		return true
+	}
+	_, ok := t.stored[seq]
+	return ok
 }
 
 // markReceived records an arrival; it returns true when receivedThrough moved.

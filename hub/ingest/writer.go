@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,182 +9,124 @@ import (
 	"pointage/internal/wire"
 )
 
-type queued struct {
-	rowid int64
-	ev    store.Event
-}
-
-// writer moves queued events to the store in batches, retries with backoff
-// while the store fails, quarantines what it refuses for good, and
-// publishes the Acks of what it handled.
+// writer writes the pipeline's batches to the store and publishes the Acks
+// of what it handled. While the store fails it keeps the events in hub.db's
+// queue (the received table), not in memory, and retries with backoff; it
+// quarantines what the store refuses for good.
 //
-// Fresh batches come from the pipeline in memory. At start-up, after a
-// failure, or when the pipeline could not hand a batch over, the writer is
-// in backlog mode and reads the queue from hub.db until it is empty; a batch
-// both in memory and read from the database may then be written twice,
-// which the store's idempotence makes harmless.
+// An event that reaches the store at once is written once: to the store,
+// and its id to the handled journal. Until then it is only in memory and in
+// the agent's outbox — the hub has not acknowledged it, so after a hub crash
+// the agent publishes it again.
 func (in *Ingest) writer(ctx context.Context) {
-	backoff := time.Duration(0)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for ctx.Err() == nil {
-		var batch []queued
-		if backoff > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
+	var backoff time.Duration
+	retry := time.NewTimer(0) // first: whatever a previous run left queued
+	defer retry.Stop()
+	failed := func(err error) {
+		backoff = min(max(2*backoff, 100*time.Millisecond), in.opts.MaxBackoff)
+		retry.Reset(backoff)
+		in.metrics.storeErrors.Inc()
+		in.log.Warn("store write failed; events wait in hub.db and are retried", "retry_in", backoff, "err", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-retry.C:
+			if err := in.drainQueue(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failed(err)
+				continue
 			}
-		} else if !in.backlog.Load() {
-			select {
-			case <-ctx.Done():
-				return
-			case batch = <-in.fresh:
-			case <-in.wake:
-			case <-tick.C:
+			if backoff > 0 {
+				in.log.Info("store writes work again")
+			}
+			backoff = 0
+		case batch := <-in.fresh:
+			if backoff > 0 { // the store is failing: queue at once, retry on the timer
+				in.enqueue(ctx, batch)
+				continue
+			}
+			if rest, err := in.writeBatch(ctx, batch, false); err != nil {
+				in.enqueue(ctx, rest)
+				if ctx.Err() != nil {
+					return
+				}
+				failed(err)
 			}
 		}
-		var err error
-		if len(batch) > 0 && !in.backlog.Load() {
-			_, err = in.writeQueued(ctx, batch)
-		} else if in.backlog.Load() {
-			err = in.drainBacklog(ctx)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			in.backlog.Store(true)
-			backoff = min(max(2*backoff, 100*time.Millisecond), in.opts.MaxBackoff)
-			in.metrics.storeErrors.Inc()
-			in.log.Warn("store write failed; events stay queued in hub.db and are retried", "retry_in", backoff, "err", err)
-			continue
-		}
-		if backoff > 0 {
-			in.log.Info("store writes work again")
-		}
-		backoff = 0
 	}
 }
 
-// drainBacklog writes the database queue until it is empty, then leaves
-// backlog mode.
-func (in *Ingest) drainBacklog(ctx context.Context) error {
+// drainQueue writes hub.db's queue to the store until it is empty.
+func (in *Ingest) drainQueue(ctx context.Context) error {
 	for ctx.Err() == nil {
-		// Batches handed over so far are in the database too: drop them
-		// before reading it, so none is missed and few are written twice.
-	discard:
-		for {
-			select {
-			case <-in.fresh:
-			default:
-				break discard
-			}
-		}
 		batch, err := in.readQueue(ctx, in.opts.BatchSize)
 		if err != nil {
 			return err
 		}
 		if len(batch) == 0 {
-			in.backlog.Store(false)
 			return nil
 		}
-		if _, err := in.writeQueued(ctx, batch); err != nil {
+		if _, err := in.writeBatch(ctx, batch, true); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// writeQueued writes one batch of queued events; it returns how many it
-// handled.
-func (in *Ingest) writeQueued(ctx context.Context, batch []queued) (int, error) {
+// writeBatch writes one batch to the store and records what it handled. On
+// a retryable failure it returns the events not handled.
+func (in *Ingest) writeBatch(ctx context.Context, batch []store.Event, fromQueue bool) ([]store.Event, error) {
 	in.metrics.queueDepth.Set(float64(len(batch)))
-	evs := make([]store.Event, len(batch))
-	for i, q := range batch {
-		evs[i] = q.ev
-	}
-	err := in.opts.Store.Write(ctx, evs)
+	err := in.opts.Store.Write(ctx, batch)
 	switch {
 	case err == nil:
-		return len(batch), in.markHandled(ctx, batch, stateStored, nil)
+		if err := in.handled(ctx, batch, nil, nil, fromQueue); err != nil {
+			return batch, err
+		}
+		return nil, nil
 	case !store.IsPermanent(err):
-		return 0, err
+		return batch, err
 	}
 	// The store refused the batch for good: find which events, one by one.
 	in.log.Warn("the store refused a batch; writing its events one by one to quarantine the bad ones", "events", len(batch), "err", err)
-	var stored, bad []queued
-	reasons := map[int64]string{}
-	for _, q := range batch {
-		err := in.opts.Store.Write(ctx, []store.Event{q.ev})
+	var stored, bad []store.Event
+	reasons := map[receivedKey]string{}
+	for i, ev := range batch {
+		err := in.opts.Store.Write(ctx, []store.Event{ev})
 		switch {
 		case err == nil:
-			stored = append(stored, q)
+			stored = append(stored, ev)
 		case store.IsPermanent(err):
-			bad = append(bad, q)
-			reasons[q.rowid] = err.Error()
+			bad = append(bad, ev)
+			reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}] = err.Error()
 		default:
-			// Retryable now: handle what is done, retry the rest later.
-			if e := in.markHandled(ctx, stored, stateStored, nil); e != nil {
-				return 0, e
+			// Retryable now: record what is done, retry the rest later.
+			if e := in.handled(ctx, stored, bad, reasons, fromQueue); e != nil {
+				return batch, e
 			}
-			if e := in.markHandled(ctx, bad, stateQuarantined, reasons); e != nil {
-				return 0, e
-			}
-			return 0, err
+			return batch[i:], err
 		}
 	}
-	if err := in.markHandled(ctx, stored, stateStored, nil); err != nil {
-		return 0, err
+	for _, ev := range bad {
+		in.log.Error("event quarantined: the store refused it for good", "device", ev.Device, "seq", ev.Seq, "reason", reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}])
 	}
-	for _, q := range bad {
-		in.log.Error("event quarantined: the store refused it for good", "device", q.ev.Device, "seq", q.ev.Seq, "reason", reasons[q.rowid])
+	if err := in.handled(ctx, stored, bad, reasons, fromQueue); err != nil {
+		return batch, err
 	}
-	return len(batch), in.markHandled(ctx, bad, stateQuarantined, reasons)
+	return nil, nil
 }
 
-func (in *Ingest) readQueue(ctx context.Context, limit int) ([]queued, error) {
-	rows, err := in.db.QueryContext(ctx, `SELECT rowid, device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review
-		FROM received WHERE state = 0 ORDER BY rowid LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read the queue: %w", err)
-	}
-	defer rows.Close()
-	var out []queued
-	for rows.Next() {
-		var q queued
-		var seq, recv int64
-		var at string
-		if err := rows.Scan(&q.rowid, &q.ev.Device, &q.ev.Epoch, &seq, &q.ev.ID, &q.ev.Site, &q.ev.Reader, &q.ev.Badge,
-			&q.ev.Service, &q.ev.Dir, &at, &recv, &q.ev.Review); err != nil {
-			return nil, err
-		}
-		q.ev.Seq = uint64(seq)
-		q.ev.ReceivedAt = time.UnixMilli(recv)
-		if q.ev.At, err = wire.ParseTime(at); err != nil {
-			return nil, fmt.Errorf("queued event %s seq %d: %w", q.ev.Device, seq, err)
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
-}
-
-// markHandled records the batch as stored (or quarantined), advances the
-// sequence accounting and publishes the Acks.
-func (in *Ingest) markHandled(ctx context.Context, batch []queued, state int, reasons map[int64]string) error {
+// enqueue keeps events the store did not take in hub.db's queue. If even
+// that fails, the hub forgets them: they are not acknowledged, so their
+// agents publish them again.
+func (in *Ingest) enqueue(ctx context.Context, batch []store.Event) {
 	if len(batch) == 0 {
-		return nil
+		return
 	}
-	ids := make([]int64, len(batch))
-	for i, q := range batch {
-		ids[i] = q.rowid
-	}
-	list, _ := json.Marshal(ids)
-	type ackTo struct {
-		site    string
-		through uint64
-	}
-	moved := map[seqKey]ackTo{}
 	err := func() error {
 		in.writeMu.Lock()
 		defer in.writeMu.Unlock()
@@ -194,52 +135,168 @@ func (in *Ingest) markHandled(ctx context.Context, batch []queued, state int, re
 			return err
 		}
 		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `UPDATE received SET state = ? WHERE rowid IN (SELECT value FROM json_each(?))`, state, string(list)); err != nil {
-			return fmt.Errorf("mark stored: %w", err)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO NOTHING`)
+		if err != nil {
+			return err
 		}
-		for rowid, reason := range reasons {
-			if _, err := tx.ExecContext(ctx, `UPDATE received SET reason = ? WHERE rowid = ?`, clip(reason, 1000), rowid); err != nil {
+		defer stmt.Close()
+		for _, ev := range batch {
+			if _, err := stmt.ExecContext(ctx, ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
+				ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review); err != nil {
 				return err
 			}
 		}
-		in.mu.Lock()
-		for _, q := range batch {
-			k := seqKey{q.ev.Device, q.ev.Epoch}
-			tr := in.trackers[k]
-			if tr == nil { // queued before a restart whose load missed it: rebuild lazily
-				tr = newTracker(q.ev.Site)
-				in.trackers[k] = tr
-			}
-			if tr.markStored(q.ev.Seq) {
-				moved[k] = ackTo{tr.site, tr.storedThrough}
-			}
-		}
-		in.mu.Unlock()
-		for k, a := range moved {
-			if _, err := tx.ExecContext(ctx, `UPDATE sequences SET stored_through = MAX(stored_through, ?) WHERE device = ? AND epoch = ?`,
-				int64(a.through), k.device, k.epoch); err != nil {
-				return err
-			}
-		}
-		// The in-memory accounting may move ahead of the database if the
-		// commit fails: a restart recomputes it from the received table, and no
-		// Ack is sent.
 		return tx.Commit()
 	}()
-	if err != nil {
-		return err
+	if err == nil {
+		return
 	}
-	label := "stored"
-	if state == stateQuarantined {
-		label = "quarantined"
-	}
-	in.metrics.checkins.WithLabelValues(label).Add(float64(len(batch)))
-	if state == stateStored && in.opts.OnStored != nil {
-		evs := make([]store.Event, len(batch))
-		for i, q := range batch {
-			evs[i] = q.ev
+	in.metrics.queueErrors.Inc()
+	in.log.Error("could not queue events in hub.db while the store fails; their agents will publish them again", "events", len(batch), "err", err)
+	in.mu.Lock()
+	for _, ev := range batch {
+		if tr := in.trackers[seqKey{ev.Device, ev.Epoch}]; tr != nil {
+			delete(tr.pending, ev.Seq)
 		}
-		in.opts.OnStored(evs)
+	}
+	in.mu.Unlock()
+}
+
+func (in *Ingest) readQueue(ctx context.Context, limit int) ([]store.Event, error) {
+	rows, err := in.db.QueryContext(ctx, `SELECT device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review
+		FROM received WHERE state = 0 ORDER BY rowid LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the queue: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var ev store.Event
+		var seq, recv int64
+		var at string
+		if err := rows.Scan(&ev.Device, &ev.Epoch, &seq, &ev.ID, &ev.Site, &ev.Reader, &ev.Badge,
+			&ev.Service, &ev.Dir, &at, &recv, &ev.Review); err != nil {
+			return nil, err
+		}
+		ev.Seq = uint64(seq)
+		ev.ReceivedAt = time.UnixMilli(recv)
+		if ev.At, err = wire.ParseTime(at); err != nil {
+			return nil, fmt.Errorf("queued event %s seq %d: %w", ev.Device, seq, err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// handled records events as stored (or quarantined, with their reasons):
+// their ids in the handled journal, the quarantined ones in the received
+// table, those that came from the queue out of it, and the new sequence
+// figures; then it advances the accounting in memory and publishes the
+// Acks. Nothing moves in memory unless the transaction commits.
+func (in *Ingest) handled(ctx context.Context, stored, bad []store.Event, reasons map[receivedKey]string, fromQueue bool) error {
+	if len(stored)+len(bad) == 0 {
+		return nil
+	}
+	groups := map[seqKey][]seqID{}
+	sites := map[seqKey]string{}
+	for _, list := range [][]store.Event{stored, bad} {
+		for _, ev := range list {
+			k := seqKey{ev.Device, ev.Epoch}
+			groups[k] = append(groups[k], seqID{ev.Seq, ev.ID})
+			sites[k] = ev.Site
+		}
+	}
+	type ackTo struct {
+		site    string
+		through uint64
+	}
+	moved := map[seqKey]ackTo{}
+	err := func() error {
+		// writeMu keeps DeclareLost, the only other writer of the stored
+		// side, out until the new figures are applied.
+		in.writeMu.Lock()
+		defer in.writeMu.Unlock()
+		// The stored side after this batch, on copies.
+		next := map[seqKey]*tracker{}
+		in.mu.Lock()
+		for k, list := range groups {
+			cur := in.trackers[k]
+			if cur == nil { // queued before a restart whose load missed it
+				cur = newTracker(sites[k])
+				in.trackers[k] = cur
+			}
+			cp := newTracker(cur.site)
+			cp.storedThrough = cur.storedThrough
+			for s := range cur.stored {
+				cp.stored[s] = struct{}{}
+			}
+			for _, s := range list {
+				cp.markStored(s.seq)
+			}
+			cp.receivedThrough, cp.maxSeq = cur.receivedThrough, cur.maxSeq
+			next[k] = cp
+		}
+		in.mu.Unlock()
+
+		now := in.opts.Now().UnixMilli()
+		tx, err := in.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := journalHandled(ctx, tx, groups, now); err != nil {
+			return err
+		}
+		if fromQueue {
+			for _, ev := range stored {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM received WHERE device=? AND epoch=? AND seq=? AND state=?`,
+					ev.Device, ev.Epoch, int64(ev.Seq), statePending); err != nil {
+					return fmt.Errorf("unqueue stored events: %w", err)
+				}
+			}
+		}
+		for _, ev := range bad {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review, state, reason)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO UPDATE SET state=excluded.state, reason=excluded.reason`,
+				ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
+				ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review, stateQuarantined,
+				clip(reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}], 1000)); err != nil {
+				return fmt.Errorf("quarantine: %w", err)
+			}
+		}
+		for k, cp := range next {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
+				VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through,
+				stored_through=MAX(stored_through, excluded.stored_through), max_seq=MAX(max_seq, excluded.max_seq), last_seen=excluded.last_seen`,
+				k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
+				return fmt.Errorf("update sequences: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		for k, cp := range next {
+			cur := in.trackers[k]
+			if cp.storedThrough > cur.storedThrough {
+				moved[k] = ackTo{cur.site, cp.storedThrough}
+			}
+			cur.storedThrough, cur.stored = cp.storedThrough, cp.stored
+			for _, s := range groups[k] {
+				delete(cur.pending, s.seq)
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("record %d handled events: %w", len(stored)+len(bad), err)
+	}
+	in.metrics.checkins.WithLabelValues("stored").Add(float64(len(stored)))
+	in.metrics.checkins.WithLabelValues("quarantined").Add(float64(len(bad)))
+	if len(stored) > 0 && in.opts.OnStored != nil {
+		in.opts.OnStored(stored)
 	}
 	for k, a := range moved {
 		in.ack(a.site, k.device, k.epoch, a.through)

@@ -107,7 +107,7 @@ type Report struct {
 	Children   int         // child-month rows kept
 	Staff      int         // staff-month rows kept
 	Events     int64       // check-ins purged (-1: the store cannot tell)
-	Received   int64       // rows purged from received, rejected, conflicts
+	Received   int64       // rows purged from received, handled, rejected, conflicts
 	Corrected  int64       // corrections purged
 	DryRun     bool
 	Aggregated bool
@@ -258,12 +258,13 @@ func (r *Retention) aggregate(ctx context.Context, m roster.Date) (int, int, err
 
 // purgeDB deletes the hub database's rows about check-ins before the
 // cutoff: received (only those handled: a pending event is never lost),
-// rejected, conflicts, and the corrections of those days (gaps declared
+// the handled journal, rejected, conflicts, and the corrections of those days (gaps declared
 // lost stay: they hold no person and the sequences refer to them).
 func (r *Retention) purgeDB(ctx context.Context, cutoff roster.Date, cutoffAt time.Time) (rows, corrs int64, err error) {
 	ms := cutoffAt.UnixMilli()
 	for _, q := range []string{
 		`DELETE FROM received WHERE state != 0 AND received_at < ?`,
+		`DELETE FROM handled WHERE handled_at < ?`,
 		`DELETE FROM rejected WHERE received_at < ?`,
 		`DELETE FROM conflicts WHERE received_at < ?`,
 	} {
