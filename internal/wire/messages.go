@@ -38,30 +38,74 @@ type checkInIn struct {
 }
 
 // DecodeCheckIn decodes and validates a CheckIn payload.
+//
+// Canonical payloads, as agents write them, take a fast hand-written scanner
+// (scanCheckIn); any other input takes encoding/json. Both paths end in
+// completeCheckIn, and the scanner gives up on anything encoding/json might
+// read differently, so the result never depends on the path taken.
 func DecodeCheckIn(payload []byte) (CheckIn, error) {
-	var in checkInIn
-	if err := decodeStrict(payload, &in); err != nil {
-		return CheckIn{}, err
-	}
-	if err := checkVersion(in.V); err != nil {
-		return CheckIn{}, err
-	}
-	for _, f := range []struct {
-		name string
-		ok   bool
-	}{
-		{"id", in.ID != nil}, {"site", in.Site != nil}, {"device", in.Device != nil},
-		{"reader", in.Reader != nil}, {"seq", in.Seq != nil}, {"badge", in.Badge != nil},
-		{"service", in.Service != nil}, {"dir", in.Dir != nil}, {"at", in.At != nil},
-	} {
-		if !f.ok {
-			return CheckIn{}, fieldErr(ReasonMissingField, f.name, "required")
+	c, seen, ok := scanCheckIn(payload)
+	if !ok {
+		var err error
+		if c, seen, err = decodeCheckInJSON(payload); err != nil {
+			return CheckIn{}, err
 		}
 	}
-	c := CheckIn{V: *in.V, ID: *in.ID, Site: *in.Site, Device: *in.Device, Reader: *in.Reader,
-		Seq: *in.Seq, Badge: *in.Badge, Service: *in.Service, Dir: *in.Dir, At: *in.At}
-	if in.Epoch != nil {
-		c.Epoch = *in.Epoch
+	return completeCheckIn(c, seen)
+}
+
+// decodeCheckInJSON is DecodeCheckIn's general path: a strict encoding/json
+// decode into pointer fields, so that a missing field is told apart from a
+// zero value.
+func decodeCheckInJSON(payload []byte) (CheckIn, checkInFields, error) {
+	var in checkInIn
+	if err := decodeStrict(payload, &in); err != nil {
+		return CheckIn{}, 0, err
+	}
+	var c CheckIn
+	seen := take(&c.V, in.V, fieldV) | take(&c.ID, in.ID, fieldID) |
+		take(&c.Site, in.Site, fieldSite) | take(&c.Device, in.Device, fieldDevice) |
+		take(&c.Epoch, in.Epoch, fieldEpoch) | take(&c.Reader, in.Reader, fieldReader) |
+		take(&c.Seq, in.Seq, fieldSeq) | take(&c.Badge, in.Badge, fieldBadge) |
+		take(&c.Service, in.Service, fieldService) | take(&c.Dir, in.Dir, fieldDir) |
+		take(&c.At, in.At, fieldAt)
+	return c, seen, nil
+}
+
+// take copies *p to *dst and returns bit if p is set, and returns 0 if not.
+func take[T any](dst, p *T, bit checkInFields) checkInFields {
+	if p == nil {
+		return 0
+	}
+	*dst = *p
+	return bit
+}
+
+// requiredCheckInFields are the fields besides v a CheckIn must carry, in
+// the order they are reported missing.
+var requiredCheckInFields = [...]struct {
+	name string
+	bit  checkInFields
+}{
+	{"id", fieldID}, {"site", fieldSite}, {"device", fieldDevice}, {"reader", fieldReader},
+	{"seq", fieldSeq}, {"badge", fieldBadge}, {"service", fieldService}, {"dir", fieldDir},
+	{"at", fieldAt},
+}
+
+// completeCheckIn checks the version and the presence of the fields seen in
+// a decoded payload, then validates c.
+func completeCheckIn(c CheckIn, seen checkInFields) (CheckIn, error) {
+	var v *int
+	if seen&fieldV != 0 {
+		v = &c.V
+	}
+	if err := checkVersion(v); err != nil {
+		return CheckIn{}, err
+	}
+	for _, f := range requiredCheckInFields {
+		if seen&f.bit == 0 {
+			return CheckIn{}, fieldErr(ReasonMissingField, f.name, "required")
+		}
 	}
 	return c, c.Validate()
 }
@@ -71,7 +115,7 @@ func (c CheckIn) Validate() error {
 	if c.V != Version {
 		return fieldErr(ReasonBadVersion, "v", "version %d is not supported", c.V)
 	}
-	if !tokenRe.MatchString(c.ID) {
+	if !validToken(c.ID) {
 		return fieldErr(ReasonBadField, "id", "must be 1 to 64 letters, digits, '-' or '_' (a ULID)")
 	}
 	if err := checkSiteDevice(c.Site, c.Device); err != nil {
@@ -81,7 +125,7 @@ func (c CheckIn) Validate() error {
 		return err
 	}
 	if !ValidReaderName(c.Reader) {
-		return fieldErr(ReasonBadField, "reader", "must match %s", readerRe)
+		return fieldErr(ReasonBadField, "reader", "must match %s", readerPattern)
 	}
 	if c.Seq == 0 {
 		return fieldErr(ReasonBadField, "seq", "must be 1 or more")
@@ -199,7 +243,7 @@ func (s Status) Validate() error {
 	for i, r := range s.Readers {
 		field := fmt.Sprintf("readers[%d]", i)
 		if !ValidReaderName(r.Name) {
-			return fieldErr(ReasonBadField, field+".name", "must match %s", readerRe)
+			return fieldErr(ReasonBadField, field+".name", "must match %s", readerPattern)
 		}
 		if r.LastScanAt != nil {
 			if _, err := ParseTime(*r.LastScanAt); err != nil {

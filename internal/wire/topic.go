@@ -56,7 +56,7 @@ func ParseTopic(root, topic string) (Topic, error) {
 	}
 	t := Topic{Root: root, Site: parts[2], Device: parts[3], Kind: parts[4]}
 	if !ValidSiteOrDevice(t.Site) || !ValidSiteOrDevice(t.Device) {
-		return Topic{}, &Error{Reason: ReasonBadTopic, Msg: fmt.Sprintf("topic %q: site and device must match %s", topic, siteDeviceRe)}
+		return Topic{}, &Error{Reason: ReasonBadTopic, Msg: fmt.Sprintf("topic %q: site and device must match %s", topic, siteDevicePattern)}
 	}
 	switch t.Kind {
 	case KindCheckIn, KindStatus, KindAck, KindCmd:

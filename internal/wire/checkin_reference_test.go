@@ -1,0 +1,143 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file keeps DecodeCheckIn as it was before the fast path and the
+// byte-loop validators: encoding/json and regular expressions. The tests
+// hold the current implementation to it, result for result.
+
+var (
+	refSiteDeviceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	refTokenRe      = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+	refReaderRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	refBadgeRe      = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
+)
+
+type refCheckInIn struct {
+	V       *int    `json:"v"`
+	ID      *string `json:"id"`
+	Site    *string `json:"site"`
+	Device  *string `json:"device"`
+	Epoch   *string `json:"epoch"`
+	Reader  *string `json:"reader"`
+	Seq     *uint64 `json:"seq"`
+	Badge   *string `json:"badge"`
+	Service *string `json:"service"`
+	Dir     *string `json:"dir"`
+	At      *string `json:"at"`
+}
+
+func decodeCheckInReference(payload []byte) (CheckIn, error) {
+	var in refCheckInIn
+	if err := refDecodeStrict(payload, &in); err != nil {
+		return CheckIn{}, err
+	}
+	if err := refCheckVersion(in.V); err != nil {
+		return CheckIn{}, err
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"id", in.ID != nil}, {"site", in.Site != nil}, {"device", in.Device != nil},
+		{"reader", in.Reader != nil}, {"seq", in.Seq != nil}, {"badge", in.Badge != nil},
+		{"service", in.Service != nil}, {"dir", in.Dir != nil}, {"at", in.At != nil},
+	} {
+		if !f.ok {
+			return CheckIn{}, fieldErr(ReasonMissingField, f.name, "required")
+		}
+	}
+	c := CheckIn{V: *in.V, ID: *in.ID, Site: *in.Site, Device: *in.Device, Reader: *in.Reader,
+		Seq: *in.Seq, Badge: *in.Badge, Service: *in.Service, Dir: *in.Dir, At: *in.At}
+	if in.Epoch != nil {
+		c.Epoch = *in.Epoch
+	}
+	return c, refValidateCheckIn(c)
+}
+
+func refValidateCheckIn(c CheckIn) error {
+	if c.V != Version {
+		return fieldErr(ReasonBadVersion, "v", "version %d is not supported", c.V)
+	}
+	if !refTokenRe.MatchString(c.ID) {
+		return fieldErr(ReasonBadField, "id", "must be 1 to 64 letters, digits, '-' or '_' (a ULID)")
+	}
+	if !refSiteDeviceRe.MatchString(c.Site) {
+		return fieldErr(ReasonBadField, "site", "must match %s", refSiteDeviceRe)
+	}
+	if !refSiteDeviceRe.MatchString(c.Device) {
+		return fieldErr(ReasonBadField, "device", "must match %s", refSiteDeviceRe)
+	}
+	if c.Epoch != "" && !refTokenRe.MatchString(c.Epoch) {
+		return fieldErr(ReasonBadField, "epoch", "must be at most 64 letters, digits, '-' or '_'")
+	}
+	if !refReaderRe.MatchString(c.Reader) {
+		return fieldErr(ReasonBadField, "reader", "must match %s", refReaderRe)
+	}
+	if c.Seq == 0 {
+		return fieldErr(ReasonBadField, "seq", "must be 1 or more")
+	}
+	if !refBadgeRe.MatchString(c.Badge) {
+		return fieldErr(ReasonBadField, "badge", "must be 1 to 64 printable characters without spaces")
+	}
+	if !ValidService(c.Service) {
+		return fieldErr(ReasonBadField, "service", "must be canteen, garderie or staff, not %q", clip(c.Service))
+	}
+	if !ValidDir(c.Dir) {
+		return fieldErr(ReasonBadField, "dir", "must be in, out or auto, not %q", clip(c.Dir))
+	}
+	if _, err := ParseTime(c.At); err != nil {
+		return fieldErr(ReasonBadField, "at", "%v", err)
+	}
+	return nil
+}
+
+func refCheckVersion(v *int) error {
+	if v == nil {
+		return fieldErr(ReasonMissingField, "v", "required")
+	}
+	if *v != Version {
+		return fieldErr(ReasonBadVersion, "v", "version %d is not supported (this hub speaks %d)", *v, Version)
+	}
+	return nil
+}
+
+func refDecodeStrict(payload []byte, dst any) error {
+	if len(payload) > MaxPayload {
+		return &Error{Reason: ReasonTooLarge, Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(payload), MaxPayload)}
+	}
+	if !utf8.Valid(payload) {
+		return &Error{Reason: ReasonBadEncoding, Msg: "payload is not valid UTF-8"}
+	}
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return &Error{Reason: ReasonBadJSON, Msg: "payload is not a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			return fieldErr(ReasonBadField, typeErr.Field, "wrong type: got JSON %s, want %s", typeErr.Value, typeErr.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fieldErr(ReasonUnknownField, name, "unknown field")
+		default:
+			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
+	}
+	return nil
+}
