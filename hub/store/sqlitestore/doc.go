@@ -12,12 +12,18 @@
 //	         at_utc_ms,       -- the same instant, unix milliseconds (range queries)
 //	         received_at_ms,  -- hub receive time, unix milliseconds
 //	         review)          -- 0 or 1
-//	index (at_utc_ms), index (site, at_utc_ms)
+//	index checkins_at_site (at_utc_ms, site)   -- every read and the retention
 //
-// Write inserts a batch in one transaction with one prepared statement; an
-// event whose (device, epoch, seq) is already stored is overwritten with the
-// new values, as InfluxDB overwrites a point (the hub only ever rewrites the
-// same content). Events selects at_utc_ms in [From, To) (bounds rounded up to
-// the millisecond, as At has millisecond precision) and returns At with the
-// offset the device sent.
+// A database made by an older hub has two indexes instead, checkins_at
+// (at_utc_ms) and checkins_site_at (site, at_utc_ms); Open replaces them
+// once (each index made every insert dearer; a day of one site is read
+// from the day's range of at_utc_ms).
+//
+// Write inserts a batch in one transaction on the store's own write
+// connection (temp_store=MEMORY, its multi-row INSERT statements prepared
+// once); an event whose (device, epoch, seq) is already stored is
+// overwritten with the new values, as InfluxDB overwrites a point (the hub
+// only ever rewrites the same content). Events selects at_utc_ms in
+// [From, To) (bounds rounded up to the millisecond, as At has millisecond
+// precision) and returns At with the offset the device sent.
 package sqlitestore

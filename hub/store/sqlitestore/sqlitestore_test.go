@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"pointage/hub/db"
 	"pointage/hub/store"
 	"pointage/hub/store/sqlitestore"
 	"pointage/hub/store/storetest"
@@ -113,4 +114,85 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// oldSchema is the table and indexes of a store made before
+// checkins_at_site replaced checkins_at and checkins_site_at.
+const oldSchema = `
+CREATE TABLE checkins (
+	device TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+	site TEXT NOT NULL, reader TEXT NOT NULL, badge TEXT NOT NULL, service TEXT NOT NULL,
+	dir TEXT NOT NULL, at TEXT NOT NULL, at_utc_ms INTEGER NOT NULL,
+	received_at_ms INTEGER NOT NULL, review INTEGER NOT NULL,
+	PRIMARY KEY (device, epoch, seq)
+) WITHOUT ROWID;
+CREATE INDEX checkins_at ON checkins (at_utc_ms);
+CREATE INDEX checkins_site_at ON checkins (site, at_utc_ms);
+INSERT INTO checkins VALUES ('jf-cantine-1', '01JDQ3Y0000000000000000000', 1, 'old-1', 'jules-ferry',
+	'entree', '0A00BC614E', 'canteen', 'auto', '2026-11-28T11:32:06.123+11:00', 1795825926123,
+	1795826400000, 0);
+`
+
+// A store made by an older hub opens with its events and the one index.
+func TestOpenOldSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "checkins.db")
+	old, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(ctx, oldSchema); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s := open(t, path)
+	if err := s.Write(ctx, []store.Event{sample(2)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(ctx, store.Query{Site: "jules-ferry",
+		From: time.Date(2026, 11, 28, 0, 0, 0, 0, noumea), To: time.Date(2026, 11, 29, 0, 0, 0, 0, noumea)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "old-1" || got[1].ID != sample(2).ID {
+		t.Fatalf("events %+v, want old-1 then %s", got, sample(2).ID)
+	}
+	s.Close()
+
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var indexes string
+	if err := d.QueryRowContext(ctx, `SELECT group_concat(name, ' ') FROM sqlite_schema
+		WHERE type = 'index' AND tbl_name = 'checkins' AND sql IS NOT NULL`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != "checkins_at_site" {
+		t.Errorf("indexes %q, want checkins_at_site alone", indexes)
+	}
+}
+
+// A write whose context has ended stores nothing and leaves the store
+// writable.
+func TestWriteAfterCanceled(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "checkins.db"))
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Write(canceled, []store.Event{sample(1)}); err == nil {
+		t.Fatal("Write with a canceled context: no error")
+	}
+	if err := s.Write(context.Background(), []store.Event{sample(2)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(context.Background(), store.Query{
+		From: time.Date(2026, 11, 28, 0, 0, 0, 0, noumea), To: time.Date(2026, 11, 29, 0, 0, 0, 0, noumea)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Seq != 2 {
+		t.Errorf("events %+v, want seq 2 alone", got)
+	}
 }
