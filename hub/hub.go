@@ -51,26 +51,25 @@ type Options struct {
 
 // Hub is a configured pointage-hub.
 type Hub struct {
-	cfg      Config
-	opts     Options
-	log      *slog.Logger
-	db       *sql.DB
-	devices  *devices.Registry
-	store    store.Store
-	broker   *broker.Broker // nil with an external broker
-	link     *link.Link     // nil with the embedded broker
-	linkMsgs chan link.Message
-	ingest   *ingest.Ingest
-	roster   *roster.Roster
-	corr     *corrections.Store
-	users    *users.Store
-	audit    *audit.Log
-	keep     *retention.Retention
-	days     *days.Service
-	api      *api.API
-	reg      *prometheus.Registry
-	httpLn   net.Listener
-	http     *http.Server
+	cfg     Config
+	opts    Options
+	log     *slog.Logger
+	db      *sql.DB
+	devices *devices.Registry
+	store   store.Store
+	broker  *broker.Broker // nil with an external broker
+	link    *link.Link     // nil with the embedded broker
+	ingest  *ingest.Ingest
+	roster  *roster.Roster
+	corr    *corrections.Store
+	users   *users.Store
+	audit   *audit.Log
+	keep    *retention.Retention
+	days    *days.Service
+	api     *api.API
+	reg     *prometheus.Registry
+	httpLn  net.Listener
+	http    *http.Server
 
 	closeOnce sync.Once
 }
@@ -129,12 +128,14 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		}
 		pub = h.broker
 	} else {
-		h.linkMsgs = make(chan link.Message, 4096)
 		h.link, err = link.New(link.Options{
 			URL: cfg.MQTTURL, ClientID: "pointage-hub", Username: cfg.MQTTUsername, Password: string(cfg.MQTTPassword),
 			CAFile:    cfg.MQTTCAFile,
 			Subscribe: []string{wire.Filter(cfg.TopicRoot, wire.KindCheckIn), wire.Filter(cfg.TopicRoot, wire.KindStatus)},
-			Messages:  h.linkMsgs, Logger: h.log,
+			// Straight into ingest (which copies the payload): messages
+			// arrive only after Run has started it.
+			OnMessage: func(topic string, payload []byte) { h.ingest.Handle(topic, payload) },
+			Logger:    h.log,
 		})
 		if err != nil {
 			return nil, err
@@ -468,18 +469,6 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.log.Info("embedded MQTT broker listening", "addr", h.broker.Addr())
 	} else {
 		h.link.Start()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-runCtx.Done():
-					return
-				case m := <-h.linkMsgs:
-					h.ingest.Handle(m.Topic, m.Payload)
-				}
-			}
-		}()
 		h.log.Info("using the external MQTT broker", "url", h.cfg.MQTTURL)
 	}
 	wg.Add(1)

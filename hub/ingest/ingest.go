@@ -158,6 +158,11 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 func (in *Ingest) Handle(topic string, payload []byte) {
 	m := message{topic: topic, payload: append([]byte(nil), payload...), received: in.opts.Now()}
 	select {
+	case in.msgs <- m: // the usual case, without the cost of a two-way select
+		return
+	default:
+	}
+	select {
 	case in.msgs <- m:
 	case <-in.done:
 	}

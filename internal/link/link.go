@@ -54,6 +54,10 @@ type Options struct {
 	// Messages receives what arrives on Subscribe topics. The link blocks
 	// (not paho) when it is full, so size it for bursts.
 	Messages chan<- Message
+	// OnMessage, when set, takes what arrives instead of Messages: it is
+	// called on paho's goroutine of each message, with a payload valid
+	// only during the call; it may block (paho then holds the PUBACK).
+	OnMessage func(topic string, payload []byte)
 
 	ConnectTimeout       time.Duration // default 5 s
 	MaxReconnectInterval time.Duration // default 5 s (paho's is 10 min)
@@ -227,6 +231,10 @@ func (l *Link) onLost(_ mqtt.Client, err error) {
 }
 
 func (l *Link) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if l.opts.OnMessage != nil {
+		l.opts.OnMessage(m.Topic(), m.Payload())
+		return
+	}
 	if l.opts.Messages == nil {
 		return
 	}
