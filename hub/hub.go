@@ -270,10 +270,13 @@ func (h *Hub) knownSites(ctx context.Context) ([]string, error) {
 // linkPublisher adapts link.Link to ingest.Publisher.
 type linkPublisher struct{ l *link.Link }
 
+// Publish sends without waiting for the broker's PUBACK: ingest publishes
+// Acks and resend commands from its writer, which a round trip per device
+// and batch through a busy broker held up for two thirds of its time (a
+// lost Ack or command is repeated: the agent republishes, the gap watcher
+// asks again).
 func (p linkPublisher) Publish(topic string, payload []byte, retained bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return p.l.Publish(ctx, topic, payload, retained)
+	return p.l.Send(topic, payload, retained)
 }
 
 // HTTPAddr is the address the HTTP server listens on.

@@ -45,6 +45,7 @@ func (in *Ingest) writer(ctx context.Context) {
 			}
 			backoff = 0
 		case batch := <-in.fresh:
+			batch = in.coalesce(batch)
 			if backoff > 0 { // the store is failing: queue at once, retry on the timer
 				in.enqueue(ctx, batch)
 				continue
@@ -58,6 +59,22 @@ func (in *Ingest) writer(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// coalesce appends to batch the batches already waiting, up to BatchSize
+// events: the pipeline cuts a batch every BatchDelay, and under load one
+// store write (two commits, two fsyncs) per 5 ms of messages would cap the
+// rate; a writer that fell behind catches up with bigger writes instead.
+func (in *Ingest) coalesce(batch []store.Event) []store.Event {
+	for len(batch) < in.opts.BatchSize {
+		select {
+		case more := <-in.fresh:
+			batch = append(batch, more...)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drainQueue writes hub.db's queue to the store until it is empty.

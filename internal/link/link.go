@@ -251,6 +251,18 @@ func (l *Link) Publish(ctx context.Context, topic string, payload []byte, retain
 	return l.PublishAll(ctx, []Outgoing{{Topic: topic, Payload: payload, Retained: retained}})
 }
 
+// Send hands one message to paho at QoS 1 without waiting for the broker's
+// PUBACK: for messages whose loss costs only a repeat (the hub's Acks: an
+// agent without its Ack publishes again and gets it then), so the sender
+// is not held for a round trip through a busy broker.
+func (l *Link) Send(topic string, payload []byte, retained bool) error {
+	if !l.client.IsConnectionOpen() {
+		return ErrNotConnected
+	}
+	l.client.Publish(topic, 1, retained, payload)
+	return nil
+}
+
 // Outgoing is one message of a PublishAll batch.
 type Outgoing struct {
 	Topic    string
