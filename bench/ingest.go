@@ -130,6 +130,42 @@ type ingestResult struct {
 	CPU      float64       // CPU seconds of the consumer process during the run (hub, Telegraf); 0 if not measured
 	Note     string
 	Received int
+	// Other processes' CPU seconds over the same run: the bench process
+	// (generator, plus the raw subscriber or the Ack watcher), mosquitto,
+	// and influxd where there is one.
+	Others cpuBudget
+}
+
+// cpuBudget is the CPU seconds the processes other than the consumer spent.
+type cpuBudget struct{ Bench, Broker, Influxd float64 }
+
+// cpuMeter measures a side's other processes between start and stop.
+type cpuMeter struct {
+	broker, influxd int
+	at              cpuBudget
+}
+
+func startMeter(broker *testenv.MosquittoServer, influxd *testenv.InfluxdServer) *cpuMeter {
+	m := &cpuMeter{broker: broker.Pid()}
+	if influxd != nil {
+		m.influxd = influxd.Pid()
+	}
+	m.at = m.read()
+	return m
+}
+
+func (m *cpuMeter) read() cpuBudget {
+	b := cpuBudget{Bench: procCPU(os.Getpid()), Broker: procCPU(m.broker)}
+	if m.influxd != 0 {
+		b.Influxd = procCPU(m.influxd)
+	}
+	return b
+}
+
+// spent is the CPU used since start.
+func (m *cpuMeter) spent() cpuBudget {
+	now := m.read()
+	return cpuBudget{Bench: now.Bench - m.at.Bench, Broker: now.Broker - m.at.Broker, Influxd: now.Influxd - m.at.Influxd}
 }
 
 func (r ingestResult) rate() float64 {
@@ -158,10 +194,11 @@ func rawSide(t *tb, l *load) ingestResult {
 			done <- time.Now()
 		}
 	})
+	meter := startMeter(broker, nil)
 	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
 	select {
 	case end := <-done:
-		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load())}
+		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
 	case <-time.After(120 * time.Second):
 		t.Fatalf("raw subscriber: %d of %d messages after 120 s", got.Load(), total)
 	}
@@ -310,6 +347,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks
 		base = countPoints(t, influx)
 	}
 	cpu0 := procCPU(h.pid)
+	meter := startMeter(broker, influx)
 	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
 	var counter *pointCounter
 	if influx != nil {
@@ -317,7 +355,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks
 	}
 	select {
 	case end := <-w.done:
-		acks = ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), CPU: procCPU(h.pid) - cpu0}
+		acks = ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), CPU: procCPU(h.pid) - cpu0, Others: meter.spent()}
 	case <-time.After(300 * time.Second):
 		t.Fatalf("hub: Acks cover %d of %d check-ins after 300 s", w.stored(), l.total())
 	}
@@ -325,6 +363,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks
 		counted = counter.wait(t)
 		counted.PubTime = acks.PubTime
 		counted.CPU = procCPU(h.pid) - cpu0
+		counted.Others = meter.spent()
 	}
 	return acks, counted
 }
@@ -496,10 +535,12 @@ func telegrafSide(t *tb, telegraf string, l *load) ingestResult {
 	}
 	base := countPoints(t, d)
 	cpu0 := procCPU(cmd.Process.Pid)
+	meter := startMeter(broker, d)
 	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
 	r := newPointCounter(t, d, base, l.total(), start).wait(t)
 	r.PubTime = pubEnd.Sub(start)
 	r.CPU = procCPU(cmd.Process.Pid) - cpu0
+	r.Others = meter.spent()
 	if r.N < l.total() {
 		log, _ := os.ReadFile(filepath.Join(dir, "telegraf.log"))
 		r.Note += "; Telegraf log: " + strings.ReplaceAll(tail(string(log), 400), "\n", " ")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -320,6 +321,49 @@ func (r *report) ingestSection(w writer) {
 	w("`content_encoding = \"identity\"` (no gzip on loopback), `metric_batch_size = 5000`,")
 	w("`flush_interval = \"100ms\"`, `flush_jitter = \"0s\"`, `metric_buffer_limit = 1000000`.")
 	w("The hub's points carry two more fields (`received_at`, `review`), as do the direct writes.")
+	w("")
+	r.cpuBudgetTable(w)
+}
+
+// cpuBudgetTable shows where the machine's CPU went in each side: a side is
+// limited by the machine when its processes together use about all of it.
+func (r *report) cpuBudgetTable(w writer) {
+	sides := []struct{ side, consumer string }{
+		{"raw", "(in the generator's process)"},
+		{"hub-sqlite", "hub"},
+		{"hub-influx-acks", "hub"},
+		{"telegraf", "Telegraf"},
+	}
+	w("CPU seconds per 10,000 events by process (mean of the runs; /proc of each process over")
+	w("the run), against what the machine has in that time (%d cores x the run's time):", runtime.NumCPU())
+	w("")
+	w("| side | generator process (publishers, and the raw subscriber or the Ack watcher) | mosquitto | consumer | influxd | all | machine used |")
+	w("|---|---|---|---|---|---|---|")
+	for _, s := range sides {
+		runs := r.ingest[s.side]
+		if len(runs) == 0 || runs[0].Others.Broker == 0 {
+			continue
+		}
+		var gen, broker, consumer, influx, capacity float64
+		for _, x := range runs {
+			per := 10000 / float64(x.N) / float64(len(runs))
+			gen += x.Others.Bench * per
+			broker += x.Others.Broker * per
+			consumer += x.CPU * per
+			influx += x.Others.Influxd * per
+			capacity += float64(runtime.NumCPU()) * x.Elapsed.Seconds() * per
+		}
+		all := gen + broker + consumer + influx
+		cons := fmt.Sprintf("%s %.2f s", s.consumer, consumer)
+		if s.side == "raw" {
+			cons = s.consumer
+		}
+		inf := "-"
+		if influx > 0 {
+			inf = fmt.Sprintf("%.2f s", influx)
+		}
+		w("| %s | %.2f s | %.2f s | %s | %s | %.2f s | %.0f %% of %.2f s |", s.side, gen, broker, cons, inf, all, 100*all/capacity, capacity)
+	}
 	w("")
 }
 

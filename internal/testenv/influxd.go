@@ -178,6 +178,9 @@ func (d *InfluxdServer) Addr() string { return loopback(d.httpPort) }
 // Dir is the server's folder: configuration, meta, data, wal, log.
 func (d *InfluxdServer) Dir() string { return d.dir }
 
+// Pid is influxd's process id (0 while it is stopped), for CPU figures.
+func (d *InfluxdServer) Pid() int { return d.proc.pid() }
+
 // ConfigPath is the configuration file the server runs with.
 func (d *InfluxdServer) ConfigPath() string { return filepath.Join(d.dir, "influxd.conf") }
 

@@ -151,6 +151,9 @@ func (m *MosquittoServer) Addr() string { return loopback(m.port) }
 // Port is the broker's TCP port.
 func (m *MosquittoServer) Port() int { return m.port }
 
+// Pid is the broker's process id (0 while it is stopped), for CPU figures.
+func (m *MosquittoServer) Pid() int { return m.proc.pid() }
+
 // Dir is the broker's folder: configuration, password and ACL files, log, persistence.
 func (m *MosquittoServer) Dir() string { return m.dir }
 

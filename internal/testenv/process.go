@@ -183,6 +183,16 @@ func (p *process) signal(sig syscall.Signal) error {
 
 func (p *process) logs() string { return readFrom(p.logPath, 0) }
 
+// pid is the process id of the current run, 0 when it is not running.
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil || p.cur.exited() || p.cur.cmd.Process == nil {
+		return 0
+	}
+	return p.cur.cmd.Process.Pid
+}
+
 func readFrom(path string, offset int64) string {
 	f, err := os.Open(path)
 	if err != nil {
