@@ -17,12 +17,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pointage_ingest_rejected_total",
 			Help: "Messages refused by the hub, by reason."}, []string{"reason"}),
 		checkins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pointage_ingest_checkins_total",
-			Help: "Check-ins by outcome: queued, duplicate (redelivery), conflict, stored, quarantined."}, []string{"result"}),
+			Help: "Check-ins by outcome: queued (accepted, on their way to the store), duplicate (redelivery), conflict, stored, quarantined."}, []string{"result"}),
 		acks:        prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_acks_total", Help: "Acks published."}),
 		resends:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_resend_requests_total", Help: "Resend commands published for sequence gaps."}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_store_write_errors_total", Help: "Failed store writes (retried)."}),
-		queueErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_queue_errors_total", Help: "Batches that could not be queued in hub.db."}),
-		queueDepth:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_ingest_batch_events", Help: "Events in the last batch read from the queue."}),
+		queueErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pointage_ingest_queue_errors_total", Help: "Batches (or their rejections, statuses, conflicts) that could not be recorded in hub.db; their check-ins come again."}),
+		queueDepth:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_ingest_batch_events", Help: "Events in the last batch written to the store."}),
 	}
 	for _, c := range []prometheus.Collector{m.rejected, m.checkins, m.acks, m.resends, m.storeErrors, m.queueErrors, m.queueDepth} {
 		if err := reg.Register(c); err != nil {
