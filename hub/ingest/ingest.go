@@ -479,32 +479,44 @@ func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []st
 	}
 	in.writeMu.Lock()
 	defer in.writeMu.Unlock()
+	return in.withTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rejects {
+			payload := r.m.payload
+			if len(payload) > wire.MaxPayload {
+				payload = payload[:wire.MaxPayload]
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
+				r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
+				return fmt.Errorf("record rejection: %w", err)
+			}
+		}
+		for _, s := range statuses {
+			if err := in.saveStatus(ctx, tx, s); err != nil {
+				return err
+			}
+		}
+		for _, cf := range conflicts {
+			c := cf.a.c
+			if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
+				ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), cf.storedID, c.ID, string(cf.a.payload), cf.a.received.UnixMilli()); err != nil {
+				return fmt.Errorf("record conflict: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// withTx runs f in a transaction on hub.db and commits it if f returns nil.
+// The caller holds writeMu: waiting on a Go mutex is cheaper than SQLite's
+// busy handler, which sleeps.
+func (in *Ingest) withTx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := in.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for _, r := range rejects {
-		payload := r.m.payload
-		if len(payload) > wire.MaxPayload {
-			payload = payload[:wire.MaxPayload]
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
-			r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
-			return fmt.Errorf("record rejection: %w", err)
-		}
-	}
-	for _, s := range statuses {
-		if err := in.saveStatus(ctx, tx, s); err != nil {
-			return err
-		}
-	}
-	for _, cf := range conflicts {
-		c := cf.a.c
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
-			ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), cf.storedID, c.ID, string(cf.a.payload), cf.a.received.UnixMilli()); err != nil {
-			return fmt.Errorf("record conflict: %w", err)
-		}
+	if err := f(tx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

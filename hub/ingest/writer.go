@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -147,24 +148,21 @@ func (in *Ingest) enqueue(ctx context.Context, batch []store.Event) {
 	err := func() error {
 		in.writeMu.Lock()
 		defer in.writeMu.Unlock()
-		tx, err := in.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, ev := range batch {
-			if _, err := stmt.ExecContext(ctx, ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
-				ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review); err != nil {
+		return in.withTx(ctx, func(tx *sql.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO NOTHING`)
+			if err != nil {
 				return err
 			}
-		}
-		return tx.Commit()
+			defer stmt.Close()
+			for _, ev := range batch {
+				if _, err := stmt.ExecContext(ctx, ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
+					ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}()
 	if err == nil {
 		return
@@ -257,40 +255,38 @@ func (in *Ingest) handled(ctx context.Context, stored, bad []store.Event, reason
 		in.mu.Unlock()
 
 		now := in.opts.Now().UnixMilli()
-		tx, err := in.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := journalHandled(ctx, tx, groups, now); err != nil {
-			return err
-		}
-		if fromQueue {
-			for _, ev := range stored {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM received WHERE device=? AND epoch=? AND seq=? AND state=?`,
-					ev.Device, ev.Epoch, int64(ev.Seq), statePending); err != nil {
-					return fmt.Errorf("unqueue stored events: %w", err)
+		err := in.withTx(ctx, func(tx *sql.Tx) error {
+			if err := journalHandled(ctx, tx, groups, now); err != nil {
+				return err
+			}
+			if fromQueue {
+				for _, ev := range stored {
+					if _, err := tx.ExecContext(ctx, `DELETE FROM received WHERE device=? AND epoch=? AND seq=? AND state=?`,
+						ev.Device, ev.Epoch, int64(ev.Seq), statePending); err != nil {
+						return fmt.Errorf("unqueue stored events: %w", err)
+					}
 				}
 			}
-		}
-		for _, ev := range bad {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review, state, reason)
+			for _, ev := range bad {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review, state, reason)
 				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO UPDATE SET state=excluded.state, reason=excluded.reason`,
-				ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
-				ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review, stateQuarantined,
-				clip(reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}], 1000)); err != nil {
-				return fmt.Errorf("quarantine: %w", err)
+					ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
+					ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review, stateQuarantined,
+					clip(reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}], 1000)); err != nil {
+					return fmt.Errorf("quarantine: %w", err)
+				}
 			}
-		}
-		for k, cp := range next {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
+			for k, cp := range next {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
 				VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through,
 				stored_through=MAX(stored_through, excluded.stored_through), max_seq=MAX(max_seq, excluded.max_seq), last_seen=excluded.last_seen`,
-				k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
-				return fmt.Errorf("update sequences: %w", err)
+					k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
+					return fmt.Errorf("update sequences: %w", err)
+				}
 			}
-		}
-		if err := tx.Commit(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		in.mu.Lock()
