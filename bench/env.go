@@ -251,36 +251,41 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// profileIngest profiles the hub's ingest pipeline in-process (hub/ingest
-// BenchmarkIngestSQLite under -cpuprofile) and keeps pprof's top functions: where the
-// hub's time goes when its ingest falls short of the broker.
-func profileIngest(t *tb, c config, base string) (file, top string) {
-	prof := filepath.Join(base, "ingest.cpu")
-	testBin := filepath.Join(base, "ingest.test")
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "BenchmarkIngestSQLite", "-benchtime", "5x", "-o", testBin,
-		"-cpuprofile", prof, "./hub/ingest")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("profile ingest: %v\n%s", err, tail(string(out), 2000))
+// profileIngest profiles the hub process (POINTAGE_CPUPROFILE) through one SQLite
+// ingest side over mosquitto and keeps pprof's top functions: where the hub's CPU
+// goes at full ingest rate.
+func profileIngest(t *tb, c config, base, hubBin string, l *load) (file, top string) {
+	dir := filepath.Join(base, "hub-profile")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", testBin, prof).CombinedOutput()
+	hubProfileDir = dir
+	acks, _ := hubSide(t, hubBin, l, nil)
+	hubProfileDir = ""
+	prof := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".prof")
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=60", hubBin, prof).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pprof: %v\n%s", err, out)
 	}
-	flat, _ := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", testBin, prof).CombinedOutput()
+	flat, _ := exec.Command("go", "tool", "pprof", "-top", "-nodecount=30", hubBin, prof).CombinedOutput()
 	suffix := ""
 	if c.quick {
 		suffix = "-quick"
 	}
 	file = filepath.Join(c.rawDir, fmt.Sprintf("ingest-profile-%s%s.txt", time.Now().Format("2006-01-02-1504"), suffix))
-	body := "# go test -run '^$' -bench BenchmarkIngestSQLite -benchtime 5x -cpuprofile ... ./hub/ingest\n# pprof -top -cum\n" +
-		string(out) + "\n# pprof -top (flat)\n" + string(flat)
+	body := fmt.Sprintf("# hub process (pointage-hub run --mqtt-url, SQLite) under POINTAGE_CPUPROFILE, %d check-ins at %.0f/s\n# pprof -top -cum\n",
+		acks.N, acks.rate()) + string(out) + "\n# pprof -top (flat)\n" + string(flat)
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The summary: the profile's duration line, then the hub's own functions by cumulative time.
+	// The summary: the profile's duration line, then the hub's own functions, the
+	// MQTT client, SQLite's entry points and the collector, by cumulative time.
 	var sum []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "Duration:") || strings.Contains(l, "flat  flat%") || strings.Contains(l, "pointage/") {
+		if strings.HasPrefix(l, "Duration:") || strings.Contains(l, "flat  flat%") ||
+			strings.Contains(l, "pointage/") && !strings.Contains(l, ".func") ||
+			strings.Contains(l, "paho") && (strings.Contains(l, "startIncoming.func1") || strings.Contains(l, "startOutgoingComms.func1") || strings.HasSuffix(l, "matchAndDispatch.func2.2")) ||
+			strings.HasSuffix(l, "runtime.gcBgMarkWorker") || strings.HasSuffix(l, "runtime.mallocgc") {
 			sum = append(sum, l)
 		}
 	}

@@ -161,7 +161,9 @@ func run(c config) error {
 		})
 	}
 	if c.want("profile") {
-		do("profile-ingest", func(t *tb) { r.profFile, r.profTop = profileIngest(t, c, base) })
+		do("profile-ingest", func(t *tb) {
+			r.profFile, r.profTop = profileIngest(t, c, base, hubBin, newLoad(c.devices, c.perDevice))
+		})
 	}
 	r.loadEnd = loadAvg()
 	r.elapsed = time.Since(started)

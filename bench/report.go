@@ -153,10 +153,9 @@ func (r *report) markdown() string {
 	if r.profTop != "" {
 		w("### Where the hub's ingest time goes (pprof)")
 		w("")
-		w("`hub/ingest BenchmarkIngestSQLite` (validate, queue in hub.db, store, Ack; in-process, no broker)")
-		w("under `-cpuprofile`; pointage's functions by cumulative time (SQLite, JSON and runtime")
-		w("functions by own time in `%s`). An in-process run of this pipeline is the hub's ceiling:", r.profFile)
-		w("over MQTT it also decodes the broker's stream and publishes Acks.")
+		w("The hub process of one more SQLite side (generator -> mosquitto -> hub, as above) under")
+		w("`POINTAGE_CPUPROFILE`: its own functions, the MQTT client's goroutines, the store write and")
+		w("the collector by cumulative time (everything, and by own time, in `%s`).", r.profFile)
 		w("")
 		w("```")
 		lines := strings.Split(strings.TrimSpace(r.profTop), "\n")
