@@ -181,7 +181,7 @@ func run(c config) error {
 // hotArgs: the hot paths, in a form benchstat reads (-count).
 func hotArgs(c config) []string {
 	return []string{"-run", "^$", "-bench", ".", "-benchmem", "-count", fmt.Sprint(c.count), "-timeout", "30m",
-		"./bench/hotpath", "./hub/counts", "./agent/outbox", "./hub/store/sqlitestore", "./hub/ingest"}
+		"./bench/hotpath", "./hub/counts", "./agent/outbox", "./hub/store/sqlitestore", "./hub/ingest", "./internal/link"}
 }
 
 func absPath(p string) string {
