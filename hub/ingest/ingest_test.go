@@ -72,6 +72,7 @@ func (r *recorder) commands(device string) []wire.Command {
 type faultyStore struct {
 	store.Store
 	mu        sync.Mutex
+	hold      chan struct{}   // when set, writes wait until it is closed or their context ends
 	down      bool            // every write fails, retryably
 	refuse    map[string]bool // badges refused for good
 	writes    int
@@ -79,6 +80,16 @@ type faultyStore struct {
 }
 
 func (f *faultyStore) Write(ctx context.Context, evs []store.Event) error {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	f.writes++
 	down := f.down
@@ -504,5 +515,34 @@ func TestLostSeqArrivingLaterIsStored(t *testing.T) {
 	waitFor(t, "seq 3 stored after all", func() bool { return len(e.stored()) == 4 })
 	if got := e.pub.lastAck("d1", "E1"); got != 5 {
 		t.Fatalf("ack %d, want 5", got)
+	}
+}
+
+// The hub stops (a crash, a restart) while events are on their way to the
+// store: they were never acknowledged, nothing of them is left half-done,
+// and when the agent publishes them again they are stored once.
+func TestEventsInFlightAtStopComeAgain(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, nil)
+	e.send("d1", "E1", 1, 2)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	e.store.mu.Lock()
+	e.store.hold = make(chan struct{}) // the store stalls from now on
+	e.store.mu.Unlock()
+	e.send("d1", "E1", 3, 4, 5)
+	waitFor(t, "seqs 3-5 in flight", func() bool { return len(e.in.Sequences()) == 1 && e.in.Sequences()[0].ReceivedThrough == 5 })
+	e.stop()
+	if got := e.pub.lastAck("d1", "E1"); got != 2 {
+		t.Fatalf("acked %d, want 2: events in flight are not stored", got)
+	}
+
+	e2 := newEnv(t, dir, nil)
+	if seq := e2.in.Sequences(); seq[0].StoredThrough != 2 || seq[0].ReceivedThrough != 2 {
+		t.Fatalf("after restart: %+v, want stored and received through 2", seq)
+	}
+	e2.send("d1", "E1", 3, 4, 5) // the agent's republish (no Ack covered them)
+	waitFor(t, "ack 5", func() bool { return e2.pub.lastAck("d1", "E1") == 5 })
+	if n := len(e2.stored()); n != 5 {
+		t.Fatalf("%d events stored, want 5", n)
 	}
 }
