@@ -213,96 +213,16 @@ func (in *Ingest) handled(ctx context.Context, stored, bad []store.Event, reason
 	if len(stored)+len(bad) == 0 {
 		return nil
 	}
-	groups := map[seqKey][]seqID{}
-	sites := map[seqKey]string{}
+	h := handledBatch{stored: stored, bad: bad, reasons: reasons, fromQueue: fromQueue,
+		groups: map[seqKey][]seqID{}, sites: map[seqKey]string{}}
 	for _, list := range [][]store.Event{stored, bad} {
 		for _, ev := range list {
 			k := seqKey{ev.Device, ev.Epoch}
-			groups[k] = append(groups[k], seqID{ev.Seq, ev.ID})
-			sites[k] = ev.Site
+			h.groups[k] = append(h.groups[k], seqID{ev.Seq, ev.ID})
+			h.sites[k] = ev.Site
 		}
 	}
-	type ackTo struct {
-		site    string
-		through uint64
-	}
-	moved := map[seqKey]ackTo{}
-	err := func() error {
-		// writeMu keeps DeclareLost, the only other writer of the stored
-		// side, out until the new figures are applied.
-		in.writeMu.Lock()
-		defer in.writeMu.Unlock()
-		// The stored side after this batch, on copies.
-		next := map[seqKey]*tracker{}
-		in.mu.Lock()
-		for k, list := range groups {
-			cur := in.trackers[k]
-			if cur == nil { // queued before a restart whose load missed it
-				cur = newTracker(sites[k])
-				in.trackers[k] = cur
-			}
-			cp := newTracker(cur.site)
-			cp.storedThrough = cur.storedThrough
-			for s := range cur.stored {
-				cp.stored[s] = struct{}{}
-			}
-			for _, s := range list {
-				cp.markStored(s.seq)
-			}
-			cp.receivedThrough, cp.maxSeq = cur.receivedThrough, cur.maxSeq
-			next[k] = cp
-		}
-		in.mu.Unlock()
-
-		now := in.opts.Now().UnixMilli()
-		err := in.withTx(ctx, func(tx *sql.Tx) error {
-			if err := journalHandled(ctx, tx, groups, now); err != nil {
-				return err
-			}
-			if fromQueue {
-				for _, ev := range stored {
-					if _, err := tx.ExecContext(ctx, `DELETE FROM received WHERE device=? AND epoch=? AND seq=? AND state=?`,
-						ev.Device, ev.Epoch, int64(ev.Seq), statePending); err != nil {
-						return fmt.Errorf("unqueue stored events: %w", err)
-					}
-				}
-			}
-			for _, ev := range bad {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review, state, reason)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO UPDATE SET state=excluded.state, reason=excluded.reason`,
-					ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
-					ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review, stateQuarantined,
-					clip(reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}], 1000)); err != nil {
-					return fmt.Errorf("quarantine: %w", err)
-				}
-			}
-			for k, cp := range next {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
-				VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through,
-				stored_through=MAX(stored_through, excluded.stored_through), max_seq=MAX(max_seq, excluded.max_seq), last_seen=excluded.last_seen`,
-					k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
-					return fmt.Errorf("update sequences: %w", err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		for k, cp := range next {
-			cur := in.trackers[k]
-			if cp.storedThrough > cur.storedThrough {
-				moved[k] = ackTo{cur.site, cp.storedThrough}
-			}
-			cur.storedThrough, cur.stored = cp.storedThrough, cp.stored
-			for _, s := range groups[k] {
-				delete(cur.pending, s.seq)
-			}
-		}
-		return nil
-	}()
+	moved, err := in.commitHandled(ctx, h)
 	if err != nil {
 		return fmt.Errorf("record %d handled events: %w", len(stored)+len(bad), err)
 	}
@@ -315,6 +235,110 @@ func (in *Ingest) handled(ctx context.Context, stored, bad []store.Event, reason
 		in.ack(a.site, k.device, k.epoch, a.through)
 	}
 	in.notifyChanged()
+	return nil
+}
+
+// handledBatch is one batch the writer handled, grouped by device and epoch.
+type handledBatch struct {
+	stored, bad []store.Event
+	reasons     map[receivedKey]string // why each bad one was refused
+	fromQueue   bool                   // read from hub.db's queue (to be taken out of it)
+	groups      map[seqKey][]seqID
+	sites       map[seqKey]string
+}
+
+// ackTo is the Ack a device and epoch gets after a batch.
+type ackTo struct {
+	site    string
+	through uint64
+}
+
+// commitHandled writes a handled batch to hub.db and, once committed,
+// applies it to the accounting in memory; it returns the Acks that moved.
+// writeMu keeps DeclareLost, the only other writer of the stored side, out
+// until the new figures are applied.
+func (in *Ingest) commitHandled(ctx context.Context, h handledBatch) (map[seqKey]ackTo, error) {
+	in.writeMu.Lock()
+	defer in.writeMu.Unlock()
+	in.mu.Lock()
+	next := in.storedAfter(h)
+	in.mu.Unlock()
+	now := in.opts.Now().UnixMilli()
+	if err := in.withTx(ctx, func(tx *sql.Tx) error { return writeHandled(ctx, tx, h, next, now) }); err != nil {
+		return nil, err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	moved := map[seqKey]ackTo{}
+	for k, cp := range next {
+		cur := in.trackers[k]
+		if cp.storedThrough > cur.storedThrough {
+			moved[k] = ackTo{cur.site, cp.storedThrough}
+		}
+		cur.storedThrough, cur.stored = cp.storedThrough, cp.stored
+		for _, s := range h.groups[k] {
+			delete(cur.pending, s.seq)
+		}
+	}
+	return moved, nil
+}
+
+// storedAfter returns, for each device and epoch of the batch, a copy of
+// its tracker's stored side with the batch marked (and the received side's
+// figures, for the sequences row). Caller holds in.mu.
+func (in *Ingest) storedAfter(h handledBatch) map[seqKey]*tracker {
+	next := make(map[seqKey]*tracker, len(h.groups))
+	for k, list := range h.groups {
+		cur := in.trackers[k]
+		if cur == nil { // queued before a restart whose load missed it
+			cur = newTracker(h.sites[k])
+			in.trackers[k] = cur
+		}
+		cp := newTracker(cur.site)
+		cp.storedThrough = cur.storedThrough
+		for s := range cur.stored {
+			cp.stored[s] = struct{}{}
+		}
+		for _, s := range list {
+			cp.markStored(s.seq)
+		}
+		cp.receivedThrough, cp.maxSeq = cur.receivedThrough, cur.maxSeq
+		next[k] = cp
+	}
+	return next
+}
+
+// writeHandled is commitHandled's transaction: the journal, the queue and
+// the quarantine, the sequences.
+func writeHandled(ctx context.Context, tx *sql.Tx, h handledBatch, next map[seqKey]*tracker, now int64) error {
+	if err := journalHandled(ctx, tx, h.groups, now); err != nil {
+		return err
+	}
+	if h.fromQueue {
+		for _, ev := range h.stored {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM received WHERE device=? AND epoch=? AND seq=? AND state=?`,
+				ev.Device, ev.Epoch, int64(ev.Seq), statePending); err != nil {
+				return fmt.Errorf("unqueue stored events: %w", err)
+			}
+		}
+	}
+	for _, ev := range h.bad {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review, state, reason)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO UPDATE SET state=excluded.state, reason=excluded.reason`,
+			ev.Device, ev.Epoch, int64(ev.Seq), ev.ID, ev.Site, ev.Reader, ev.Badge, ev.Service, ev.Dir,
+			ev.At.Format(wire.AtLayout), ev.ReceivedAt.UnixMilli(), ev.Review, stateQuarantined,
+			clip(h.reasons[receivedKey{ev.Device, ev.Epoch, ev.Seq}], 1000)); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	for k, cp := range next {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
+			VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through,
+			stored_through=MAX(stored_through, excluded.stored_through), max_seq=MAX(max_seq, excluded.max_seq), last_seen=excluded.last_seen`,
+			k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
+			return fmt.Errorf("update sequences: %w", err)
+		}
+	}
 	return nil
 }
 
