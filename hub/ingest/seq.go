@@ -58,6 +58,27 @@ func (t *tracker) markStored(seq uint64) bool {
 	return advance(&t.storedThrough, t.stored, seq)
 }
 
+// storedThroughWith is what storedThrough would become with seqs marked
+// stored, without changing t: the contiguous run above storedThrough
+// through the stored seqs and the new ones. It costs the length of that run,
+// not the size of the stored set (which holds every seq above a gap that
+// stays open).
+func (t *tracker) storedThroughWith(seqs []seqID) uint64 {
+	added := make(map[uint64]struct{}, len(seqs))
+	for _, s := range seqs {
+		added[s.seq] = struct{}{}
+	}
+	through := t.storedThrough
+	for {
+		_, stored := t.stored[through+1]
+		_, isNew := added[through+1]
+		if !stored && !isNew {
+			return through
+		}
+		through++
+	}
+}
+
 func advance(through *uint64, above map[uint64]struct{}, seq uint64) bool {
 	if seq <= *through {
 		return false

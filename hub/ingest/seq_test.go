@@ -55,3 +55,29 @@ func TestTrackerStored(t *testing.T) {
 		t.Fatal("an old seq moved storedThrough")
 	}
 }
+
+// storedThroughWith tells where storedThrough would move, through stored
+// seqs above a gap and new ones, without moving it.
+func TestStoredThroughWith(t *testing.T) {
+	tr := newTracker("s")
+	for _, s := range []uint64{1, 2, 4, 5, 7} {
+		tr.markStored(s)
+	}
+	for _, tc := range []struct {
+		add  []uint64
+		want uint64
+	}{
+		{nil, 2}, {[]uint64{6}, 2}, {[]uint64{3}, 5}, {[]uint64{3, 6}, 7}, {[]uint64{6, 3, 8}, 8}, {[]uint64{2}, 2},
+	} {
+		var seqs []seqID
+		for _, s := range tc.add {
+			seqs = append(seqs, seqID{seq: s})
+		}
+		if got := tr.storedThroughWith(seqs); got != tc.want {
+			t.Errorf("with %v: %d, want %d", tc.add, got, tc.want)
+		}
+		if tr.storedThrough != 2 || len(tr.stored) != 3 {
+			t.Fatalf("the tracker changed: through %d, %d above", tr.storedThrough, len(tr.stored))
+		}
+	}
+}

@@ -254,14 +254,15 @@ type ackTo struct {
 }
 
 // commitHandled writes a handled batch to hub.db and, once committed,
-// applies it to the accounting in memory; it returns the Acks that moved.
+// applies it to the accounting in memory (to the same figures: nothing else
+// changes the stored side meanwhile); it returns the Acks that moved.
 // writeMu keeps DeclareLost, the only other writer of the stored side, out
 // until the new figures are applied.
 func (in *Ingest) commitHandled(ctx context.Context, h handledBatch) (map[seqKey]ackTo, error) {
 	in.writeMu.Lock()
 	defer in.writeMu.Unlock()
 	in.mu.Lock()
-	next := in.storedAfter(h)
+	next := in.figuresAfter(h)
 	in.mu.Unlock()
 	now := in.opts.Now().UnixMilli()
 	if err := in.withTx(ctx, func(tx *sql.Tx) error { return writeHandled(ctx, tx, h, next, now) }); err != nil {
@@ -270,47 +271,43 @@ func (in *Ingest) commitHandled(ctx context.Context, h handledBatch) (map[seqKey
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	moved := map[seqKey]ackTo{}
-	for k, cp := range next {
+	for k, list := range h.groups {
 		cur := in.trackers[k]
-		if cp.storedThrough > cur.storedThrough {
-			moved[k] = ackTo{cur.site, cp.storedThrough}
-		}
-		cur.storedThrough, cur.stored = cp.storedThrough, cp.stored
-		for _, s := range h.groups[k] {
+		for _, s := range list {
+			if cur.markStored(s.seq) {
+				moved[k] = ackTo{cur.site, cur.storedThrough}
+			}
 			delete(cur.pending, s.seq)
 		}
 	}
 	return moved, nil
 }
 
-// storedAfter returns, for each device and epoch of the batch, a copy of
-// its tracker's stored side with the batch marked (and the received side's
-// figures, for the sequences row). Caller holds in.mu.
-func (in *Ingest) storedAfter(h handledBatch) map[seqKey]*tracker {
-	next := make(map[seqKey]*tracker, len(h.groups))
+// figures is a device and epoch's sequence row after a batch.
+type figures struct {
+	site                                   string
+	receivedThrough, storedThrough, maxSeq uint64
+}
+
+// figuresAfter returns, for each device and epoch of the batch, its
+// sequence figures once the batch is handled, leaving the trackers as they
+// are. Caller holds in.mu.
+func (in *Ingest) figuresAfter(h handledBatch) map[seqKey]figures {
+	next := make(map[seqKey]figures, len(h.groups))
 	for k, list := range h.groups {
 		cur := in.trackers[k]
 		if cur == nil { // queued before a restart whose load missed it
 			cur = newTracker(h.sites[k])
 			in.trackers[k] = cur
 		}
-		cp := newTracker(cur.site)
-		cp.storedThrough = cur.storedThrough
-		for s := range cur.stored {
-			cp.stored[s] = struct{}{}
-		}
-		for _, s := range list {
-			cp.markStored(s.seq)
-		}
-		cp.receivedThrough, cp.maxSeq = cur.receivedThrough, cur.maxSeq
-		next[k] = cp
+		next[k] = figures{site: cur.site, receivedThrough: cur.receivedThrough, storedThrough: cur.storedThroughWith(list), maxSeq: cur.maxSeq}
 	}
 	return next
 }
 
 // writeHandled is commitHandled's transaction: the journal, the queue and
 // the quarantine, the sequences.
-func writeHandled(ctx context.Context, tx *sql.Tx, h handledBatch, next map[seqKey]*tracker, now int64) error {
+func writeHandled(ctx context.Context, tx *sql.Tx, h handledBatch, next map[seqKey]figures, now int64) error {
 	if err := journalHandled(ctx, tx, h.groups, now); err != nil {
 		return err
 	}
@@ -331,11 +328,11 @@ func writeHandled(ctx context.Context, tx *sql.Tx, h handledBatch, next map[seqK
 			return fmt.Errorf("quarantine: %w", err)
 		}
 	}
-	for k, cp := range next {
+	for k, f := range next {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sequences (device, epoch, site, received_through, stored_through, max_seq, first_seen, last_seen)
 			VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch) DO UPDATE SET received_through=excluded.received_through,
 			stored_through=MAX(stored_through, excluded.stored_through), max_seq=MAX(max_seq, excluded.max_seq), last_seen=excluded.last_seen`,
-			k.device, k.epoch, cp.site, int64(cp.receivedThrough), int64(cp.storedThrough), int64(cp.maxSeq), now, now); err != nil {
+			k.device, k.epoch, f.site, int64(f.receivedThrough), int64(f.storedThrough), int64(f.maxSeq), now, now); err != nil {
 			return fmt.Errorf("update sequences: %w", err)
 		}
 	}
