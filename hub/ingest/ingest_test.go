@@ -546,3 +546,30 @@ func TestEventsInFlightAtStopComeAgain(t *testing.T) {
 		t.Fatalf("%d events stored, want 5", n)
 	}
 }
+
+// A damaged row of the handled journal does not keep the hub from starting,
+// and a redelivery of a seq it held is stored once.
+func TestDamagedJournalRow(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, nil)
+	e.send("d1", "E1", 1, 2)
+	waitFor(t, "ack 2", func() bool { return e.pub.lastAck("d1", "E1") == 2 })
+	e.send("d1", "E1", 4) // above a gap: in the journal, not in stored_through
+	waitFor(t, "seq 4 stored", func() bool { return len(e.stored()) == 3 })
+	e.stop()
+	sqlDB, err := db.Open(context.Background(), filepath.Join(dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.Exec(`UPDATE handled SET ids = x'ff' WHERE max_seq = 4`); err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.Close()
+
+	e2 := newEnv(t, dir, nil)
+	e2.send("d1", "E1", 4, 3)
+	waitFor(t, "ack 4", func() bool { return e2.pub.lastAck("d1", "E1") == 4 })
+	if n := len(e2.stored()); n != 4 {
+		t.Fatalf("%d events stored, want 4", n)
+	}
+}

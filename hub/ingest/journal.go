@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 )
 
 // The handled journal remembers, per (device, epoch), the event id of every
@@ -91,15 +90,9 @@ func (in *Ingest) handledIDs(ctx context.Context, keys []receivedKey) (map[recei
 		want[k] = true
 	}
 	out := make(map[receivedKey]string, len(keys))
-	// Journal rows are few per device and epoch (one a batch); the lookups
-	// of one batch are read with one query per device and epoch.
-	devices := make([]seqKey, 0, len(spans))
-	for sk := range spans {
-		devices = append(devices, sk)
-	}
-	sort.Slice(devices, func(i, j int) bool { return devices[i].device+devices[i].epoch < devices[j].device+devices[j].epoch })
-	for _, sk := range devices {
-		s := spans[sk]
+	// The lookups of one batch are read with one query per device and
+	// epoch, over the journal rows that may hold them.
+	for sk, s := range spans {
 		if err := in.scanJournal(ctx, sk, s.lo, s.hi, func(e seqID) {
 			k := receivedKey{sk.device, sk.epoch, e.seq}
 			if want[k] {
@@ -142,7 +135,11 @@ func (in *Ingest) scanJournal(ctx context.Context, k seqKey, lo, hi uint64, f fu
 		}
 		list, err := decodeSeqIDs(blob)
 		if err != nil {
-			return fmt.Errorf("read the handled journal of %s/%s: %w", k.device, k.epoch, err)
+			// A damaged row must not keep the hub from starting nor
+			// stall ingest: its seqs count as not handled, so a
+			// redelivery of one is written again (the store keeps one copy).
+			in.log.Error("skipping a damaged row of the handled journal", "device", k.device, "epoch", k.epoch, "err", err)
+			continue
 		}
 		for _, e := range list {
 			if e.seq >= lo && e.seq <= hi {
