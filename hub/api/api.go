@@ -302,6 +302,15 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, f func() (any, err
 	}
 }
 
+// deviceViews is every device's status joined with its sequence accounting.
+func (a *API) deviceViews(ctx context.Context) ([]ingest.DeviceView, error) {
+	statuses, err := a.opts.Devices.DeviceStatuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ingest.Views(statuses, a.opts.Ingest.Sequences()), nil
+}
+
 func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 	site, status, msg := siteParam(r, u, false)
 	if status != 0 {
@@ -309,13 +318,12 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	a.respond(w, r, func() (any, error) {
-		statuses, err := a.opts.Devices.DeviceStatuses(r.Context())
+		views, err := a.deviceViews(r.Context())
 		if err != nil {
 			return nil, err
 		}
-		seqs := a.opts.Ingest.Sequences()
 		out := []ingest.DeviceView{}
-		for _, v := range ingest.Views(statuses, seqs) {
+		for _, v := range views {
 			if site == "" || v.Site == site {
 				out = append(out, v)
 			}

@@ -45,11 +45,11 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	a.respond(w, r, func() (any, error) {
-		statuses, err := a.opts.Devices.DeviceStatuses(r.Context())
+		views, err := a.deviceViews(r.Context())
 		if err != nil {
 			return nil, err
 		}
-		return a.opts.Charts.Alerts(r.Context(), ingest.Views(statuses, a.opts.Ingest.Sequences()), site)
+		return a.opts.Charts.Alerts(r.Context(), views, site)
 	})
 }
 
