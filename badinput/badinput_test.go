@@ -23,6 +23,7 @@ import (
 
 	"pointage/agent/reader"
 	"pointage/hub"
+	"pointage/hub/hubtest"
 	"pointage/hub/roster"
 	"pointage/internal/link"
 	"pointage/internal/testenv"
@@ -354,39 +355,13 @@ type hubEnv struct {
 
 func startEnv(t *testing.T) *hubEnv {
 	cfg := hub.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
-	h, err := hub.New(context.Background(), cfg, hub.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("hub Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("hub did not stop within 15s")
-		}
-	})
-	testenv.WaitFor(t, 5*time.Second, "hub healthy", func() bool {
-		resp, err := http.Get("http://" + h.HTTPAddr() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	cfg.DataDir = "" // a fresh folder
+	h := hubtest.Start(t, cfg, hub.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}, nil)
 	parsed, err := roster.Parse(strings.NewReader(hubRoster))
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(context.Background(), parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	return &hubEnv{h: h, rejected: map[string]int{}}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pointage/hub"
+	"pointage/hub/hubtest"
 	"pointage/hub/store"
 	"pointage/internal/link"
 	"pointage/internal/testenv"
@@ -116,40 +117,7 @@ func startHub(t testing.TB, cfg hub.Config) *hub.Hub {
 // reaches it (an HTTPS hub needs its CA).
 func startHubWith(t testing.TB, cfg hub.Config, opts hub.Options, client *http.Client) *hub.Hub {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.Listen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0"
-	h, err := hub.New(context.Background(), cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("hub Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("hub did not stop within 15s")
-		}
-	})
-	waitFor(t, 10*time.Second, "hub healthy and subscribed", func() bool {
-		resp, err := client.Get(h.HTTPURL() + "/healthz")
-		if err != nil {
-			return false
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		// With an external broker, devices publishing before the hub has
-		// subscribed would be heard only at their 30 s republish.
-		return resp.StatusCode == 200 && strings.Contains(string(body), `"mqtt":"connected"`)
-	})
-	return h
+	return hubtest.Start(t, cfg, opts, client)
 }
 
 // config is the default configuration with a fresh data folder (set by
