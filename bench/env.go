@@ -259,9 +259,7 @@ func profileIngest(t *tb, c config, base, hubBin string, l *load) (file, top str
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	hubProfileDir = dir
-	acks, _ := hubSide(t, hubBin, l, nil)
-	hubProfileDir = ""
+	acks, _ := hubSide(t, hubBin, l, nil, dir)
 	prof := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".prof")
 	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=60", hubBin, prof).CombinedOutput()
 	if err != nil {

@@ -268,10 +268,15 @@ type hubProc struct {
 }
 
 func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
+	return startHubEnv(t, nil, bin, brokerURL, extra...)
+}
+
+// startHubEnv is startHub with variables added to the hub's environment.
+func startHubEnv(t *tb, env []string, bin, brokerURL string, extra ...string) hubProc {
 	port := testenv.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	args := append([]string{"run", "--data-dir", t.TempDir(), "--listen", addr, "--mqtt-url", brokerURL, "--log-level", "warn"}, extra...)
-	cmd := testenv.StartProcess(t, bin, args...)
+	cmd := testenv.StartProcessEnv(t, env, bin, args...)
 	testenv.WaitFor(t, 60*time.Second, "hub /healthz", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
@@ -283,21 +288,15 @@ func startHub(t *tb, bin, brokerURL string, extra ...string) hubProc {
 	return hubProc{pid: cmd.Process.Pid, http: "http://" + addr, cmd: cmd}
 }
 
-// hubProfileDir is where hub sides write CPU profiles of the hub process
-// (POINTAGE_BENCH_HUB_PROFILE=dir go run ./bench -only ingest): one file a
-// side, named after it, for `go tool pprof`.
-var hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
-
-// startProfiledHub is startHub with the hub's CPU profile on when
-// hubProfileDir is set; stop ends the hub so that its profile is complete.
-func startProfiledHub(t *tb, bin, brokerURL string, extra ...string) (h hubProc, stop func()) {
-	if hubProfileDir == "" {
+// startProfiledHub is startHub with the hub's CPU profile written to
+// profileDir (none when it is empty); stop ends the hub so that its profile
+// is complete.
+func startProfiledHub(t *tb, profileDir, bin, brokerURL string, extra ...string) (h hubProc, stop func()) {
+	if profileDir == "" {
 		return startHub(t, bin, brokerURL, extra...), func() {}
 	}
-	path := filepath.Join(hubProfileDir, strings.ReplaceAll(t.Name(), "/", "_")+".prof")
-	os.Setenv("POINTAGE_CPUPROFILE", path)
-	h = startHub(t, bin, brokerURL, extra...)
-	os.Unsetenv("POINTAGE_CPUPROFILE")
+	path := filepath.Join(profileDir, strings.ReplaceAll(t.Name(), "/", "_")+".prof")
+	h = startHubEnv(t, []string{"POINTAGE_CPUPROFILE=" + path}, bin, brokerURL, extra...)
 	return h, func() {
 		h.cmd.Process.Signal(syscall.SIGTERM)
 		h.cmd.Wait()
@@ -328,8 +327,9 @@ func warmupHub(t *tb, url string) {
 }
 
 // hubSide: generator -> mosquitto -> hub -> store, counted from the hub's Acks. With
-// influx non-nil, the stored points are also counted in influxd.
-func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks ingestResult, counted ingestResult) {
+// influx non-nil, the stored points are also counted in influxd. With profileDir
+// set, the hub writes its CPU profile there (startProfiledHub).
+func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer, profileDir string) (acks ingestResult, counted ingestResult) {
 	broker := benchBroker(t)
 	var extra []string
 	if influx != nil {
@@ -338,7 +338,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer) (acks
 		}
 		extra = []string{"--influx-url", influx.URL(), "--influx-bucket", "pointage/autogen"}
 	}
-	h, stopHub := startProfiledHub(t, hubBin, broker.URL(), extra...)
+	h, stopHub := startProfiledHub(t, profileDir, hubBin, broker.URL(), extra...)
 	defer stopHub()
 	warmupHub(t, broker.URL())
 	w := watchAcks(t, broker.URL(), uint64(l.perDevice), l.names)

@@ -34,6 +34,9 @@ type config struct {
 	reps      int
 	count     int
 	command   string
+	// hubProfileDir, when set, gets a CPU profile of the hub of every
+	// ingest side (POINTAGE_BENCH_HUB_PROFILE=dir go run ./bench -only ingest).
+	hubProfileDir string
 }
 
 func (c config) want(section string) bool {
@@ -56,6 +59,7 @@ func main() {
 	flag.StringVar(&c.rawDir, "raw", "docs/bench", "folder of the raw go test -bench outputs")
 	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,agentproc,profile); all when empty")
 	flag.Parse()
+	c.hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
 	c.devices, c.perDevice, c.reps, c.count = 4, 25_000, 3, 5
 	if c.quick {
 		c.perDevice, c.reps, c.count = 5_000, 1, 1
@@ -116,14 +120,14 @@ func run(c config) error {
 			if c.want("ingest") {
 				do(fmt.Sprintf("raw-%d", rep), func(t *tb) { r.add("raw", rawSide(t, l)) })
 				do(fmt.Sprintf("hub-sqlite-%d", rep), func(t *tb) {
-					a, _ := hubSide(t, hubBin, l, nil)
+					a, _ := hubSide(t, hubBin, l, nil, c.hubProfileDir)
 					r.add("hub-sqlite", a)
 				})
 				do(fmt.Sprintf("influx-direct-5000-%d", rep), func(t *tb) { r.add("influx-5000", influxDirect(t, l, 5000)) })
 				do(fmt.Sprintf("influx-direct-1000-%d", rep), func(t *tb) { r.add("influx-1000", influxDirect(t, l, 1000)) })
 			}
 			do(fmt.Sprintf("hub-influx-%d", rep), func(t *tb) {
-				a, cnt := hubSide(t, hubBin, l, testenv.Influxd(t))
+				a, cnt := hubSide(t, hubBin, l, testenv.Influxd(t), c.hubProfileDir)
 				r.add("hub-influx-acks", a)
 				r.add("hub-influx-count", cnt)
 			})

@@ -57,7 +57,17 @@ func BuildBinary(t testing.TB, pkg string) string {
 // test failed.
 func StartProcess(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
+	return StartProcessEnv(t, nil, name, args...)
+}
+
+// StartProcessEnv is StartProcess with variables added to the test's
+// environment ("KEY=value").
+func StartProcessEnv(t testing.TB, env []string, name string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logf, err := os.CreateTemp(t.TempDir(), filepath.Base(name)+"-*.log")
 	if err != nil {
 		t.Fatal(err)
