@@ -1,7 +1,6 @@
 package link
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -147,30 +145,6 @@ func New(opts Options) (*Link, error) {
 	l.client = mqtt.NewClient(co)
 	return l, nil
 }
-
-// dialBuffered opens a plain TCP connection whose reads are buffered. paho
-// reads every packet unbuffered, a byte or two at a time for its header: at
-// thousands of messages a second, three or four read syscalls each were a
-// tenth of the hub's ingest CPU. (TLS connections buffer by record already.)
-func dialBuffered(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-	d := o.Dialer
-	if d == nil {
-		d = &net.Dialer{Timeout: o.ConnectTimeout}
-	}
-	conn, err := d.Dial("tcp", u.Host)
-	if err != nil {
-		return nil, err
-	}
-	return &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 32<<10)}, nil
-}
-
-// bufferedConn is a net.Conn whose reads go through a bufio.Reader.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // proxyFromEnvironment reports whether a SOCKS proxy is configured
 // (all_proxy), which paho's own dialer honours and dialBuffered does not.
