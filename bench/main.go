@@ -57,7 +57,7 @@ func main() {
 	flag.BoolVar(&c.quick, "quick", false, "smaller counts, one repetition, no city-scale benchmarks (for development)")
 	flag.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "markdown file to update between <!-- bench:begin --> and <!-- bench:end -->")
 	flag.StringVar(&c.rawDir, "raw", "docs/bench", "folder of the raw go test -bench outputs")
-	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,agentproc,profile); all when empty")
+	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,agentproc,profile; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
 	flag.Parse()
 	c.hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
 	c.devices, c.perDevice, c.reps, c.count = 4, 25_000, 3, 5
@@ -114,17 +114,22 @@ func run(c config) error {
 			r.machine.telegraf = "Telegraf v1.30.3 (" + telegraf + ", go install; `--version` says \"" + versionOf(telegraf, "--version") + "\")"
 		}
 	}
-	if c.want("ingest") || c.want("telegraf") {
+	if c.want("ingest") || c.want("telegraf") || c.want("sqlite") {
 		l := newLoad(c.devices, c.perDevice)
 		for rep := 1; rep <= c.reps; rep++ {
-			if c.want("ingest") {
+			if c.want("ingest") || c.want("sqlite") {
 				do(fmt.Sprintf("raw-%d", rep), func(t *tb) { r.add("raw", rawSide(t, l)) })
 				do(fmt.Sprintf("hub-sqlite-%d", rep), func(t *tb) {
 					a, _ := hubSide(t, hubBin, l, nil, c.hubProfileDir)
 					r.add("hub-sqlite", a)
 				})
+			}
+			if c.want("ingest") {
 				do(fmt.Sprintf("influx-direct-5000-%d", rep), func(t *tb) { r.add("influx-5000", influxDirect(t, l, 5000)) })
 				do(fmt.Sprintf("influx-direct-1000-%d", rep), func(t *tb) { r.add("influx-1000", influxDirect(t, l, 1000)) })
+			}
+			if !c.want("ingest") && !c.want("telegraf") {
+				continue
 			}
 			do(fmt.Sprintf("hub-influx-%d", rep), func(t *tb) {
 				a, cnt := hubSide(t, hubBin, l, testenv.Influxd(t), c.hubProfileDir)
