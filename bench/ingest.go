@@ -18,6 +18,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"pointage/internal/link"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -201,6 +202,47 @@ func rawSide(t *tb, l *load) ingestResult {
 		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
 	case <-time.After(120 * time.Second):
 		t.Fatalf("raw subscriber: %d of %d messages after 120 s", got.Load(), total)
+	}
+	return ingestResult{}
+}
+
+// linkSide: the generator against a subscriber that receives through the
+// hub's own MQTT link (internal/link: paho with buffered reads, combined
+// writes, one handler) and does nothing else. Its CPU (the generator
+// process's, minus what the hub side's generator process uses) is the part
+// of the hub's CPU that receiving costs, whatever the hub does next.
+func linkSide(t *tb, l *load) ingestResult {
+	broker := benchBroker(t)
+	var got atomic.Int64
+	done := make(chan time.Time, 1)
+	total := int64(l.total())
+	connected := make(chan struct{}, 1)
+	sub, err := link.New(link.Options{
+		URL: broker.URL(), ClientID: "link-sub", Subscribe: []string{wire.Filter("", wire.KindCheckIn)},
+		OnConnect: func() { connected <- struct{}{} },
+		OnMessage: func(string, []byte) {
+			if got.Add(1) == total {
+				done <- time.Now()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Start()
+	defer sub.Close("", nil)
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("link subscriber: not connected after 10 s")
+	}
+	meter := startMeter(broker, nil)
+	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
+	select {
+	case end := <-done:
+		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
+	case <-time.After(120 * time.Second):
+		t.Fatalf("link subscriber: %d of %d messages after 120 s", got.Load(), total)
 	}
 	return ingestResult{}
 }

@@ -119,6 +119,7 @@ func run(c config) error {
 		for rep := 1; rep <= c.reps; rep++ {
 			if c.want("ingest") || c.want("sqlite") {
 				do(fmt.Sprintf("raw-%d", rep), func(t *tb) { r.add("raw", rawSide(t, l)) })
+				do(fmt.Sprintf("link-%d", rep), func(t *tb) { r.add("link", linkSide(t, l)) })
 				do(fmt.Sprintf("hub-sqlite-%d", rep), func(t *tb) {
 					a, _ := hubSide(t, hubBin, l, nil, c.hubProfileDir)
 					r.add("hub-sqlite", a)

@@ -269,6 +269,7 @@ func (r *report) ingestSection(w writer) {
 	raw := r.rate("raw")
 	rows := []struct{ side, what, how string }{
 		{"raw", "raw mosquitto QoS 1 pub -> sub (one subscriber, `pointage/v1/+/+/checkin`)", "messages received"},
+		{"link", "the same through the hub's MQTT link (`internal/link`), which does nothing with the messages", "messages received"},
 		{"hub-sqlite", "generator -> mosquitto -> hub (`--mqtt-url`) -> SQLite", "hub's Acks (stored_through of every device)"},
 		{"hub-influx-acks", "generator -> mosquitto -> hub -> influxd", "hub's Acks"},
 		{"hub-influx-count", "same run", "points counted in influxd (polled every 100 ms until the count stops growing)"},
@@ -296,7 +297,7 @@ func (r *report) ingestSection(w writer) {
 		switch {
 		case row.side == "raw":
 			ratio = "1 (reference)"
-		case strings.HasPrefix(row.side, "hub") || row.side == "telegraf":
+		case strings.HasPrefix(row.side, "hub") || row.side == "telegraf" || row.side == "link":
 			ratio = fmt.Sprintf("%.2f of raw", rate/raw)
 		case strings.HasPrefix(row.side, "influx"):
 			ratio = "the store's own limit"
@@ -329,6 +330,7 @@ func (r *report) ingestSection(w writer) {
 func (r *report) cpuBudgetTable(w writer) {
 	sides := []struct{ side, consumer string }{
 		{"raw", "(in the generator's process)"},
+		{"link", "(in the generator's process)"},
 		{"hub-sqlite", "hub"},
 		{"hub-influx-acks", "hub"},
 		{"telegraf", "Telegraf"},
@@ -339,22 +341,13 @@ func (r *report) cpuBudgetTable(w writer) {
 	w("| side | generator process (publishers, and the raw subscriber or the Ack watcher) | mosquitto | consumer | influxd | all | machine used |")
 	w("|---|---|---|---|---|---|---|")
 	for _, s := range sides {
-		runs := r.ingest[s.side]
-		if len(runs) == 0 || runs[0].Others.Broker == 0 {
+		gen, broker, consumer, influx, capacity, ok := r.cpuPer10k(s.side)
+		if !ok {
 			continue
-		}
-		var gen, broker, consumer, influx, capacity float64
-		for _, x := range runs {
-			per := 10000 / float64(x.N) / float64(len(runs))
-			gen += x.Others.Bench * per
-			broker += x.Others.Broker * per
-			consumer += x.CPU * per
-			influx += x.Others.Influxd * per
-			capacity += float64(runtime.NumCPU()) * x.Elapsed.Seconds() * per
 		}
 		all := gen + broker + consumer + influx
 		cons := fmt.Sprintf("%s %.2f s", s.consumer, consumer)
-		if s.side == "raw" {
+		if s.side == "raw" || s.side == "link" {
 			cons = s.consumer
 		}
 		inf := "-"
@@ -363,6 +356,51 @@ func (r *report) cpuBudgetTable(w writer) {
 		}
 		w("| %s | %.2f s | %.2f s | %s | %s | %.2f s | %.0f %% of %.2f s |", s.side, gen, broker, cons, inf, all, 100*all/capacity, capacity)
 	}
+	w("")
+	r.sqliteBudget(w)
+}
+
+// cpuPer10k returns a side's CPU seconds per 10,000 events by process, and
+// what the machine had in that time (means of the runs).
+func (r *report) cpuPer10k(side string) (gen, broker, consumer, influx, capacity float64, ok bool) {
+	runs := r.ingest[side]
+	if len(runs) == 0 || runs[0].Others.Broker == 0 {
+		return 0, 0, 0, 0, 0, false
+	}
+	for _, x := range runs {
+		per := 10000 / float64(x.N) / float64(len(runs))
+		gen += x.Others.Bench * per
+		broker += x.Others.Broker * per
+		consumer += x.CPU * per
+		influx += x.Others.Influxd * per
+		capacity += float64(runtime.NumCPU()) * x.Elapsed.Seconds() * per
+	}
+	return gen, broker, consumer, influx, capacity, true
+}
+
+// sqliteBudget works out, from the CPU table, how much CPU a check-in may
+// cost the hub for the SQLite goal (90 % of raw) on this machine, and what
+// receiving alone costs (the link side).
+func (r *report) sqliteBudget(w writer) {
+	raw := r.rate("raw")
+	rawGen, _, _, _, _, okRaw := r.cpuPer10k("raw")
+	hubGen, hubBroker, hubCPU, _, hubCap, okHub := r.cpuPer10k("hub-sqlite")
+	if raw == 0 || !okRaw || !okHub {
+		return
+	}
+	hubAll := hubGen + hubBroker + hubCPU
+	busy := hubAll / hubCap // the share of the machine the hub's runs could use
+	capAt90 := float64(runtime.NumCPU()) * 10000 / (0.9 * raw) * busy
+	budget := capAt90 - hubGen - hubBroker
+	us := func(per10k float64) string { return fmt.Sprintf("%.1f µs", per10k*100) } // s per 10k -> µs each
+	w("The SQLite goal in CPU: at 90 %% of raw's rate (%s/s) and the %.0f %% of the machine the hub's runs", f0(0.9*raw), 100*busy)
+	w("used, the machine has %.2f s per 10,000 check-ins; the generator process and mosquitto take", capAt90)
+	w("%.2f s of it in the hub's runs, which leaves **%s a check-in for the hub**. It used **%s**.", hubGen+hubBroker, us(budget), us(hubCPU))
+	line := fmt.Sprintf("Receiving alone costs a plain paho subscriber %s a message (raw side's generator process minus the hub side's)", us(rawGen-hubGen))
+	if linkGen, _, _, _, _, ok := r.cpuPer10k("link"); ok {
+		line += fmt.Sprintf(" and the hub's link %s (link side's, likewise)", us(linkGen-hubGen))
+	}
+	w("%s.", line)
 	w("")
 }
 
