@@ -274,7 +274,7 @@ func benchStartup(b *testing.B, st store.Store) {
 		if err := fresh.Warm(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(len(fresh.live.events)), "events")
+		b.ReportMetric(float64(fresh.live.events.n), "events")
 	}
 }
 

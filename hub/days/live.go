@@ -19,7 +19,7 @@ type live struct {
 	mu     sync.Mutex
 	day    roster.Date
 	loaded bool
-	events []store.Event
+	events eventLog
 	seen   map[eventKey]bool
 
 	city      *counts.City // nil until built for the day
@@ -27,6 +27,44 @@ type live struct {
 	cityGen   uint64       // Service.corrGen when it was built
 	rosterGen int64        // the roster's generation when it was built
 	rebuilds  int          // how many times city was built (tests)
+}
+
+// logBlock is how many events one block of an eventLog holds.
+const logBlock = 4096
+
+// eventLog holds today's events in blocks: adding one never copies those
+// already there. (A slice grown by append copied the whole day at each
+// doubling, with the collector's write barriers, on ingest's writer: a
+// growing share of every stored check-in's cost as the day went on.)
+type eventLog struct {
+	blocks [][]store.Event
+	n      int
+}
+
+// newEventLog makes a log of evs (kept, not copied).
+func newEventLog(evs []store.Event) eventLog {
+	if len(evs) == 0 {
+		return eventLog{}
+	}
+	return eventLog{blocks: [][]store.Event{evs[:len(evs):len(evs)]}, n: len(evs)}
+}
+
+func (l *eventLog) add(e store.Event) {
+	if k := len(l.blocks); k == 0 || len(l.blocks[k-1]) == cap(l.blocks[k-1]) {
+		l.blocks = append(l.blocks, make([]store.Event, 0, logBlock))
+	}
+	k := len(l.blocks) - 1
+	l.blocks[k] = append(l.blocks[k], e)
+	l.n++
+}
+
+// all returns a copy of the events, in the order they were added.
+func (l *eventLog) all() []store.Event {
+	out := make([]store.Event, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
 }
 
 type eventKey struct {
@@ -64,7 +102,7 @@ func (s *Service) Stored(evs []store.Event) {
 			continue
 		}
 		s.live.seen[k] = true
-		s.live.events = append(s.live.events, e)
+		s.live.events.add(e)
 		if s.live.city != nil {
 			s.live.city.Add(e.Site, s.live.builder.scan(e))
 		}
@@ -82,7 +120,7 @@ func (s *Service) load(ctx context.Context, day roster.Date) error {
 	if err != nil {
 		return fmt.Errorf("load today's events: %w", err)
 	}
-	s.live.day, s.live.loaded, s.live.events, s.live.city = day, true, evs, nil
+	s.live.day, s.live.loaded, s.live.events, s.live.city = day, true, newEventLog(evs), nil
 	s.live.seen = make(map[eventKey]bool, len(evs))
 	for _, e := range evs {
 		s.live.seen[eventKey{e.Device, e.Epoch, e.Seq}] = true
@@ -98,7 +136,7 @@ func (s *Service) liveEvents(ctx context.Context, day roster.Date) ([]store.Even
 	if err := s.load(ctx, day); err != nil {
 		return nil, err
 	}
-	return append([]store.Event(nil), s.live.events...), nil
+	return s.live.events.all(), nil
 }
 
 // liveResults returns today's figures of every known site from the
@@ -149,8 +187,10 @@ func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, 
 			sites = append(sites, c.Site)
 		}
 		city := counts.NewCity(day, sites, b.input)
-		for _, e := range s.live.events {
-			city.Add(e.Site, b.scan(e))
+		for _, blk := range s.live.events.blocks {
+			for _, e := range blk {
+				city.Add(e.Site, b.scan(e))
+			}
 		}
 		for _, a := range b.added {
 			city.Add(a.site, a.scan)

@@ -151,3 +151,40 @@ func TestNewSiteAfterCaching(t *testing.T) {
 		t.Fatalf("the new site: %v %v", d, err)
 	}
 }
+
+// The day's event log keeps every event, in order, across its blocks, and
+// never writes into the slice it was loaded from (the store's answer).
+func TestEventLogKeepsEveryEventInOrder(t *testing.T) {
+	loaded := make([]store.Event, 3, 10)
+	for i := range loaded {
+		loaded[i] = store.Event{ID: fmt.Sprintf("loaded-%d", i), Seq: uint64(i)}
+	}
+	spare := loaded[:cap(loaded)]
+	l := newEventLog(loaded)
+	var want []store.Event
+	want = append(want, loaded...)
+	for i := range 2*logBlock + 5 {
+		e := store.Event{ID: fmt.Sprintf("added-%d", i), Seq: uint64(100 + i)}
+		l.add(e)
+		want = append(want, e)
+	}
+	got := l.all()
+	if len(got) != len(want) || l.n != len(want) {
+		t.Fatalf("%d events (n %d), want %d", len(got), l.n, len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID {
+			t.Fatalf("event %d is %s, want %s", i, got[i].ID, want[i].ID)
+		}
+	}
+	for i := len(loaded); i < len(spare); i++ {
+		if spare[i].ID != "" {
+			t.Fatalf("the loaded slice's spare capacity was written at %d", i)
+		}
+	}
+	var empty eventLog
+	empty.add(store.Event{ID: "one"})
+	if all := empty.all(); len(all) != 1 || all[0].ID != "one" {
+		t.Fatalf("an empty log after one add holds %v", all)
+	}
+}
