@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"pointage/hub/store"
+	"pointage/hub/store/sqlitestore"
 	"pointage/internal/link"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
@@ -243,6 +246,98 @@ func linkSide(t *tb, l *load) ingestResult {
 		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
 	case <-time.After(120 * time.Second):
 		t.Fatalf("link subscriber: %d of %d messages after 120 s", got.Load(), total)
+	}
+	return ingestResult{}
+}
+
+// storeSide: the generator against the least a consumer that stores must
+// do: receive through internal/link, decode each check-in
+// (wire.DecodeCheckIn), and write batches (1,000 or 5 ms, as the hub) into
+// the hub's SQLite store (hub/store/sqlitestore, a fresh file, durable).
+// No deduplication, journal, live counts or Acks: counted from the events
+// written. What it reaches, the hub, which does all of that on top, cannot
+// pass on this machine.
+func storeSide(t *tb, l *load) ingestResult {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	broker := benchBroker(t)
+	total := l.total()
+	msgs := make(chan []byte, 16384)
+	done := make(chan time.Time, 1)
+	failed := make(chan error, 1)
+	var stored atomic.Int64
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		batch := make([]store.Event, 0, 1000)
+		for {
+			var p []byte
+			select {
+			case p = <-msgs:
+			case <-stop:
+				return
+			}
+			payloads := [][]byte{p}
+			deadline := time.After(5 * time.Millisecond)
+		fill:
+			for len(payloads) < 1000 {
+				select {
+				case p := <-msgs:
+					payloads = append(payloads, p)
+				case <-deadline:
+					break fill
+				}
+			}
+			batch = batch[:0]
+			now := time.Now()
+			for _, p := range payloads {
+				c, err := wire.DecodeCheckIn(p)
+				if err != nil {
+					failed <- err
+					return
+				}
+				batch = append(batch, store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
+					Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,
+					At: c.Time().Truncate(time.Millisecond), ReceivedAt: now.Truncate(time.Millisecond)})
+			}
+			if err := st.Write(ctx, batch); err != nil {
+				failed <- err
+				return
+			}
+			if stored.Add(int64(len(batch))) == int64(total) {
+				done <- time.Now()
+			}
+		}
+	}()
+	connected := make(chan struct{}, 1)
+	sub, err := link.New(link.Options{
+		URL: broker.URL(), ClientID: "store-sub", Subscribe: []string{wire.Filter("", wire.KindCheckIn)},
+		OnConnect: func() { connected <- struct{}{} },
+		OnMessage: func(_ string, payload []byte) { msgs <- append([]byte(nil), payload...) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Start()
+	defer sub.Close("", nil)
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("store subscriber: not connected after 10 s")
+	}
+	meter := startMeter(broker, nil)
+	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
+	select {
+	case end := <-done:
+		return ingestResult{N: total, Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(stored.Load()), Others: meter.spent()}
+	case err := <-failed:
+		t.Fatalf("store subscriber: %v", err)
+	case <-time.After(120 * time.Second):
+		t.Fatalf("store subscriber: %d of %d check-ins written after 120 s", stored.Load(), total)
 	}
 	return ingestResult{}
 }

@@ -120,6 +120,7 @@ func run(c config) error {
 			if c.want("ingest") || c.want("sqlite") {
 				do(fmt.Sprintf("raw-%d", rep), func(t *tb) { r.add("raw", rawSide(t, l)) })
 				do(fmt.Sprintf("link-%d", rep), func(t *tb) { r.add("link", linkSide(t, l)) })
+				do(fmt.Sprintf("store-%d", rep), func(t *tb) { r.add("store", storeSide(t, l)) })
 				do(fmt.Sprintf("hub-sqlite-%d", rep), func(t *tb) {
 					a, _ := hubSide(t, hubBin, l, nil, c.hubProfileDir)
 					r.add("hub-sqlite", a)

@@ -270,6 +270,7 @@ func (r *report) ingestSection(w writer) {
 	rows := []struct{ side, what, how string }{
 		{"raw", "raw mosquitto QoS 1 pub -> sub (one subscriber, `pointage/v1/+/+/checkin`)", "messages received"},
 		{"link", "the same through the hub's MQTT link (`internal/link`), which does nothing with the messages", "messages received"},
+		{"store", "the least a storing consumer does: the link, `wire.DecodeCheckIn`, batches of 1,000 written to the hub's SQLite store; no dedup, journal, counts or Acks", "check-ins written"},
 		{"hub-sqlite", "generator -> mosquitto -> hub (`--mqtt-url`) -> SQLite", "hub's Acks (stored_through of every device)"},
 		{"hub-influx-acks", "generator -> mosquitto -> hub -> influxd", "hub's Acks"},
 		{"hub-influx-count", "same run", "points counted in influxd (polled every 100 ms until the count stops growing)"},
@@ -297,7 +298,7 @@ func (r *report) ingestSection(w writer) {
 		switch {
 		case row.side == "raw":
 			ratio = "1 (reference)"
-		case strings.HasPrefix(row.side, "hub") || row.side == "telegraf" || row.side == "link":
+		case strings.HasPrefix(row.side, "hub") || row.side == "telegraf" || row.side == "link" || row.side == "store":
 			ratio = fmt.Sprintf("%.2f of raw", rate/raw)
 		case strings.HasPrefix(row.side, "influx"):
 			ratio = "the store's own limit"
@@ -331,6 +332,7 @@ func (r *report) cpuBudgetTable(w writer) {
 	sides := []struct{ side, consumer string }{
 		{"raw", "(in the generator's process)"},
 		{"link", "(in the generator's process)"},
+		{"store", "(in the generator's process)"},
 		{"hub-sqlite", "hub"},
 		{"hub-influx-acks", "hub"},
 		{"telegraf", "Telegraf"},
@@ -347,7 +349,7 @@ func (r *report) cpuBudgetTable(w writer) {
 		}
 		all := gen + broker + consumer + influx
 		cons := fmt.Sprintf("%s %.2f s", s.consumer, consumer)
-		if s.side == "raw" || s.side == "link" {
+		if s.side == "raw" || s.side == "link" || s.side == "store" {
 			cons = s.consumer
 		}
 		inf := "-"
@@ -400,7 +402,13 @@ func (r *report) sqliteBudget(w writer) {
 	if linkGen, _, _, _, _, ok := r.cpuPer10k("link"); ok {
 		line += fmt.Sprintf(" and the hub's link %s (link side's, likewise)", us(linkGen-hubGen))
 	}
+	if storeGen, _, _, _, _, ok := r.cpuPer10k("store"); ok {
+		line += fmt.Sprintf("; receiving, decoding and the SQLite write alone (store side) %s", us(storeGen-hubGen))
+	}
 	w("%s.", line)
+	if st := r.rate("store"); st > 0 {
+		w("The store side, which does only that part of the hub's work, reached %.0f %% of raw (%s/s).", 100*st/raw, f0(st))
+	}
 	w("")
 }
 
