@@ -198,15 +198,46 @@ func rawSide(t *tb, l *load) ingestResult {
 			done <- time.Now()
 		}
 	})
+	return measureSide(t, "raw subscriber", broker, l, got.Load, done, nil)
+}
+
+// measureSide publishes the load and waits until done gets the time the
+// consumer counted the last event (count tells how far it got), or failed
+// gets an error, for at most 120 s.
+func measureSide(t *tb, name string, broker *testenv.MosquittoServer, l *load, count func() int64, done <-chan time.Time, failed <-chan error) ingestResult {
 	meter := startMeter(broker, nil)
 	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
 	select {
 	case end := <-done:
-		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
+		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(count()), Others: meter.spent()}
+	case err := <-failed:
+		t.Fatalf("%s: %v", name, err)
 	case <-time.After(120 * time.Second):
-		t.Fatalf("raw subscriber: %d of %d messages after 120 s", got.Load(), total)
+		t.Fatalf("%s: %d of %d check-ins after 120 s", name, count(), l.total())
 	}
 	return ingestResult{}
+}
+
+// linkSubscriber connects a subscriber to the check-in topics through
+// internal/link (as the hub receives with an external broker), closed at
+// the end of the step.
+func linkSubscriber(t *tb, url, id string, onMessage func(topic string, payload []byte)) {
+	connected := make(chan struct{}, 1)
+	sub, err := link.New(link.Options{
+		URL: url, ClientID: id, Subscribe: []string{wire.Filter("", wire.KindCheckIn)},
+		OnConnect: func() { connected <- struct{}{} },
+		OnMessage: onMessage,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Start()
+	t.Cleanup(func() { sub.Close("", nil) })
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not connected after 10 s", id)
+	}
 }
 
 // linkSide: the generator against a subscriber that receives through the
@@ -219,35 +250,12 @@ func linkSide(t *tb, l *load) ingestResult {
 	var got atomic.Int64
 	done := make(chan time.Time, 1)
 	total := int64(l.total())
-	connected := make(chan struct{}, 1)
-	sub, err := link.New(link.Options{
-		URL: broker.URL(), ClientID: "link-sub", Subscribe: []string{wire.Filter("", wire.KindCheckIn)},
-		OnConnect: func() { connected <- struct{}{} },
-		OnMessage: func(string, []byte) {
-			if got.Add(1) == total {
-				done <- time.Now()
-			}
-		},
+	linkSubscriber(t, broker.URL(), "link-sub", func(string, []byte) {
+		if got.Add(1) == total {
+			done <- time.Now()
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub.Start()
-	defer sub.Close("", nil)
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("link subscriber: not connected after 10 s")
-	}
-	meter := startMeter(broker, nil)
-	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
-	select {
-	case end := <-done:
-		return ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(got.Load()), Others: meter.spent()}
-	case <-time.After(120 * time.Second):
-		t.Fatalf("link subscriber: %d of %d messages after 120 s", got.Load(), total)
-	}
-	return ingestResult{}
+	return measureSide(t, "link subscriber", broker, l, got.Load, done, nil)
 }
 
 // storeSide: the generator against the least a consumer that stores must
@@ -313,33 +321,8 @@ func storeSide(t *tb, l *load) ingestResult {
 			}
 		}
 	}()
-	connected := make(chan struct{}, 1)
-	sub, err := link.New(link.Options{
-		URL: broker.URL(), ClientID: "store-sub", Subscribe: []string{wire.Filter("", wire.KindCheckIn)},
-		OnConnect: func() { connected <- struct{}{} },
-		OnMessage: func(_ string, payload []byte) { msgs <- append([]byte(nil), payload...) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub.Start()
-	defer sub.Close("", nil)
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("store subscriber: not connected after 10 s")
-	}
-	meter := startMeter(broker, nil)
-	start, pubEnd := publishAll(t, broker.URL(), l, 1000)
-	select {
-	case end := <-done:
-		return ingestResult{N: total, Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), Received: int(stored.Load()), Others: meter.spent()}
-	case err := <-failed:
-		t.Fatalf("store subscriber: %v", err)
-	case <-time.After(120 * time.Second):
-		t.Fatalf("store subscriber: %d of %d check-ins written after 120 s", stored.Load(), total)
-	}
-	return ingestResult{}
+	linkSubscriber(t, broker.URL(), "store-sub", func(_ string, payload []byte) { msgs <- append([]byte(nil), payload...) })
+	return measureSide(t, "store subscriber", broker, l, stored.Load, done, failed)
 }
 
 // ackWatcher follows the hub's Acks of every device.
