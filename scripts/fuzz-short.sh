@@ -51,15 +51,15 @@ while read -r dir name; do
 	# Go 1.26's fuzzing coordinator can report the end of -fuzztime itself as
 	# a failure ("context deadline exceeded", no input written) when a worker
 	# is still busy at the deadline on a loaded machine: golang/go#75804,
-	# fixed in Go 1.27. Only that exact signature is run once more; any other
-	# failure, or the same one twice, fails.
+	# fixed in Go 1.27, which counts it as the normal end. It is counted so
+	# here too, and only on that exact signature: the fuzzing ran its full
+	# time and found nothing. Any other failure (a failing input, a panic, a
+	# t.Error line, a seed) fails.
 	if ! $ok && grep -qx '    context deadline exceeded' "$log" &&
 		! grep -q 'Failing input written' "$log" &&
 		[ "$(grep -c -e '^--- FAIL' -e '^panic:' -e '_test\.go:[0-9]*:' "$log")" = 1 ]; then
-		echo "fuzz-short: $name: the fuzzing coordinator's deadline race (golang/go#75804, no failing input); running it once more"
-		grep -E '^fuzz: elapsed' "$log" | tail -n1 || true
+		echo "fuzz-short: $name: ran its full time; the coordinator reported its own deadline (golang/go#75804, no failing input), counted as the end as Go 1.27 does"
 		ok=true
-		run_target >"$log" 2>&1 || ok=false
 	fi
 	if ! $ok; then
 		cat "$log"
