@@ -3,6 +3,7 @@ package retention_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
+	"pointage/hub/ingest"
 	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -120,5 +122,93 @@ func TestRetention(t *testing.T) {
 	again, err := r.Run(ctx, false, nil)
 	if err != nil || len(again.Months) != 0 || again.Events != 0 {
 		t.Fatalf("second run: %+v %v", again, err)
+	}
+}
+
+type discardPublisher struct{}
+
+func (discardPublisher) Publish(string, []byte, bool) error { return nil }
+
+// The ingest tables' rows about check-ins before the cutoff go with the
+// check-ins: the handled journal, handled and quarantined queue rows,
+// rejections and conflicts. An event still waiting for the store is never
+// purged, however old; rows after the cutoff stay; a dry run purges nothing.
+func TestRetentionPurgesIngestRows(t *testing.T) {
+	ctx := context.Background()
+	env := daystest.New(t, nil)
+	if _, err := ingest.New(ctx, ingest.Options{DB: env.DB, Store: env.Store, Publisher: discardPublisher{}}); err != nil {
+		t.Fatal(err) // creates the ingest tables
+	}
+	loc, _ := time.LoadLocation("Pacific/Noumea")
+	before := time.Date(2026, 11, 15, 12, 0, 0, 0, loc).UnixMilli()
+	after := time.Date(2026, 12, 15, 12, 0, 0, 0, loc).UnixMilli()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := env.DB.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, at := range []int64{before, before, after} {
+		exec(`INSERT INTO handled (device, epoch, min_seq, max_seq, handled_at, ids) VALUES ('d1', 'E', ?, ?, ?, x'00')`, i*10+1, i*10+10, at)
+	}
+	queue := `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, state)
+		VALUES ('d1', 'E', ?, ?, 'jules-ferry', 'r', '0A00000001', 'canteen', 'auto', '2026-11-15T12:00:00.000+11:00', ?, ?)`
+	exec(queue, 1, "stored-old", before, 1)
+	exec(queue, 2, "quarantined-old", before, 2)
+	exec(queue, 3, "pending-old", before, 0)
+	exec(queue, 4, "stored-new", after, 1)
+	for i, at := range []int64{before, after} {
+		exec(`INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?, 't', 's', 'd1', 'bad_json', '', x'00')`, at)
+		exec(`INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES ('d1', 'E', ?, 'a', 'b', '{}', ?)`, i+1, at)
+	}
+	left := func() map[string]int {
+		t.Helper()
+		out := map[string]int{}
+		for _, table := range []string{"handled", "received", "rejected", "conflicts"} {
+			var n int
+			if err := env.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out[table] = n
+		}
+		return out
+	}
+	now := time.Date(2028, 6, 15, 9, 0, 0, 0, loc) // cutoff 2026-12-01
+	svc := days.New(days.Options{Store: env.Store, Roster: env.Roster, Corrections: env.Corrections, Loc: loc, Now: func() time.Time { return now }})
+	r, err := retention.New(ctx, retention.Options{DB: env.DB, Store: env.Store, Figures: svc, Loc: loc, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := map[string]int{"handled": 3, "received": 4, "rejected": 2, "conflicts": 2}
+	if _, err := r.Run(ctx, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); fmt.Sprint(got) != fmt.Sprint(full) {
+		t.Fatalf("the dry run purged hub rows: %v, want %v", got, full)
+	}
+	rep, err := r.Run(ctx, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"handled": 1, "received": 2, "rejected": 1, "conflicts": 1}
+	if got := left(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rows left %v, want %v", got, want)
+	}
+	if rep.Received != 6 {
+		t.Fatalf("report: %d hub rows purged, want 6 (2 journal, 2 queue, 1 rejection, 1 conflict)", rep.Received)
+	}
+	var ids []string
+	rows, err := env.DB.QueryContext(ctx, `SELECT id FROM received ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "pending-old,stored-new" {
+		t.Fatalf("queue rows left %v, want the old pending event and the new one", ids)
 	}
 }
