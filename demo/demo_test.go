@@ -3,30 +3,13 @@ package demo
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"pointage/hub/counts"
 	"pointage/hub/roster"
+	"pointage/internal/testenv"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The clock is monotonic, maps the segments both ways and skips weekends.
 func TestSimClock(t *testing.T) {
@@ -76,7 +59,7 @@ func TestDemoPlaysASchoolDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo")
 	}
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := make(chan *Running, 1)

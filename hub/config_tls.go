@@ -3,19 +3,23 @@ package hub
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net/http"
+
+	"pointage/internal/certfile"
 )
 
-// httpTLSConfig loads --tls-cert and --tls-key; nil when HTTPS is off.
-func (c Config) httpTLSConfig() (*tls.Config, error) {
+// httpTLSConfig loads --tls-cert and --tls-key, and serves a renewed pair
+// without a restart (internal/certfile); nil when HTTPS is off.
+func (c Config) httpTLSConfig(log *slog.Logger) (*tls.Config, error) {
 	if c.TLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	r, err := certfile.New(c.TLSCert, c.TLSKey, log.With("listener", "https"))
 	if err != nil {
 		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return r.Config(), nil
 }
 
 // proxiedTLS marks every request as received over TLS, for a hub behind a

@@ -186,7 +186,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
 		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
 
-	tlsConf, err := cfg.httpTLSConfig()
+	tlsConf, err := cfg.httpTLSConfig(h.log)
 	if err != nil {
 		return nil, err
 	}

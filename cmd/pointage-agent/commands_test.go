@@ -1,38 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"pointage/internal/scansim"
+	"pointage/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func run(ctx context.Context, args ...string) (string, error) {
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
@@ -66,7 +47,7 @@ func TestListenPrintsDecodedBadges(t *testing.T) {
 	}
 	defer p.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	cmd := newRootCmd()
 	cmd.SetArgs([]string{"listen", "--port", p.Path(), "--profile", "rdm6300"})
 	cmd.SetOut(&out)

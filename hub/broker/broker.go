@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"pointage/internal/certfile"
 	"pointage/internal/wire"
 )
 
@@ -34,8 +35,8 @@ type Options struct {
 	Addr string
 	// TLSAddr, when not empty, adds a TLS listener (MQTT over TLS, like
 	// ":8883") with TLSCertFile and TLSKeyFile (PEM; the certificate file
-	// may hold the chain). TLS 1.2 at least. The plain listener on Addr
-	// stays.
+	// may hold the chain; a renewed pair is served without a restart).
+	// TLS 1.2 at least. The plain listener on Addr stays.
 	TLSAddr     string
 	TLSCertFile string
 	TLSKeyFile  string
@@ -139,12 +140,12 @@ func New(opts Options) (*Broker, error) {
 			cancel()
 			return nil, errors.New("broker: a TLS listener needs a certificate and a key file")
 		}
-		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+		certs, err := certfile.New(opts.TLSCertFile, opts.TLSKeyFile, opts.Logger.With("listener", "mqtt-tls"))
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("broker: TLS certificate: %w", err)
 		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tlsConf = certs.Config() // a renewed pair is served without a restart
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
