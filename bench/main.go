@@ -31,9 +31,13 @@ type config struct {
 	only      string
 	devices   int
 	perDevice int
-	reps      int
-	count     int
-	command   string
+	reps      int // runs of each ingest side
+	// sqliteReps: runs of the cheap sides of the SQLite goal (raw, link,
+	// store, hub -> SQLite: a few seconds each), more than reps, since
+	// their ratio is the figure that moves most from run to run.
+	sqliteReps int
+	count      int
+	command    string
 	// hubProfileDir, when set, gets a CPU profile of the hub of every
 	// ingest side (POINTAGE_BENCH_HUB_PROFILE=dir go run ./bench -only ingest).
 	hubProfileDir string
@@ -60,9 +64,9 @@ func main() {
 	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,agentproc,profile; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
 	flag.Parse()
 	c.hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
-	c.devices, c.perDevice, c.reps, c.count = 4, 25_000, 3, 5
+	c.devices, c.perDevice, c.reps, c.sqliteReps, c.count = 4, 25_000, 3, 5, 5
 	if c.quick {
-		c.perDevice, c.reps, c.count = 5_000, 1, 1
+		c.perDevice, c.reps, c.sqliteReps, c.count = 5_000, 1, 1, 1
 	}
 	c.command = "make bench"
 	if c.quick {
@@ -116,8 +120,8 @@ func run(c config) error {
 	}
 	if c.want("ingest") || c.want("telegraf") || c.want("sqlite") {
 		l := newLoad(c.devices, c.perDevice)
-		for rep := 1; rep <= c.reps; rep++ {
-			if c.want("ingest") || c.want("sqlite") {
+		for rep := 1; rep <= max(c.reps, c.sqliteReps); rep++ {
+			if (c.want("ingest") || c.want("sqlite")) && rep <= c.sqliteReps {
 				do(fmt.Sprintf("raw-%d", rep), func(t *tb) { r.add("raw", rawSide(t, l)) })
 				do(fmt.Sprintf("link-%d", rep), func(t *tb) { r.add("link", linkSide(t, l)) })
 				do(fmt.Sprintf("store-%d", rep), func(t *tb) { r.add("store", storeSide(t, l)) })
@@ -125,6 +129,9 @@ func run(c config) error {
 					a, _ := hubSide(t, hubBin, l, nil, c.hubProfileDir)
 					r.add("hub-sqlite", a)
 				})
+			}
+			if rep > c.reps {
+				continue
 			}
 			if c.want("ingest") {
 				do(fmt.Sprintf("influx-direct-5000-%d", rep), func(t *tb) { r.add("influx-5000", influxDirect(t, l, 5000)) })
