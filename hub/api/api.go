@@ -401,8 +401,16 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	saved, err := a.opts.Corrections.Add(r.Context(), c)
+	if errors.Is(err, corrections.ErrClientIDReused) {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
 	if err != nil {
 		a.respond(w, r, func() (any, error) { return nil, err })
+		return
+	}
+	if saved.Replay { // sent again (a lost answer, a tablet back online): recorded once
+		writeJSON(w, http.StatusOK, saved)
 		return
 	}
 	if saved.Kind == corrections.DeclareLost {

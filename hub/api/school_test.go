@@ -241,3 +241,48 @@ func TestSchoolEndpointContent(t *testing.T) {
 		}
 	}
 }
+
+// A roll-call tap sent again with its client_id (the tablet did not get
+// the answer, or was offline) is answered 200 with the first record and
+// counted once; the same key for another tap is a 409.
+func TestCorrectionClientIDReplay(t *testing.T) {
+	srv := schoolAPI(t)
+	post := func(body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/corrections", strings.NewReader(body))
+		req.SetBasicAuth("ecole", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	tap := `{"kind":"add_scan","site":"jules-ferry","person_id":"E002","service":"canteen","dir":"in","at":"2026-11-27T11:50:00+11:00","reason":"appel sur tablette","client_id":"appel-9c1e"}`
+	code, first := post(tap)
+	if code != 201 || first["replay"] != nil {
+		t.Fatalf("first: %d %v", code, first)
+	}
+	code, again := post(tap)
+	if code != 200 || again["replay"] != true || again["id"] != first["id"] {
+		t.Fatalf("again: %d %v, want 200 with the first record (%v)", code, again, first["id"])
+	}
+	code, other := post(strings.Replace(tap, `"dir":"in"`, `"dir":"out"`, 1))
+	if code != 409 {
+		t.Fatalf("the same key for another tap: %d %v, want 409", code, other)
+	}
+	var list struct {
+		Corrections []struct {
+			ID       string `json:"id"`
+			ClientID string `json:"client_id"`
+		} `json:"corrections"`
+	}
+	if code, body := get(t, srv, "ecole", "/api/v1/corrections?site=jules-ferry", &list); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if len(list.Corrections) != 1 || list.Corrections[0].ClientID != "appel-9c1e" {
+		t.Fatalf("corrections recorded: %+v, want the tap once", list.Corrections)
+	}
+}

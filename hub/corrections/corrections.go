@@ -32,6 +32,10 @@ const (
 // ErrInvalid wraps every validation error.
 var ErrInvalid = errors.New("invalid correction")
 
+// ErrClientIDReused is returned by Add when the user already recorded
+// another correction under the same client_id.
+var ErrClientIDReused = errors.New("client_id already used by this user for another correction")
+
 // Correction is one correction. Which fields matter depends on Kind.
 type Correction struct {
 	ID   string `json:"id"`
@@ -56,6 +60,14 @@ type Correction struct {
 	User      string    `json:"user"`
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`
+
+	// ClientID, optional, is a key the client gives the correction (at
+	// most 64 letters, digits, '-' or '_'). The same key from the same user
+	// again returns the correction already recorded, with Replay set,
+	// instead of recording a second one: a tablet that sends a tap again
+	// because the answer was lost (or it was offline) counts it once.
+	ClientID string `json:"client_id,omitempty"`
+	Replay   bool   `json:"replay,omitempty"`
 }
 
 func invalid(field, format string, args ...any) error {
@@ -75,6 +87,9 @@ func (c Correction) Validate() error {
 	}
 	if strings.TrimSpace(c.Reason) == "" || len(c.Reason) > 500 {
 		return invalid("reason", "required, at most 500 characters: why the correction is made")
+	}
+	if !validClientID(c.ClientID) {
+		return invalid("client_id", "at most 64 letters, digits, '-' or '_'")
 	}
 	needPerson := func() error {
 		if strings.TrimSpace(c.PersonID) == "" || len(c.PersonID) > 64 {
@@ -125,6 +140,20 @@ func (c Correction) Validate() error {
 	return nil
 }
 
+func validClientID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-', b == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // Store keeps corrections in the hub's state database.
 type Store struct {
 	db  *sql.DB
@@ -147,9 +176,14 @@ const schema = `CREATE TABLE IF NOT EXISTS corrections (
 	to_seq INTEGER NOT NULL DEFAULT 0,
 	user TEXT NOT NULL,
 	reason TEXT NOT NULL,
-	created_at INTEGER NOT NULL
+	created_at INTEGER NOT NULL,
+	client_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS corrections_day ON corrections (site, day);`
+
+// clientIndex makes a client_id unique per user (created after the column
+// is added to a table made by an older hub).
+const clientIndex = `CREATE UNIQUE INDEX IF NOT EXISTS corrections_client ON corrections (user, client_id) WHERE client_id != ''`
 
 // New creates the table.
 func New(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
@@ -159,11 +193,27 @@ func New(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) 
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("corrections: create table: %w", err)
 	}
+	var has int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('corrections') WHERE name = 'client_id'`).Scan(&has); err != nil {
+		return nil, fmt.Errorf("corrections: %w", err)
+	}
+	if has == 0 { // a table made by an older hub
+		if _, err := db.ExecContext(ctx, `ALTER TABLE corrections ADD COLUMN client_id TEXT NOT NULL DEFAULT ''`); err != nil {
+			return nil, fmt.Errorf("corrections: add client_id: %w", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, clientIndex); err != nil {
+		return nil, fmt.Errorf("corrections: %w", err)
+	}
 	return &Store{db: db, now: now}, nil
 }
 
-// Add validates and records a correction; it returns it with its id.
+// Add validates and records a correction; it returns it with its id. With
+// a ClientID the user already used, it records nothing and returns the
+// correction recorded then, with Replay set, if it is the same one
+// (ErrClientIDReused if not).
 func (s *Store) Add(ctx context.Context, c Correction) (Correction, error) {
+	c.Replay = false
 	if err := c.Validate(); err != nil {
 		return Correction{}, err
 	}
@@ -173,13 +223,39 @@ func (s *Store) Add(ctx context.Context, c Correction) (Correction, error) {
 	if c.At != nil {
 		at = c.At.Format(wire.AtLayout)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO corrections (id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.ID, c.Kind, c.Site, c.Day, c.PersonID, c.Service, c.Dir, at, c.EventID, c.Device, c.Epoch,
-		int64(c.FromSeq), int64(c.ToSeq), c.User, c.Reason, c.CreatedAt.UnixMilli())
+	res, err := s.db.ExecContext(ctx, `INSERT INTO corrections (id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at, client_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (user, client_id) WHERE client_id != '' DO NOTHING`,
+		c.ID, c.Kind, c.Site, c.Day, c.PersonID, c.Service, c.Dir, at, c.EventID, c.Device, c.Epoch,
+		int64(c.FromSeq), int64(c.ToSeq), c.User, c.Reason, c.CreatedAt.UnixMilli(), c.ClientID)
 	if err != nil {
 		return Correction{}, fmt.Errorf("record correction: %w", err)
 	}
-	return c, nil
+	if n, err := res.RowsAffected(); err != nil || n == 1 || c.ClientID == "" {
+		return c, err
+	}
+	// The user sent this key before: the same correction again (a retry).
+	prev, err := s.list(ctx, ` AND user = ? AND client_id = ?`, []any{c.User, c.ClientID})
+	if err != nil {
+		return Correction{}, err
+	}
+	if len(prev) != 1 {
+		return Correction{}, fmt.Errorf("record correction: client_id %s: %d rows", c.ClientID, len(prev))
+	}
+	p := prev[0]
+	if !sameCorrection(p, c) {
+		return Correction{}, fmt.Errorf("%w (%s, recorded as %s)", ErrClientIDReused, c.ClientID, p.ID)
+	}
+	p.Replay = true
+	return p, nil
+}
+
+// sameCorrection reports whether a and b record the same thing (their ids,
+// creation times and reasons aside).
+func sameCorrection(a, b Correction) bool {
+	sameAt := (a.At == nil) == (b.At == nil) && (a.At == nil || a.At.Equal(*b.At))
+	return sameAt && a.Kind == b.Kind && a.Site == b.Site && a.Day == b.Day && a.PersonID == b.PersonID &&
+		a.Service == b.Service && a.Dir == b.Dir && a.EventID == b.EventID && a.Device == b.Device &&
+		a.Epoch == b.Epoch && a.FromSeq == b.FromSeq && a.ToSeq == b.ToSeq
 }
 
 // Filter selects corrections: Site "" is every site; days inclusive,
@@ -193,7 +269,7 @@ type Filter struct {
 
 // List returns the corrections of f, oldest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Correction, error) {
-	q := `SELECT id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at FROM corrections WHERE 1=1`
+	q := ""
 	var args []any
 	if f.Site != "" {
 		q += ` AND site = ?`
@@ -215,7 +291,14 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Correction, error) {
 		q += ` AND person_id = ?`
 		args = append(args, f.PersonID)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	return s.list(ctx, q, args)
+}
+
+// list returns the corrections matching where (SQL conditions, each
+// starting with AND), oldest first.
+func (s *Store) list(ctx context.Context, where string, args []any) ([]Correction, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, site, day, person_id, service, dir, at, event_id, device, epoch, from_seq, to_seq, user, reason, created_at, client_id
+		FROM corrections WHERE 1=1`+where+` ORDER BY created_at, rowid`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +309,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Correction, error) {
 		var at string
 		var from, to, created int64
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Site, &c.Day, &c.PersonID, &c.Service, &c.Dir, &at, &c.EventID, &c.Device, &c.Epoch,
-			&from, &to, &c.User, &c.Reason, &created); err != nil {
+			&from, &to, &c.User, &c.Reason, &created, &c.ClientID); err != nil {
 			return nil, err
 		}
 		c.FromSeq, c.ToSeq, c.CreatedAt = uint64(from), uint64(to), time.UnixMilli(created)

@@ -70,3 +70,104 @@ func TestAddValidateList(t *testing.T) {
 		t.Fatalf("declare_lost: %+v", lost)
 	}
 }
+
+// A correction sent again with its client_id (a tablet retrying a tap whose
+// answer it did not get) is recorded once and answered with the first
+// record; the same key for something else is refused; another user's key
+// is their own; a malformed key is invalid.
+func TestClientIDRecordsOnce(t *testing.T) {
+	ctx := context.Background()
+	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	s, err := New(ctx, sqlDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 16, 45, 0, 0, time.FixedZone("NCT", 11*3600))
+	tap := Correction{Kind: AddScan, Site: "jules-ferry", Day: "2026-11-24", PersonID: "E001", Service: "garderie", Dir: "out",
+		At: &at, User: "ecole-jf", Reason: "appel sur tablette", ClientID: "tap-7f3a-01"}
+	first, err := s.Add(ctx, tap)
+	if err != nil || first.Replay {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	again, err := s.Add(ctx, tap)
+	if err != nil || !again.Replay || again.ID != first.ID || !again.At.Equal(at) {
+		t.Fatalf("again: %+v %v, want the first record (%s) as a replay", again, err, first.ID)
+	}
+	other := tap
+	other.Dir = "in"
+	if _, err := s.Add(ctx, other); !errors.Is(err, ErrClientIDReused) {
+		t.Fatalf("the same key for another tap: %v, want ErrClientIDReused", err)
+	}
+	elsewhere := tap
+	elsewhere.User = "office"
+	if got, err := s.Add(ctx, elsewhere); err != nil || got.Replay {
+		t.Fatalf("another user's same key: %+v %v, want a record of its own", got, err)
+	}
+	noKey := tap
+	noKey.ClientID = ""
+	for range 2 {
+		if got, err := s.Add(ctx, noKey); err != nil || got.Replay {
+			t.Fatalf("without a key: %+v %v", got, err)
+		}
+	}
+	list, err := s.List(ctx, Filter{PersonID: "E001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 4 { // the tap once, the other user's, two without a key
+		t.Fatalf("%d corrections recorded, want 4: %+v", len(list), list)
+	}
+	if list[0].ClientID != "tap-7f3a-01" {
+		t.Fatalf("client_id not listed: %+v", list[0])
+	}
+	for _, bad := range []string{"with space", "é", string(make([]byte, 65))} {
+		c := tap
+		c.ClientID = bad
+		if _, err := s.Add(ctx, c); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("client_id %q: %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// A table made by a hub without client_id gets the column, and keeps its
+// rows.
+func TestClientIDColumnAddedToAnOldTable(t *testing.T) {
+	ctx := context.Background()
+	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	if _, err := sqlDB.ExecContext(ctx, `CREATE TABLE corrections (id TEXT PRIMARY KEY, kind TEXT NOT NULL, site TEXT NOT NULL,
+		day TEXT NOT NULL, person_id TEXT NOT NULL DEFAULT '', service TEXT NOT NULL DEFAULT '', dir TEXT NOT NULL DEFAULT '',
+		at TEXT NOT NULL DEFAULT '', event_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '', epoch TEXT NOT NULL DEFAULT '',
+		from_seq INTEGER NOT NULL DEFAULT 0, to_seq INTEGER NOT NULL DEFAULT 0, user TEXT NOT NULL, reason TEXT NOT NULL,
+		created_at INTEGER NOT NULL);
+		INSERT INTO corrections (id, kind, site, day, person_id, user, reason, created_at) VALUES ('old', 'absence', 'jules-ferry', '2026-11-20', 'E001', 'marie', 'malade', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, sqlDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 16, 45, 0, 0, time.UTC)
+	tap := Correction{Kind: AddScan, Site: "jules-ferry", Day: "2026-11-24", PersonID: "E001", Service: "garderie", Dir: "out",
+		At: &at, User: "u", Reason: "r", ClientID: "k1"}
+	if _, err := s.Add(ctx, tap); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.Add(ctx, tap); err != nil || !again.Replay {
+		t.Fatalf("replay on a migrated table: %+v %v", again, err)
+	}
+	list, err := s.List(ctx, Filter{})
+	if err != nil || len(list) != 2 || list[0].ID != "old" {
+		t.Fatalf("after the migration: %+v %v", list, err)
+	}
+	if _, err := New(ctx, sqlDB, nil); err != nil {
+		t.Fatalf("opening again: %v", err)
+	}
+}
