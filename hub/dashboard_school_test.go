@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"pointage/hub"
@@ -239,5 +240,115 @@ func TestDashboardSchoolPages(t *testing.T) {
 	run(t, ctx, "url", chromedp.Location(&loc2))
 	if !strings.HasSuffix(loc2, "/ecole?site=jules-ferry") {
 		t.Fatalf("url: %s", loc2)
+	}
+}
+
+// The roll-call without the hub: taps made while the corrections API
+// cannot be reached wait on the tablet (shown "en attente", kept across a
+// reload), are sent once it answers again, in order, with the time of the
+// tap, and are recorded once each.
+func TestDashboardRollCallWaitsForTheHub(t *testing.T) {
+	testenv.Require(t, "chromium")
+	loc, err := time.LoadLocation("Pacific/Noumea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 27, 11, 40, 0, 0, loc)
+	began := time.Now()
+	h := startSchoolHub(t, start)
+	hubNow := func() time.Time { return start.Add(time.Since(began)) } // at or a little after the hub's clock
+	ctx := browser(t)
+	base := "http://" + h.HTTPAddr()
+	bg := context.Background()
+	users.FastBcryptForTest(h.Users())
+	parsed, err := roster.Parse(strings.NewReader(schoolRosterCSV))
+	if err != nil || len(parsed.Errors) > 0 {
+		t.Fatalf("roster: %v %v", err, parsed.Errors)
+	}
+	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
+		t.Fatal(err)
+	}
+	type correction struct {
+		PersonID string `json:"person_id"`
+		Dir      string `json:"dir"`
+		At       string `json:"at"`
+		ClientID string `json:"client_id"`
+		Reason   string `json:"reason"`
+	}
+	recorded := func() []correction {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/v1/corrections", nil)
+		req.SetBasicAuth("directrice", "password-directrice")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list struct{ Corrections []correction }
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		return list.Corrections
+	}
+	attr := func(id string) string {
+		return `(function(){var e=document.getElementById('` + id + `');return e?e.getAttribute('data-etat')+'|'+e.textContent:""})()`
+	}
+
+	login(t, ctx, base, "directrice", "password-directrice")
+	run(t, ctx, "open /appel",
+		chromedp.EmulateViewport(768, 1024, chromedp.EmulateTouch),
+		chromedp.Navigate(base+"/appel"),
+		chromedp.WaitVisible(`button[data-groupe="classe:CE1"]`, chromedp.ByQuery),
+		tap(`button[data-groupe="classe:CE1"]`),
+		chromedp.WaitVisible("#enfant-E004", chromedp.ByID),
+	)
+	// The hub stops answering the corrections API (the tablet's Wi-Fi drops
+	// between it and the hub: requests fail as they would offline).
+	run(t, ctx, "block the corrections API", network.Enable(), network.SetBlockedURLs([]string{"*/api/v1/corrections*"}))
+	run(t, ctx, "tap Tom", tap("#enfant-E004"))
+	evalUntil(t, ctx, 5*time.Second, "Tom waiting", attr("enfant-E004"), func(s string) bool {
+		return strings.HasPrefix(s, "attente|") && strings.Contains(s, "En attente du réseau")
+	})
+	evalUntil(t, ctx, 2*time.Second, "the message says the tap is kept", text("appel-message"), func(s string) bool { return strings.Contains(s, "gardé") })
+	run(t, ctx, "tap Noa", tap("#enfant-E002"))
+	evalUntil(t, ctx, 5*time.Second, "Noa waiting", attr("enfant-E002"), func(s string) bool { return strings.HasPrefix(s, "attente|") })
+	run(t, ctx, "tap Tom again", tap("#enfant-E004")) // already waiting: nothing more is queued
+	tapped := hubNow()
+	if got := recorded(); len(got) != 0 {
+		t.Fatalf("recorded while the API was blocked: %+v", got)
+	}
+
+	// The page is reloaded while the hub is still away: the taps wait on.
+	run(t, ctx, "reload",
+		chromedp.Navigate(base+"/appel?groupe=classe:CE1"),
+		chromedp.WaitVisible("#enfant-E004", chromedp.ByID),
+	)
+	evalUntil(t, ctx, 5*time.Second, "Tom still waiting after the reload", attr("enfant-E004"), func(s string) bool { return strings.HasPrefix(s, "attente|") })
+	evalUntil(t, ctx, 2*time.Second, "Noa still waiting after the reload", attr("enfant-E002"), func(s string) bool { return strings.HasPrefix(s, "attente|") })
+	screenshot(t, ctx, "appel-attente.png")
+
+	// The hub answers again, a few seconds later: the queue is sent
+	// (within the 10 s retry), with the times of the taps.
+	time.Sleep(3 * time.Second)
+	run(t, ctx, "unblock", network.SetBlockedURLs([]string{}))
+	evalUntil(t, ctx, 15*time.Second, "Tom recorded", attr("enfant-E004"), func(s string) bool { return strings.HasPrefix(s, "present|") })
+	evalUntil(t, ctx, 5*time.Second, "Noa recorded", attr("enfant-E002"), func(s string) bool { return strings.HasPrefix(s, "present|") })
+	got := recorded()
+	if len(got) != 2 || got[0].PersonID != "E004" || got[1].PersonID != "E002" {
+		t.Fatalf("recorded %+v, want Tom then Noa, once each", got)
+	}
+	for _, c := range got {
+		at, err := time.Parse(time.RFC3339, c.At)
+		if err != nil || at.Before(start) || at.After(tapped) || c.ClientID == "" || c.Reason != "appel sur tablette" {
+			t.Fatalf("%+v: want the time of the tap (%s to %s), a client_id and the roll-call's reason", c, start.Format(time.RFC3339), tapped.Format(time.RFC3339))
+		}
+	}
+	var left string
+	run(t, ctx, "queue empty", chromedp.Evaluate(`window.localStorage.getItem("pointage-appel-attente")`, &left))
+	if left != "[]" {
+		t.Fatalf("the tablet's queue after sending: %s", left)
 	}
 }

@@ -2,13 +2,21 @@
 // session, then tap a child: the tap is stored as a correction add_scan
 // (reason "appel sur tablette", attributed by the hub to the logged-in
 // user). The button changes at once and is confirmed by the API's answer.
+// Every tap first goes to a queue kept in the tablet's localStorage, with
+// its time and a client_id: without network (or with the hub away) it
+// waits there, shown as "en attente", and is sent when the hub answers
+// again (every 10 s, at the "online" event, at the next page load), in
+// the order of the taps, with the time of the tap. The hub records a
+// client_id once, so a tap sent twice (an answer lost) counts once.
 // Uses the helpers of ecole.js (window.pointage).
 (function () {
   "use strict";
   var P = window.pointage;
   var el = P.el;
   var site = "", people = null, data = null, group = P.param("groupe");
-  var pending = {}; // person_id -> true while a tap is being recorded
+  var QUEUE_KEY = "pointage-appel-attente";
+  var queue = readQueue(); // taps not yet recorded by the hub, oldest first
+  var sending = false;
   var groupsRoot = document.getElementById("groupes");
   var kidsRoot = document.getElementById("enfants");
   var message = document.getElementById("appel-message");
@@ -16,6 +24,37 @@
   function say(text, isError) {
     message.textContent = text;
     message.className = "appel-message" + (isError ? " erreur" : " message-ok");
+  }
+
+  function readQueue() {
+    try {
+      var q = JSON.parse(window.localStorage.getItem(QUEUE_KEY) || "[]");
+      return Array.isArray(q) ? q : [];
+    } catch (e) { return []; }
+  }
+
+  function saveQueue() {
+    try { window.localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); } catch (e) { /* private mode: the queue lives as long as the page */ }
+  }
+
+  function newClientID() {
+    var b = new Uint8Array(12);
+    window.crypto.getRandomValues(b); // unlike randomUUID, also over plain HTTP
+    return "appel-" + Array.prototype.map.call(b, function (x) { return (x < 16 ? "0" : "") + x.toString(16); }).join("");
+  }
+
+  // queuedFor is the last tap still waiting for the hub for a child of
+  // this site, or null.
+  function queuedFor(c) {
+    var last = null;
+    queue.forEach(function (q) { if (q.body.site === site && q.body.person_id === c.person_id) { last = q; } });
+    return last;
+  }
+
+  function tapTime(q) { return P.frDateTime(q.body.at, data && data.timezone).slice(-5); }
+
+  function what(body) {
+    return body.dir === "out" ? "départ" : (body.service === "canteen" ? "passage à la cantine" : "arrivée");
   }
 
   function groups() {
@@ -35,8 +74,19 @@
     return null;
   }
 
-  // state of a child in the chosen group: {etat, text, service, dir}
+  // state of a child in the chosen group: {etat, text, service, dir}; a
+  // tap still waiting for the hub counts as done (its state shows it waits).
   function stateOf(c) {
+    var q = queuedFor(c);
+    if (q) {
+      var text = "En attente du réseau : " + what(q.body) + " à " + tapTime(q);
+      if (q.body.service === "canteen") { return { etat: "attente", text: text, service: "canteen", dir: "", waiting: true }; }
+      return { etat: "attente", text: text, service: "garderie", dir: q.body.dir === "out" ? "in" : "out", waiting: true };
+    }
+    return recordedState(c);
+  }
+
+  function recordedState(c) {
     if (group.indexOf("session:") === 0) {
       var g = session(group.slice(8)), ch = null;
       (g ? g.children : []).forEach(function (x) { if (x.person_id === c.person_id) { ch = x; } });
@@ -87,44 +137,69 @@
     if (list2.length === 0) { kidsRoot.appendChild(el("p", { "class": "vide" }, "Aucun enfant inscrit.")); }
     list2.forEach(function (c) {
       var st = stateOf(c);
-      var b = el("button", { type: "button", "class": "enfant", id: "enfant-" + c.person_id, "data-etat": pending[c.person_id] ? "envoi" : st.etat });
+      var inFlight = sending && queue.length > 0 && queue[0].body.site === site && queue[0].body.person_id === c.person_id;
+      var b = el("button", { type: "button", "class": "enfant", id: "enfant-" + c.person_id, "data-etat": inFlight ? "envoi" : st.etat });
       b.appendChild(el("span", { "class": "nom" }, P.name(c)));
       b.appendChild(el("span", { "class": "classe" }, c["class"] || ""));
-      b.appendChild(el("span", { "class": "etat-enfant" }, pending[c.person_id] ? "Enregistrement…" : st.text));
+      b.appendChild(el("span", { "class": "etat-enfant" }, inFlight ? "Enregistrement…" : st.text));
       b.addEventListener("click", function () { tap(c, b); });
       kidsRoot.appendChild(b);
     });
   }
 
   function tap(c, b) {
-    if (pending[c.person_id]) { return; }
+    if (!data) { return; }
+    var q = queuedFor(c);
+    if (q && (q === queue[0] && sending || Date.parse(q.body.at) > P.serverNow().getTime() - 5000)) {
+      return; // a double tap: the first one is being recorded, or was a moment ago
+    }
     var st = stateOf(c);
-    if (st.service === "canteen" && st.etat === "present") {
+    if (st.service === "canteen" && (st.etat === "present" || st.waiting)) {
       say(P.name(c) + " est déjà pointé(e) à la cantine (" + st.text.toLowerCase() + ").", false);
       return;
     }
-    var now = P.serverNow();
     var out = st.dir === "out";
-    var stateText = b.querySelector(".etat-enfant");
-    // At once: the new state, marked as being recorded.
-    pending[c.person_id] = true;
+    queue.push({ name: P.name(c), body: { kind: "add_scan", site: site, day: data.date, person_id: c.person_id, service: st.service,
+      dir: out ? "out" : "in", at: P.serverNow().toISOString(), reason: "appel sur tablette", client_id: newClientID() } });
+    saveQueue();
     b.setAttribute("data-etat", "envoi");
-    stateText.textContent = (out ? "Départ" : (st.service === "canteen" ? "Servi" : "Arrivée")) + " — enregistrement…";
-    P.api("POST", "/api/v1/corrections", { kind: "add_scan", site: site, person_id: c.person_id, service: st.service,
-      dir: out ? "out" : "in", at: now.toISOString(), reason: "appel sur tablette" }).then(function (saved) {
-      delete pending[c.person_id];
-      var at = saved && saved.at ? P.frDateTime(saved.at, data.timezone).slice(-5) : "";
-      b.setAttribute("data-etat", out ? "parti" : "present");
-      stateText.textContent = "✓ " + (out ? "Départ" : (st.service === "canteen" ? "Servi" : "Arrivée")) + " enregistré";
-      say(P.name(c) + " : " + (out ? "départ" : (st.service === "canteen" ? "passage à la cantine" : "arrivée")) + " enregistré" + (at ? " à " + at : "") + ".", false);
+    b.querySelector(".etat-enfant").textContent = (out ? "Départ" : (st.service === "canteen" ? "Servi" : "Arrivée")) + " — enregistrement…";
+    flush();
+  }
+
+  // flush sends the waiting taps one after the other, oldest first, until
+  // the queue is empty or the hub does not answer (they stay, and are sent
+  // again later). A tap the hub refuses (a 4xx) is dropped and said.
+  function flush() {
+    if (sending || queue.length === 0) { return; }
+    sending = true;
+    var q = queue[0];
+    P.api("POST", "/api/v1/corrections", q.body).then(function (saved) {
+      sending = false;
+      queue.shift();
+      saveQueue();
+      var at = saved && saved.at ? P.frDateTime(saved.at, data && data.timezone).slice(-5) : "";
+      say(q.name + " : " + what(q.body) + " enregistré" + (at ? " à " + at : "") + ".", false);
       load();
+      flush();
     }).catch(function (err) {
-      delete pending[c.person_id];
-      b.setAttribute("data-etat", "erreur");
-      stateText.textContent = "Échec : non enregistré";
-      say("Échec pour " + P.name(c) + " : " + P.explain(err) + ". Touchez de nouveau pour réessayer.", true);
+      sending = false;
+      if (err.status === 0 || err.status >= 500 || err.status === 401) {
+        var why = err.status === 0 ? "Pas de réseau vers le hub" : err.status === 401 ? "Session expirée" : "Le hub n'enregistre pas pour l'instant (" + P.explain(err) + ")";
+        say(why + " : " + queue.length + " pointage(s) gardé(s) sur cette tablette, avec leur heure, envoyé(s) dès que possible (si la page est fermée : dès qu'elle est rouverte sur cette tablette).", true);
+        if (data) { render(); }
+        return;
+      }
+      queue.shift();
+      saveQueue();
+      say("Échec pour " + q.name + " (" + what(q.body) + " à " + tapTime(q) + ") : " + P.explain(err) + ". Non enregistré : touchez de nouveau pour réessayer.", true);
+      if (data) { render(); }
+      flush();
     });
   }
+
+  window.setInterval(flush, 10000);
+  window.addEventListener("online", flush);
 
   var load = P.serial(function () {
     if (!site) { return; }
@@ -134,6 +209,7 @@
       P.syncClock(data.now);
       P.pageError("");
       render();
+      flush();
     }).catch(function (err) { P.pageError("Données indisponibles : " + P.explain(err)); });
   });
 
