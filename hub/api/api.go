@@ -400,6 +400,14 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if c.Kind == corrections.DeclareLost {
+		// Refused before it is recorded: a correction is never deleted, so
+		// one that cannot apply must not be written.
+		if msg := a.cannotDeclareLost(c); msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+	}
 	saved, err := a.opts.Corrections.Add(r.Context(), c)
 	if errors.Is(err, corrections.ErrClientIDReused) {
 		writeError(w, http.StatusConflict, err.Error())
@@ -409,19 +417,35 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		a.respond(w, r, func() (any, error) { return nil, err })
 		return
 	}
-	if saved.Replay { // sent again (a lost answer, a tablet back online): recorded once
-		writeJSON(w, http.StatusOK, saved)
-		return
-	}
 	if saved.Kind == corrections.DeclareLost {
+		// Applied on a replay too (it is idempotent): a retry then finishes
+		// a declaration whose first application failed.
 		if err := a.opts.Ingest.DeclareLost(r.Context(), saved.Site, saved.Device, saved.Epoch, saved.FromSeq, saved.ToSeq, saved.ID); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 	}
+	if saved.Replay { // sent again (a lost answer, a tablet back online): recorded once
+		writeJSON(w, http.StatusOK, saved)
+		return
+	}
 	a.log.Info("correction recorded", "id", saved.ID, "kind", saved.Kind, "site", saved.Site, "user", saved.User)
 	a.record(r, u, audit.Correction, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Kind, saved.Site, saved.Day, saved.PersonID, saved.Reason))
 	writeJSON(w, http.StatusCreated, saved)
+}
+
+// cannotDeclareLost says why a declare_lost correction cannot apply (a
+// device and epoch the hub has no sequence of, a range too long), or "".
+func (a *API) cannotDeclareLost(c corrections.Correction) string {
+	if c.ToSeq-c.FromSeq >= ingest.MaxLostRange {
+		return fmt.Sprintf("to_seq: at most %d seqs in one declaration", ingest.MaxLostRange)
+	}
+	for _, sq := range a.opts.Ingest.Sequences() {
+		if sq.Device == c.Device && sq.Epoch == c.Epoch {
+			return ""
+		}
+	}
+	return fmt.Sprintf("device: no sequence known for device %s epoch %q", c.Device, c.Epoch)
 }
 
 // stream sends the day's counts now and at every change, as server-sent

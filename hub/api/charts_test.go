@@ -3,12 +3,17 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"pointage/hub/api"
+	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
 	"pointage/hub/ingest"
@@ -204,5 +209,70 @@ func TestChartEndpointsContent(t *testing.T) {
 	_, body = chartGet(t, h, "bureau", "/api/v1/series/month?month=2026-10")
 	if d := body["days"].([]any); len(d) != 31 {
 		t.Fatalf("October: %d days", len(d))
+	}
+}
+
+// lostIngest knows one device and epoch; its DeclareLost fails the first
+// time (a hub.db write that fails) and records the calls.
+type lostIngest struct {
+	chartIngest
+	calls []string // correction ids
+}
+
+func (l *lostIngest) DeclareLost(_ context.Context, _, _, _ string, _, _ uint64, id string) error {
+	l.calls = append(l.calls, id)
+	if len(l.calls) == 1 {
+		return errors.New("declare lost: database is locked")
+	}
+	return nil
+}
+
+// A declare_lost that cannot apply (a device the hub has no sequence of)
+// is refused without being recorded; one whose application failed is
+// finished by a retry with the same client_id, answered as a replay.
+func TestDeclareLostRecordedOnlyWhenItApplies(t *testing.T) {
+	env := daystest.New(t, nil)
+	ing := &lostIngest{chartIngest: chartIngest{seqs: []ingest.SequenceState{{Site: "jules-ferry", Device: "jf-1", Epoch: "E1"}}}}
+	a := api.New(api.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}, Corrections: env.Corrections, Ingest: ing})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	post := func(body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/corrections", strings.NewReader(body))
+		req.SetBasicAuth("bureau", "bureau")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	recorded := func() int {
+		t.Helper()
+		list, err := env.Corrections.List(context.Background(), corrections.Filter{Kind: corrections.DeclareLost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	lost := `{"kind":"declare_lost","site":"jules-ferry","day":"2026-11-27","device":"%s","epoch":"E1","from_seq":3,"to_seq":%d,"reason":"carte SD remplacée","client_id":"lost-1"}`
+	if code, body := post(fmt.Sprintf(lost, "unknown-dev", 4)); code != 400 || recorded() != 0 {
+		t.Fatalf("unknown device: %d %s, %d recorded; want 400 and nothing recorded", code, body, recorded())
+	}
+	if code, body := post(fmt.Sprintf(lost, "jf-1", 3+ingest.MaxLostRange)); code != 400 || recorded() != 0 {
+		t.Fatalf("too long a range: %d %s, %d recorded; want 400 and nothing recorded", code, body, recorded())
+	}
+	if code, body := post(fmt.Sprintf(lost, "jf-1", 4)); code != 400 || !strings.Contains(body, "database is locked") {
+		t.Fatalf("first try: %d %s, want the application's error", code, body)
+	}
+	code, body := post(fmt.Sprintf(lost, "jf-1", 4))
+	if code != 200 || !strings.Contains(body, `"replay":true`) {
+		t.Fatalf("retry: %d %s, want 200 replay", code, body)
+	}
+	if len(ing.calls) != 2 || ing.calls[0] != ing.calls[1] || recorded() != 1 {
+		t.Fatalf("DeclareLost calls %v, %d recorded: want the same correction applied twice, recorded once", ing.calls, recorded())
 	}
 }
