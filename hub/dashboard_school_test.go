@@ -34,6 +34,27 @@ const schoolRosterCSV = "badge;person_id;role;last_name;first_name;site;class;re
 	"0A00000004;E004;child;Kaloi;Tom;jules-ferry;CE1;standard;lu ma me je ve;\n" +
 	"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"
 
+// startSchoolHubWithRoster is startSchoolHub with schoolRosterCSV imported
+// and the school user directrice (password password-directrice) of
+// jules-ferry.
+func startSchoolHubWithRoster(t *testing.T, start time.Time) *hub.Hub {
+	t.Helper()
+	h := startSchoolHub(t, start)
+	bg := context.Background()
+	users.FastBcryptForTest(h.Users())
+	parsed, err := roster.Parse(strings.NewReader(schoolRosterCSV))
+	if err != nil || len(parsed.Errors) > 0 {
+		t.Fatalf("roster: %v %v", err, parsed.Errors)
+	}
+	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // The school page and the roll-call in a real browser, for a school user,
 // on Friday 27 November 2026 at 18:30 in Nouméa (the hub's clock): Léa,
 // served at the canteen, is still checked in at the evening garderie
@@ -47,21 +68,10 @@ func TestDashboardSchoolPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startSchoolHub(t, time.Date(2026, 11, 27, 18, 30, 0, 0, loc))
+	h := startSchoolHubWithRoster(t, time.Date(2026, 11, 27, 18, 30, 0, 0, loc))
 	ctx := browser(t)
 	base := "http://" + h.HTTPAddr()
 	bg := context.Background()
-	users.FastBcryptForTest(h.Users())
-	parsed, err := roster.Parse(strings.NewReader(schoolRosterCSV))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatalf("roster: %v %v", err, parsed.Errors)
-	}
-	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
-		t.Fatal(err)
-	}
 	_, pw, err := h.Devices().Add(bg, "jules-ferry", "jf-1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -255,22 +265,10 @@ func TestDashboardRollCallWaitsForTheHub(t *testing.T) {
 	}
 	start := time.Date(2026, 11, 27, 11, 40, 0, 0, loc)
 	began := time.Now()
-	h := startSchoolHub(t, start)
+	h := startSchoolHubWithRoster(t, start)
 	hubNow := func() time.Time { return start.Add(time.Since(began)) } // at or a little after the hub's clock
 	ctx := browser(t)
 	base := "http://" + h.HTTPAddr()
-	bg := context.Background()
-	users.FastBcryptForTest(h.Users())
-	parsed, err := roster.Parse(strings.NewReader(schoolRosterCSV))
-	if err != nil || len(parsed.Errors) > 0 {
-		t.Fatalf("roster: %v %v", err, parsed.Errors)
-	}
-	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
-		t.Fatal(err)
-	}
 	type correction struct {
 		PersonID string `json:"person_id"`
 		Dir      string `json:"dir"`

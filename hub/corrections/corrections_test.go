@@ -2,6 +2,7 @@ package corrections
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -10,17 +11,30 @@ import (
 	"pointage/hub/db"
 )
 
+// openDB opens an empty hub.db, closed at the end of the test.
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	sqlDB, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	return sqlDB
+}
+
+// openStore is a Store on an empty hub.db.
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := New(context.Background(), openDB(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestAddValidateList(t *testing.T) {
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	s, err := New(ctx, sqlDB, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStore(t)
 	at := time.Date(2026, 11, 24, 11, 30, 0, 0, time.FixedZone("NCT", 11*3600))
 	ok := []Correction{
 		{Kind: AddScan, Site: "jules-ferry", Day: "2026-11-24", PersonID: "E001", Service: "canteen", Dir: "auto", At: &at, User: "marie", Reason: "badge oublié"},
@@ -77,15 +91,7 @@ func TestAddValidateList(t *testing.T) {
 // is their own; a malformed key is invalid.
 func TestClientIDRecordsOnce(t *testing.T) {
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	s, err := New(ctx, sqlDB, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStore(t)
 	at := time.Date(2026, 11, 24, 16, 45, 0, 0, time.FixedZone("NCT", 11*3600))
 	tap := Correction{Kind: AddScan, Site: "jules-ferry", Day: "2026-11-24", PersonID: "E001", Service: "garderie", Dir: "out",
 		At: &at, User: "ecole-jf", Reason: "appel sur tablette", ClientID: "tap-7f3a-01"}
@@ -137,11 +143,7 @@ func TestClientIDRecordsOnce(t *testing.T) {
 // rows.
 func TestClientIDColumnAddedToAnOldTable(t *testing.T) {
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
+	sqlDB := openDB(t)
 	if _, err := sqlDB.ExecContext(ctx, `CREATE TABLE corrections (id TEXT PRIMARY KEY, kind TEXT NOT NULL, site TEXT NOT NULL,
 		day TEXT NOT NULL, person_id TEXT NOT NULL DEFAULT '', service TEXT NOT NULL DEFAULT '', dir TEXT NOT NULL DEFAULT '',
 		at TEXT NOT NULL DEFAULT '', event_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '', epoch TEXT NOT NULL DEFAULT '',
