@@ -319,7 +319,10 @@ func TestDashboardRollCallWaitsForTheHub(t *testing.T) {
 		t.Fatalf("recorded while the API was blocked: %+v", got)
 	}
 
-	// The page is reloaded while the hub is still away: the taps wait on.
+	// The page is reloaded while the hub is still away: the taps wait on
+	// (and damaged entries in the tablet's storage are ignored).
+	run(t, ctx, "damage the stored queue", chromedp.Evaluate(`(function(){var k="pointage-appel-attente";
+		var q=JSON.parse(localStorage.getItem(k));q.push(null,{junk:1},{name:"x",body:{site:7}});localStorage.setItem(k,JSON.stringify(q));})()`, nil))
 	run(t, ctx, "reload",
 		chromedp.Navigate(base+"/appel?groupe=classe:CE1"),
 		chromedp.WaitVisible("#enfant-E004", chromedp.ByID),

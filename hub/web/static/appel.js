@@ -29,7 +29,11 @@
   function readQueue() {
     try {
       var q = JSON.parse(window.localStorage.getItem(QUEUE_KEY) || "[]");
-      return Array.isArray(q) ? q : [];
+      // Only well-formed taps: a damaged entry must not break the page.
+      return Array.isArray(q) ? q.filter(function (x) {
+        return x && x.body && typeof x.body.site === "string" && typeof x.body.person_id === "string" &&
+          typeof x.body.at === "string" && typeof x.name === "string";
+      }) : [];
     } catch (e) { return []; }
   }
 
