@@ -156,7 +156,10 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 // Handle takes one MQTT message. It copies the payload and queues it for
 // the pipeline; it blocks only while the pipeline's queue is full.
 func (in *Ingest) Handle(topic string, payload []byte) {
-	m := message{topic: topic, payload: append([]byte(nil), payload...), received: in.opts.Now()}
+	// Never nil, even for a zero-length payload (how MQTT clears a retained
+	// message): the rejected table's payload column takes an empty blob,
+	// not NULL.
+	m := message{topic: topic, payload: append(make([]byte, 0, len(payload)), payload...), received: in.opts.Now()}
 	select {
 	case in.msgs <- m: // the usual case, without the cost of a two-way select
 		return
@@ -292,7 +295,9 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 				continue
 			}
 			statuses = append(statuses, statusMsg{s: s, payload: m.payload, received: m.received})
-		default: // ack and cmd are the hub's own; nothing to ingest
+		default: // ack and cmd are the hub's own: nothing a device may send there
+			rejects = append(rejects, rejection{m: m, site: t.Site, device: t.Device, reason: wire.ReasonBadTopic,
+				detail: fmt.Sprintf("the hub ingests only checkin and status messages, not %s", t.Kind)})
 		}
 	}
 	st, classifyErr := in.classify(ctx, events)
@@ -326,6 +331,9 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 	}
 	for _, r := range rejects {
 		in.logRejection(r)
+	}
+	if recordErr == nil {
+		in.metrics.statuses.Add(float64(len(statuses)))
 	}
 	for _, s := range statuses {
 		in.afterStatus(s)
@@ -501,38 +509,71 @@ func (in *Ingest) accept(tr *tracker, a accepted, out *sorted) {
 }
 
 // record writes a batch's rejections, statuses and conflicts to the state
-// database in one transaction (none in the usual batch).
+// database in one transaction (none in the usual batch). If that
+// transaction fails, each row is written again in a transaction of its own,
+// so that one row hub.db refuses cannot cost the record of the others
+// (DESIGN §15); only the rows that still fail are in the returned error.
 func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []statusMsg, conflicts []conflict) error {
 	if len(rejects) == 0 && len(statuses) == 0 && len(conflicts) == 0 {
 		return nil
 	}
 	in.writeMu.Lock()
 	defer in.writeMu.Unlock()
-	return in.withTx(ctx, func(tx *sql.Tx) error {
-		for _, r := range rejects {
-			payload := r.m.payload
-			if len(payload) > wire.MaxPayload {
-				payload = payload[:wire.MaxPayload]
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
-				r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
-				return fmt.Errorf("record rejection: %w", err)
-			}
-		}
-		for _, s := range statuses {
-			if err := in.saveStatus(ctx, tx, s); err != nil {
+	var rows []func(*sql.Tx) error
+	for _, r := range rejects {
+		rows = append(rows, func(tx *sql.Tx) error { return in.saveRejection(ctx, tx, r) })
+	}
+	for _, s := range statuses {
+		rows = append(rows, func(tx *sql.Tx) error { return in.saveStatus(ctx, tx, s) })
+	}
+	for _, cf := range conflicts {
+		rows = append(rows, func(tx *sql.Tx) error { return in.saveConflict(ctx, tx, cf) })
+	}
+	err := in.withTx(ctx, func(tx *sql.Tx) error {
+		for _, row := range rows {
+			if err := row(tx); err != nil {
 				return err
-			}
-		}
-		for _, cf := range conflicts {
-			c := cf.a.c
-			if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
-				ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), cf.storedID, c.ID, string(cf.a.payload), cf.a.received.UnixMilli()); err != nil {
-				return fmt.Errorf("record conflict: %w", err)
 			}
 		}
 		return nil
 	})
+	if err == nil || ctx.Err() != nil || len(rows) == 1 {
+		return err
+	}
+	var errs []error
+	for _, row := range rows {
+		if err := in.withTx(ctx, row); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d rows: %w", len(errs), len(rows), errors.Join(errs...))
+	}
+	return nil
+}
+
+func (in *Ingest) saveRejection(ctx context.Context, tx *sql.Tx, r rejection) error {
+	payload := r.m.payload
+	if len(payload) > wire.MaxPayload {
+		payload = payload[:wire.MaxPayload]
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,
+		r.m.received.UnixMilli(), clip(r.m.topic, 512), r.site, r.device, r.reason, clip(r.detail, 1000), payload); err != nil {
+		return fmt.Errorf("record rejection: %w", err)
+	}
+	return nil
+}
+
+func (in *Ingest) saveConflict(ctx context.Context, tx *sql.Tx, cf conflict) error {
+	c := cf.a.c
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conflicts (device, epoch, seq, stored_id, other_id, payload, received_at) VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT DO NOTHING`, c.Device, c.Epoch, int64(c.Seq), cf.storedID, c.ID, string(cf.a.payload), cf.a.received.UnixMilli()); err != nil {
+		return fmt.Errorf("record conflict: %w", err)
+	}
+	return nil
 }
 
 // withTx runs f in a transaction on hub.db and commits it if f returns nil.

@@ -283,6 +283,15 @@ func TestRejectsBadMessagesWithoutLosingGoodOnes(t *testing.T) {
 		{topic, `{"v":1,"pad":"` + strings.Repeat("x", 5000) + `"}`, wire.ReasonTooLarge},
 		{"pointage/v1/jules-ferry/d1/other", string(good), wire.ReasonBadTopic},
 		{"pointage/v1/jules-ferry/d1/status", `{"v":1}`, wire.ReasonMissingField},
+		// DESIGN §15: a zero-length payload (how MQTT clears a retained
+		// message) was a NULL payload, refused by hub.db: the whole batch's
+		// rejections went unrecorded.
+		{topic, "", wire.ReasonBadJSON},
+		{"pointage/v1/jules-ferry/d1/status", "", wire.ReasonBadJSON},
+		{topic, " \r\n", wire.ReasonBadJSON},
+		{topic, "null", wire.ReasonBadJSON},
+		{topic, strings.Replace(string(good), `"seq":1`, `"seq":1,"seq":2`, 1), wire.ReasonBadJSON}, // was stored as seq 2
+		{"pointage/v1/jules-ferry/d1/ack", `{"v":1,"epoch":"E1","stored_through":1}`, wire.ReasonBadTopic},
 	}
 	for _, b := range bad {
 		e.in.Handle(b.topic, []byte(b.payload))
@@ -301,6 +310,27 @@ func TestRejectsBadMessagesWithoutLosingGoodOnes(t *testing.T) {
 	rej, err := e.in.RecentRejected(context.Background(), 100)
 	if err != nil || len(rej) != len(bad) {
 		t.Fatalf("RecentRejected: %d, %v", len(rej), err)
+	}
+}
+
+// A row that hub.db refuses costs the record of that row only, not of the
+// others of its batch (DESIGN §15).
+func TestOneRefusedRowDoesNotLoseTheBatch(t *testing.T) {
+	e := newEnv(t, t.TempDir(), nil)
+	// hub.db refuses any rejection whose topic ends in /refused.
+	if _, err := e.in.db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON rejected WHEN NEW.topic LIKE '%/refused'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	topic, good := checkIn("d1", "E1", 1, "0A00000001")
+	e.in.Handle(topic, []byte("not json"))
+	e.in.Handle("pointage/v1/jules-ferry/d1/refused", []byte("x"))
+	e.in.Handle(topic, []byte("{}"))
+	e.in.Handle(topic, good)
+	waitFor(t, "the good event acked", func() bool { return e.pub.lastAck("d1", "E1") == 1 })
+	waitFor(t, "the two other rejections recorded", func() bool { return e.count(`SELECT count(*) FROM rejected`) == 2 })
+	if n := e.count(`SELECT count(*) FROM rejected WHERE topic LIKE '%/refused'`); n != 0 {
+		t.Fatalf("%d refused rows recorded", n)
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 )
 
 // This file keeps DecodeCheckIn as it was before the fast path and the
-// byte-loop validators: encoding/json and regular expressions. The tests
+// byte-loop validators: encoding/json and regular expressions, then the
+// rules of DESIGN §15 that encoding/json does not apply (checkObject:
+// duplicate and case-folded keys, null, depth) and the seq bound. The tests
 // hold the current implementation to it, result for result.
 
 var (
@@ -83,8 +85,8 @@ func refValidateCheckIn(c CheckIn) error {
 	if !refReaderRe.MatchString(c.Reader) {
 		return fieldErr(ReasonBadField, "reader", "must match %s", refReaderRe)
 	}
-	if c.Seq == 0 {
-		return fieldErr(ReasonBadField, "seq", "must be 1 or more")
+	if c.Seq == 0 || c.Seq > 1<<53-1 {
+		return fieldErr(ReasonBadField, "seq", "must be from 1 to %d", uint64(1<<53-1))
 	}
 	if !refBadgeRe.MatchString(c.Badge) {
 		return fieldErr(ReasonBadField, "badge", "must be 1 to 64 printable characters without spaces")
@@ -139,5 +141,5 @@ func refDecodeStrict(payload []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
 	}
-	return nil
+	return checkObject(trimmed)
 }

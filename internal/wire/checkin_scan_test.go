@@ -14,7 +14,7 @@ var sampleCheckIns = []CheckIn{
 	{V: 1, ID: "e1", Site: "a", Device: "b", Reader: "R.1_x-y", Seq: 1, Badge: "ELEVE-000123!",
 		Service: ServiceGarderie, Dir: DirIn, At: "2026-11-28T00:32:05Z"},
 	{V: 1, ID: strings.Repeat("Z", 64), Site: strings.Repeat("s", 63), Device: "0-0", Epoch: "_",
-		Reader: strings.Repeat("r", 64), Seq: 18446744073709551615, Badge: "~{a}|'",
+		Reader: strings.Repeat("r", 64), Seq: MaxSeq, Badge: "~{a}|'",
 		Service: ServiceStaff, Dir: DirOut, At: "2026-11-28T11:32:05.123456789-03:30"},
 }
 

@@ -127,8 +127,8 @@ func (c CheckIn) Validate() error {
 	if !ValidReaderName(c.Reader) {
 		return fieldErr(ReasonBadField, "reader", "must match %s", readerPattern)
 	}
-	if c.Seq == 0 {
-		return fieldErr(ReasonBadField, "seq", "must be 1 or more")
+	if c.Seq == 0 || c.Seq > MaxSeq {
+		return fieldErr(ReasonBadField, "seq", "must be from 1 to %d", uint64(MaxSeq))
 	}
 	if !ValidBadge(c.Badge) {
 		return fieldErr(ReasonBadField, "badge", "must be 1 to 64 printable characters without spaces")
@@ -229,8 +229,11 @@ func (s Status) Validate() error {
 	if _, err := ParseTime(s.At); err != nil {
 		return fieldErr(ReasonBadField, "at", "%v", err)
 	}
-	if s.OutboxPending < 0 {
-		return fieldErr(ReasonBadField, "outbox_pending", "must not be negative")
+	if s.LastSeq > MaxSeq {
+		return fieldErr(ReasonBadField, "last_seq", "must be at most %d", uint64(MaxSeq))
+	}
+	if s.OutboxPending < 0 || s.OutboxPending > MaxSeq {
+		return fieldErr(ReasonBadField, "outbox_pending", "must be from 0 to %d", uint64(MaxSeq))
 	}
 	if s.OldestPendingAt != nil {
 		if _, err := ParseTime(*s.OldestPendingAt); err != nil {

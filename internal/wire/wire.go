@@ -200,7 +200,107 @@ func decodeStrict(payload []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
 	}
-	return nil
+	// encoding/json has read it; now what it lets through.
+	return checkObject(trimmed)
+}
+
+// MaxDepth is how deeply objects and arrays may nest in a payload (a
+// Status's readers are at depth 3).
+const MaxDepth = 8
+
+// MaxSeq is the largest sequence number accepted (2^53-1): above it a
+// JavaScript or JSON reader that keeps numbers as doubles (the dashboard,
+// Telegraf, a spreadsheet) would read another number than the hub.
+const MaxSeq = 1<<53 - 1
+
+// nullable are the only keys whose value may be null: a time not known,
+// and a Status's readers (null and [] both mean none, for every parser).
+var nullable = map[string]bool{"oldest_pending_at": true, "last_scan_at": true, "readers": true}
+
+// checkObject walks a JSON object that encoding/json has decoded, and
+// refuses what two JSON parsers could read differently (DESIGN §15):
+// a duplicate key (encoding/json keeps the last, others the first), a key
+// that is not lowercase snake_case (encoding/json matches keys without
+// regard to case, so "SEQ" and "ſeq" would be read as seq), null where a
+// value is required (encoding/json leaves the field as it was), and
+// nesting deeper than MaxDepth.
+func checkObject(payload []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	type level struct {
+		object bool
+		keys   map[string]bool
+		key    string // the key whose value comes next ("" in an array)
+		isKey  bool   // the next string token of an object is a key
+	}
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.isKey {
+			key, ok := tok.(string)
+			if !ok { // the closing brace
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].isKey = true
+				}
+				continue
+			}
+			if !snakeKey(key) {
+				return fieldErr(ReasonUnknownField, clip(key), "unknown field (keys are lowercase, like \"seq\")")
+			}
+			if top.keys[key] {
+				return fieldErr(ReasonBadJSON, key, "duplicate key: each field is given once")
+			}
+			top.keys[key] = true
+			top.key, top.isKey = key, false
+			continue
+		}
+		// A value: of top's key (object) or an element (array).
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(stack) >= MaxDepth {
+					return &Error{Reason: ReasonBadJSON, Msg: fmt.Sprintf("nested deeper than %d levels", MaxDepth)}
+				}
+				stack = append(stack, &level{object: t == '{', keys: map[string]bool{}, isKey: t == '{'})
+				continue
+			case ']':
+				stack = stack[:len(stack)-1]
+			}
+		case nil:
+			if top != nil && top.object && !nullable[top.key] {
+				return fieldErr(ReasonBadField, top.key, "null is not a value here: leave the field out or give a value")
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].isKey = true
+		}
+	}
+}
+
+// snakeKey reports whether key is lowercase snake_case ASCII, as every
+// key of the contract is.
+func snakeKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseTime parses an RFC 3339 time that carries an offset or Z.
