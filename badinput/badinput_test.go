@@ -52,6 +52,9 @@ type readerIn struct {
 type mqttIn struct {
 	site     string
 	payloads []string
+	// status: published on the device's status topic, retained, instead
+	// of its checkin topic.
+	status bool
 }
 
 // apiIn is an API row's input.
@@ -161,26 +164,50 @@ func rows(now time.Time) []badInput {
 		}}, outcome{frames: []string{"scan:13005D1DA5", "repeat:13005D1DA5", "repeat:13005D1DA5", "scan:01026F6C3A", "scan:13005D1DA5"}}},
 
 		// ---- mqtt: a real hub, embedded broker, registered devices ----
-		{"malformed JSON", "mqtt", mqttIn{"bi-json", []string{`{"v":1,"id":"A","site":"bi-json"`}}, outcome{rejected: wire.ReasonBadJSON}},
-		{"not UTF-8", "mqtt", mqttIn{"bi-utf8", []string{strings.Replace(checkIn("bi-utf8", 1, "0B00000009", at), "entree", "entr\xe9e", 1)}}, outcome{rejected: wire.ReasonBadEncoding}},
-		{"wrong types", "mqtt", mqttIn{"bi-types", []string{strings.Replace(checkIn("bi-types", 1, "0B00000009", at), `"seq":1`, `"seq":"1"`, 1)}}, outcome{rejected: wire.ReasonBadField}},
-		{"unknown fields", "mqtt", mqttIn{"bi-fields", []string{strings.Replace(checkIn("bi-fields", 1, "0B00000009", at), `{"v":1,`, `{"v":1,"colour":"red",`, 1)}}, outcome{rejected: wire.ReasonUnknownField}},
-		{"missing field", "mqtt", mqttIn{"bi-missing", []string{strings.Replace(checkIn("bi-missing", 1, "0B00000009", at), `"badge":"0B00000009",`, ``, 1)}}, outcome{rejected: wire.ReasonMissingField}},
-		{"wrong version", "mqtt", mqttIn{"bi-version", []string{strings.Replace(checkIn("bi-version", 1, "0B00000009", at), `{"v":1,`, `{"v":2,`, 1)}}, outcome{rejected: wire.ReasonBadVersion}},
-		{"topic/payload mismatch", "mqtt", mqttIn{"bi-mismatch", []string{strings.Replace(checkIn("bi-mismatch", 1, "0B00000009", at), `"device":"bi-mismatch-1"`, `"device":"bi-other-1"`, 1)}}, outcome{rejected: wire.ReasonTopicMismatch}},
-		{"oversized payload (4.5 KiB): PUBACK, delivered to no one", "mqtt", mqttIn{"bi-big", []string{big("bi-big", 4608)}},
+		{"malformed JSON", "mqtt", mqttIn{site: "bi-json", payloads: []string{`{"v":1,"id":"A","site":"bi-json"`}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"not UTF-8", "mqtt", mqttIn{site: "bi-utf8", payloads: []string{strings.Replace(checkIn("bi-utf8", 1, "0B00000009", at), "entree", "entr\xe9e", 1)}}, outcome{rejected: wire.ReasonBadEncoding}},
+		{"wrong types", "mqtt", mqttIn{site: "bi-types", payloads: []string{strings.Replace(checkIn("bi-types", 1, "0B00000009", at), `"seq":1`, `"seq":"1"`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"unknown fields", "mqtt", mqttIn{site: "bi-fields", payloads: []string{strings.Replace(checkIn("bi-fields", 1, "0B00000009", at), `{"v":1,`, `{"v":1,"colour":"red",`, 1)}}, outcome{rejected: wire.ReasonUnknownField}},
+		{"missing field", "mqtt", mqttIn{site: "bi-missing", payloads: []string{strings.Replace(checkIn("bi-missing", 1, "0B00000009", at), `"badge":"0B00000009",`, ``, 1)}}, outcome{rejected: wire.ReasonMissingField}},
+		{"wrong version", "mqtt", mqttIn{site: "bi-version", payloads: []string{strings.Replace(checkIn("bi-version", 1, "0B00000009", at), `{"v":1,`, `{"v":2,`, 1)}}, outcome{rejected: wire.ReasonBadVersion}},
+		{"topic/payload mismatch", "mqtt", mqttIn{site: "bi-mismatch", payloads: []string{strings.Replace(checkIn("bi-mismatch", 1, "0B00000009", at), `"device":"bi-mismatch-1"`, `"device":"bi-other-1"`, 1)}}, outcome{rejected: wire.ReasonTopicMismatch}},
+		// DESIGN §15 (issue 12): each of these is one row in the rejected
+		// table. A zero-length payload was a NULL that hub.db refused,
+		// losing the record of its whole batch; a duplicate key was
+		// stored with the last value.
+		{"zero-length payload", "mqtt", mqttIn{site: "bi-empty", payloads: []string{""}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"whitespace only", "mqtt", mqttIn{site: "bi-space", payloads: []string{" \t\r\n "}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"null", "mqtt", mqttIn{site: "bi-null", payloads: []string{"null"}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"an empty array", "mqtt", mqttIn{site: "bi-array", payloads: []string{"[]"}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"a NUL byte in a value", "mqtt", mqttIn{site: "bi-nul", payloads: []string{strings.Replace(checkIn("bi-nul", 1, "0B00000009", at), `"entree"`, "\"entr\x00ee\"", 1)}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"an escaped NUL in the badge", "mqtt", mqttIn{site: "bi-nul2", payloads: []string{strings.Replace(checkIn("bi-nul2", 1, "0B00000009", at), `"0B00000009"`, `"0B\u000000009"`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"a duplicate key (was stored with the last value)", "mqtt", mqttIn{site: "bi-dupkey", payloads: []string{strings.Replace(checkIn("bi-dupkey", 1, "0B00000009", at), `"seq":1`, `"seq":1,"seq":2`, 1)}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"a key in capitals (encoding/json matched it to seq)", "mqtt", mqttIn{site: "bi-case", payloads: []string{strings.Replace(checkIn("bi-case", 1, "0B00000009", at), `"seq":1`, `"SEQ":1`, 1)}}, outcome{rejected: wire.ReasonUnknownField}},
+		{"null for the epoch (was read as no epoch)", "mqtt", mqttIn{site: "bi-nullf", payloads: []string{strings.Replace(checkIn("bi-nullf", 1, "0B00000009", at), `"E1"`, `null`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"a fractional seq", "mqtt", mqttIn{site: "bi-frac", payloads: []string{strings.Replace(checkIn("bi-frac", 1, "0B00000009", at), `"seq":1`, `"seq":1.5`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"seq 1.0", "mqtt", mqttIn{site: "bi-frac1", payloads: []string{strings.Replace(checkIn("bi-frac1", 1, "0B00000009", at), `"seq":1`, `"seq":1.0`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"seq beyond 2^53-1 (a double cannot hold it)", "mqtt", mqttIn{site: "bi-range", payloads: []string{strings.Replace(checkIn("bi-range", 1, "0B00000009", at), `"seq":1`, `"seq":9007199254740993`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"seq beyond 2^64", "mqtt", mqttIn{site: "bi-range2", payloads: []string{strings.Replace(checkIn("bi-range2", 1, "0B00000009", at), `"seq":1`, `"seq":18446744073709551616`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"a negative seq", "mqtt", mqttIn{site: "bi-neg", payloads: []string{strings.Replace(checkIn("bi-neg", 1, "0B00000009", at), `"seq":1`, `"seq":-1`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"a number as a string (the version)", "mqtt", mqttIn{site: "bi-vstr", payloads: []string{strings.Replace(checkIn("bi-vstr", 1, "0B00000009", at), `"v":1`, `"v":"1"`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"deep nesting (500 levels)", "mqtt", mqttIn{site: "bi-deep", payloads: []string{strings.Replace(checkIn("bi-deep", 1, "0B00000009", at), `"0B00000009"`, strings.Repeat("[", 500)+strings.Repeat("]", 500), 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"an event id with a space", "mqtt", mqttIn{site: "bi-id", payloads: []string{strings.Replace(checkIn("bi-id", 1, "0B00000009", at), `"ID-bi-id-1"`, `"ID 1"`, 1)}}, outcome{rejected: wire.ReasonBadField}},
+		{"a zero-length retained status (clears the retained one)", "mqtt", mqttIn{site: "bi-status", payloads: []string{""}, status: true}, outcome{rejected: wire.ReasonBadJSON}},
+		{"a status with a duplicate key", "mqtt", mqttIn{site: "bi-status2", status: true, payloads: []string{
+			`{"v":1,"site":"bi-status2","device":"bi-status2-1","epoch":"E1","state":"online","state":"offline","at":"` + at + `"}`}}, outcome{rejected: wire.ReasonBadJSON}},
+		{"oversized payload (4.5 KiB): PUBACK, delivered to no one", "mqtt", mqttIn{site: "bi-big", payloads: []string{big("bi-big", 4608)}},
 			outcome{dropped: true, kinds: []string{"unknown"}, unknownBadges: 1}},
-		{"oversized packet (8 KiB): connection closed before reading it", "mqtt", mqttIn{"bi-huge", []string{big("bi-huge", 8192)}},
+		{"oversized packet (8 KiB): connection closed before reading it", "mqtt", mqttIn{site: "bi-huge", payloads: []string{big("bi-huge", 8192)}},
 			outcome{dropped: true, disconnected: true, kinds: []string{"unknown"}, unknownBadges: 1}},
-		{"a 1970 clock: stored on its day, flagged review", "mqtt", mqttIn{"bi-1970", []string{checkIn("bi-1970", 1, "0B00000001", "1970-01-01T00:00:05.000Z")}},
+		{"a 1970 clock: stored on its day, flagged review", "mqtt", mqttIn{site: "bi-1970", payloads: []string{checkIn("bi-1970", 1, "0B00000001", "1970-01-01T00:00:05.000Z")}},
 			outcome{acked: 1, day: "1970-01-01", kinds: []string{"meal"}, review: true, meals: 1}},
-		{"a future time: stored, counted, flagged review", "mqtt", mqttIn{"bi-future", []string{checkIn("bi-future", 1, "0B00000002", future)}},
+		{"a future time: stored, counted, flagged review", "mqtt", mqttIn{site: "bi-future", payloads: []string{checkIn("bi-future", 1, "0B00000002", future)}},
 			outcome{acked: 1, day: future, kinds: []string{"meal"}, review: true, meals: 1}},
-		{"an unknown badge: stored, listed, not a meal", "mqtt", mqttIn{"bi-unknown", []string{checkIn("bi-unknown", 1, "0BFFFFFFFF", at)}},
+		{"an unknown badge: stored, listed, not a meal", "mqtt", mqttIn{site: "bi-unknown", payloads: []string{checkIn("bi-unknown", 1, "0BFFFFFFFF", at)}},
 			outcome{acked: 1, kinds: []string{"unknown"}, meals: 0, unknownBadges: 1, unknownListed: []string{"0BFFFFFFFF"}}},
-		{"a duplicate delivery: stored once, acked", "mqtt", mqttIn{"bi-dup", []string{checkIn("bi-dup", 1, "0B00000003", at), checkIn("bi-dup", 1, "0B00000003", at)}},
+		{"a duplicate delivery: stored once, acked", "mqtt", mqttIn{site: "bi-dup", payloads: []string{checkIn("bi-dup", 1, "0B00000003", at), checkIn("bi-dup", 1, "0B00000003", at)}},
 			outcome{acked: 1, kinds: []string{"meal"}, meals: 1}},
-		{"out-of-order delivery: all stored, counts right", "mqtt", mqttIn{"bi-ooo", []string{
+		{"out-of-order delivery: all stored, counts right", "mqtt", mqttIn{site: "bi-ooo", payloads: []string{
 			checkIn("bi-ooo", 3, "0B00000006", at), checkIn("bi-ooo", 1, "0B00000004", at), checkIn("bi-ooo", 2, "0B00000005", at)}},
 			outcome{acked: 3, kinds: []string{"meal", "meal", "meal"}, meals: 3}},
 
@@ -432,10 +459,14 @@ func (d *device) ack(epoch string) uint64 {
 	return d.acks[epoch]
 }
 
-func (d *device) publish(t *testing.T, payload string) {
+func (d *device) publish(t *testing.T, payload string) { d.publishOn(t, wire.KindCheckIn, payload) }
+
+// publishOn publishes payload on the device's topic of kind (a status is
+// retained, as agents publish it).
+func (d *device) publishOn(t *testing.T, kind, payload string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := d.l.Publish(ctx, wire.DeviceTopic("", d.site, d.id, wire.KindCheckIn), []byte(payload), false); err != nil {
+	if err := d.l.Publish(ctx, wire.DeviceTopic("", d.site, d.id, kind), []byte(payload), kind == wire.KindStatus); err != nil {
 		t.Logf("publish: %v", err) // the oversized packet's connection is closed under it
 	}
 }
@@ -534,7 +565,11 @@ func (e *hubEnv) checkMQTT(t *testing.T, in mqttIn, want outcome) {
 	d := e.newDevice(t, in.site)
 	disconnectsBefore := d.disconnects.Load()
 	for _, p := range in.payloads {
-		d.publish(t, p)
+		if in.status {
+			d.publishOn(t, wire.KindStatus, p)
+		} else {
+			d.publish(t, p)
+		}
 	}
 	day := localDay(t, want.day)
 	switch {
