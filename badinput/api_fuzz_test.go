@@ -6,17 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"pointage/hub"
-	"pointage/hub/hubtest"
-	"pointage/hub/roster"
 )
 
 // The users FuzzAPI authenticates as, by its role argument (the last one
@@ -205,17 +199,8 @@ func FuzzAPI(f *testing.F) {
 	add("POST", "/connexion", "", "name=fz-office&password=x", 3)
 	add("POST", "/deconnexion", "", "", 0)
 
-	cfg := hub.Defaults()
-	cfg.DataDir = "" // a fresh folder
-	h := hubtest.Start(f, cfg, hub.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}, nil)
+	h := startHub(f, "", nil, fzapiRoster)
 	ctx := context.Background()
-	parsed, err := roster.Parse(strings.NewReader(fzapiRoster))
-	if err != nil || len(parsed.Errors) > 0 {
-		f.Fatalf("roster: %v %v", err, parsed.Errors)
-	}
-	if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
-		f.Fatal(err)
-	}
 	for _, u := range fzapiUsers {
 		if u.name == "" {
 			continue

@@ -381,17 +381,31 @@ type hubEnv struct {
 }
 
 func startEnv(t *testing.T) *hubEnv {
+	return &hubEnv{h: startHub(t, "", nil, hubRoster), rejected: map[string]int{}}
+}
+
+// startHub runs an in-process hub (embedded broker, SQLite) on dataDir ("":
+// a fresh folder) until t ends, logging errors to log (nil: standard
+// error), with rosterCSV ("": none) imported for every day.
+func startHub(t testing.TB, dataDir string, log *slog.Logger, rosterCSV string) *hub.Hub {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
 	cfg := hub.Defaults()
-	cfg.DataDir = "" // a fresh folder
-	h := hubtest.Start(t, cfg, hub.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}, nil)
-	parsed, err := roster.Parse(strings.NewReader(hubRoster))
+	cfg.DataDir = dataDir
+	h := hubtest.Start(t, cfg, hub.Options{Logger: log}, nil)
+	if rosterCSV == "" {
+		return h
+	}
+	parsed, err := roster.Parse(strings.NewReader(rosterCSV))
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
 	if _, err := h.Roster().Import(context.Background(), parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	return &hubEnv{h: h, rejected: map[string]int{}}
+	return h
 }
 
 // device is a real MQTT client standing in for an agent.

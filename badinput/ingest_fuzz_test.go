@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 
 	"pointage/hub"
 	"pointage/hub/db"
-	"pointage/hub/hubtest"
+	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
 
@@ -73,15 +72,9 @@ func FuzzIngest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 
-	dir := f.TempDir()
-	if shm, err := os.MkdirTemp("/dev/shm", "fuzzingest"); err == nil { // fsyncs cost nothing there
-		dir = shm
-		f.Cleanup(func() { os.RemoveAll(shm) })
-	}
+	dir := testenv.FastDir(f) // fsyncs cost nothing there
 	errs := &errorCounter{}
-	cfg := hub.Defaults()
-	cfg.DataDir = dir
-	h := hubtest.Start(f, cfg, hub.Options{Logger: slog.New(errs)}, nil)
+	h := startHub(f, dir, slog.New(errs), "")
 	ctx := context.Background()
 	hubDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/hub/roster"
+	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
 
@@ -185,13 +186,9 @@ var fzEndpoints = []string{
 
 func fzHandler(f *testing.F) http.Handler {
 	ctx := context.Background()
-	// The audit log fsyncs each entry: on tmpfs, when there is one, that
-	// costs nothing and the fuzzer runs ten times faster.
-	dir := f.TempDir()
-	if shm, err := os.MkdirTemp("/dev/shm", "fuzzapi"); err == nil {
-		dir = shm
-		f.Cleanup(func() { os.RemoveAll(shm) })
-	}
+	// The audit log fsyncs each entry: on tmpfs that costs nothing and the
+	// fuzzer runs ten times faster.
+	dir := testenv.FastDir(f)
 	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
 		f.Fatal(err)

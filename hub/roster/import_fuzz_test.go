@@ -3,12 +3,11 @@ package roster
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"pointage/hub/db"
+	"pointage/internal/testenv"
 )
 
 // FuzzImport drives the whole roster path on a real hub.db: arbitrary bytes
@@ -22,50 +21,34 @@ import (
 // later day than the one before (a process-wide counter), so no import is
 // ever backdated and the expectations hold whatever earlier inputs left.
 func FuzzImport(f *testing.F) {
-	head := "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"
-	row := "0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"
-	for _, s := range []string{
-		// FuzzParse's seeds.
-		head + row,
-		head + row + "0A00000001;E002;child;X;Y;jules-ferry;CP;standard;lu;;\n",
-		head + "zz;E001;child;;;Bad Site;;;jamais;nuit;\n",
-		"\xef\xbb\xbf" + head + "\"0A 00 00 00 01\";E001;staff;Nom;Prénom;pasteur;;;;;\n",
-		"badge,person_id,role\n1,2,3\n",
-		head + "0A00000001;E001;child;Wamytan;L\xe9a;jules-ferry;CP;standard;lu;;\n", // Latin-1
-		"",
-		head,
+	head, row := fuzzHead, fuzzRow
+	for _, s := range append(parseSeeds,
 		// A byte-order mark, two people.
-		"\xef\xbb\xbf" + head + row + "0A00000002;E002;staff;Kaloi;Marc;pasteur;;standard;;;\n",
+		"\xef\xbb\xbf"+head+row+"0A00000002;E002;staff;Kaloi;Marc;pasteur;;standard;;;\n",
 		// CRLF line ends.
 		strings.ReplaceAll(head+row+"0A00000002;E002;child;Kaloi;Marc;pasteur;CE1;sans-porc;lu ma;matin+soir;F13\n", "\n", "\r\n"),
 		// ','-separated, card numbers (8H10D, Wiegand).
-		strings.ReplaceAll(head, ";", ",") + "0A00000001,E001,child,Wamytan,Léa,jules-ferry,CP,standard,lu ma me je ve,soir,F12\n" +
-			"0005393570,E002,child,Kaloi,Marc,jules-ferry,CP,standard,lu,,\n" + "082,31522,E003,child,Gope,Ana,pasteur,CM2,standard,,,\n",
-		"badge,person_id,role,last_name,first_name,site,class,regime,canteen_days,garderie,card_number\n" +
+		strings.ReplaceAll(head, ";", ",")+"0A00000001,E001,child,Wamytan,Léa,jules-ferry,CP,standard,lu ma me je ve,soir,F12\n"+
+			"0005393570,E002,child,Kaloi,Marc,jules-ferry,CP,standard,lu,,\n"+"082,31522,E003,child,Gope,Ana,pasteur,CM2,standard,,,\n",
+		"badge,person_id,role,last_name,first_name,site,class,regime,canteen_days,garderie,card_number\n"+
 			"0A00000001,E001,child,Wamytan,Léa,jules-ferry,CP,standard,lu,,0005393570\n",
 		// A duplicate person id.
-		head + row + "0A00000002;E001;child;Autre;Zoé;jules-ferry;CP;standard;lu;;\n",
+		head+row+"0A00000002;E001;child;Autre;Zoé;jules-ferry;CP;standard;lu;;\n",
 		// A NUL byte in a cell.
-		head + "0A00000001;E001;child;Wam\x00ytan;Léa;jules-ferry;CP;standard;lu;;\n",
-		head + "0A00000001;E\x00001;child;Wamytan;Léa;jules-ferry;CP;standard;lu;;\n",
+		head+"0A00000001;E001;child;Wam\x00ytan;Léa;jules-ferry;CP;standard;lu;;\n",
+		head+"0A00000001;E\x00001;child;Wamytan;Léa;jules-ferry;CP;standard;lu;;\n",
 		// A 64 KiB cell.
-		head + "0A00000001;E001;child;" + strings.Repeat("W", 64<<10) + ";Léa;jules-ferry;CP;standard;lu;;\n" + "0A00000002;E002;child;X;Y;jules-ferry;CP;standard;lu;;\n",
+		head+"0A00000001;E001;child;"+strings.Repeat("W", 64<<10)+";Léa;jules-ferry;CP;standard;lu;;\n"+"0A00000002;E002;child;X;Y;jules-ferry;CP;standard;lu;;\n",
 		// The same person, changed (an import after the one of the first seed).
-		head + "0A00000009;E001;staff;Wamytan;Léa;pasteur;;standard;;;\n",
+		head+"0A00000009;E001;staff;Wamytan;Léa;pasteur;;standard;;;\n",
 		"sep=,\nbadge,person_id,role,last_name,first_name,site,class,regime,canteen_days,garderie\n0A00000001,E001,child,\"Wa;my\"\"tan\",Léa,jules-ferry,CP,standard,lu,\n",
-	} {
+	) {
 		f.Add([]byte(s))
 	}
 
 	ctx := context.Background()
-	// Each import writes and fsyncs: on tmpfs, when there is one, the
-	// fuzzer runs much faster.
-	dir := f.TempDir()
-	if shm, err := os.MkdirTemp("/dev/shm", "fuzzimport"); err == nil {
-		dir = shm
-		f.Cleanup(func() { os.RemoveAll(shm) })
-	}
-	r := openDBAt(f, filepath.Join(dir, "hub.db"))
+	// Each import writes and fsyncs: on tmpfs the fuzzer runs much faster.
+	r := openDBAt(f, filepath.Join(testenv.FastDir(f), "hub.db"))
 	from := day(f, "2000-01-01")
 
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -117,21 +100,4 @@ func FuzzImport(f *testing.F) {
 			}
 		}
 	})
-}
-
-// openDBAt opens a roster on a real hub.db at path (openDB's, without the
-// second pool).
-func openDBAt(t testing.TB, path string) *Roster {
-	t.Helper()
-	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	r, err := New(ctx, sqlDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }

@@ -14,10 +14,19 @@ import (
 	"pointage/hub/db"
 )
 
-func openDB(t testing.TB) (*Roster, func() *Roster) {
+// openDB opens a roster on a new hub.db; another opens a second Roster on
+// its own connection pool, as the `roster import` command does while the
+// hub runs.
+func openDB(t testing.TB) (r *Roster, another func() *Roster) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	return openDBAt(t, path), func() *Roster { return openDBAt(t, path) }
+}
+
+// openDBAt opens a roster on the hub.db at path, closed when t ends.
+func openDBAt(t testing.TB, path string) *Roster {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hub.db")
 	sqlDB, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -27,21 +36,7 @@ func openDB(t testing.TB) (*Roster, func() *Roster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// another opens a second Roster on its own connection pool, as the
-	// `roster import` command does while the hub runs.
-	another := func() *Roster {
-		other, err := db.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { other.Close() })
-		r2, err := New(ctx, other)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r2
-	}
-	return r, another
+	return r
 }
 
 func day(t testing.TB, s string) Date {

@@ -157,3 +157,16 @@ func freePort() (int, error) {
 func loopback(port int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
+
+// FastDir returns a folder for a test's databases that lasts until the test
+// ends: on tmpfs (/dev/shm) when there is one, where fsync costs nothing
+// (a fuzz target that writes SQLite runs several times faster there), and
+// t.TempDir() otherwise.
+func FastDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("/dev/shm", "pointage-test")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
