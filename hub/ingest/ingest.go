@@ -156,10 +156,7 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 // Handle takes one MQTT message. It copies the payload and queues it for
 // the pipeline; it blocks only while the pipeline's queue is full.
 func (in *Ingest) Handle(topic string, payload []byte) {
-	// Never nil, even for a zero-length payload (how MQTT clears a retained
-	// message): the rejected table's payload column takes an empty blob,
-	// not NULL.
-	m := message{topic: topic, payload: append(make([]byte, 0, len(payload)), payload...), received: in.opts.Now()}
+	m := message{topic: topic, payload: append([]byte(nil), payload...), received: in.opts.Now()}
 	select {
 	case in.msgs <- m: // the usual case, without the cost of a two-way select
 		return
@@ -557,7 +554,7 @@ func (in *Ingest) saveRejection(ctx context.Context, tx *sql.Tx, r rejection) er
 	if len(payload) > wire.MaxPayload {
 		payload = payload[:wire.MaxPayload]
 	}
-	if payload == nil {
+	if payload == nil { // a zero-length payload (how MQTT clears a retained message): an empty blob, not NULL
 		payload = []byte{}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (received_at, topic, site, device, reason, detail, payload) VALUES (?,?,?,?,?,?,?)`,

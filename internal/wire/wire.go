@@ -204,10 +204,6 @@ func decodeStrict(payload []byte, dst any) error {
 	return checkObject(trimmed)
 }
 
-// MaxDepth is how deeply objects and arrays may nest in a payload (a
-// Status's readers are at depth 3).
-const MaxDepth = 8
-
 // MaxSeq is the largest sequence number accepted (2^53-1): above it a
 // JavaScript or JSON reader that keeps numbers as doubles (the dashboard,
 // Telegraf, a spreadsheet) would read another number than the hub.
@@ -222,71 +218,60 @@ var nullable = map[string]bool{"oldest_pending_at": true, "last_scan_at": true, 
 // a duplicate key (encoding/json keeps the last, others the first), a key
 // that is not lowercase snake_case (encoding/json matches keys without
 // regard to case, so "SEQ" and "ſeq" would be read as seq), null where a
-// value is required (encoding/json leaves the field as it was), and
-// nesting deeper than MaxDepth.
+// value is required (encoding/json leaves the field as it was). The walk
+// goes no deeper than the message types do (a Status's readers, 3 levels):
+// encoding/json has already refused anything else as a wrong type.
 func checkObject(payload []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	type level struct {
-		object bool
-		keys   map[string]bool
-		key    string // the key whose value comes next ("" in an array)
-		isKey  bool   // the next string token of an object is a key
+	dec.UseNumber() // numbers are not parsed: encoding/json has checked them
+	if err := checkValue(dec, ""); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
 	}
-	var stack []*level
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
-		}
-		var top *level
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.isKey {
-			key, ok := tok.(string)
-			if !ok { // the closing brace
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].isKey = true
-				}
-				continue
-			}
-			if !snakeKey(key) {
-				return fieldErr(ReasonUnknownField, clip(key), "unknown field (keys are lowercase, like \"seq\")")
-			}
-			if top.keys[key] {
-				return fieldErr(ReasonBadJSON, key, "duplicate key: each field is given once")
-			}
-			top.keys[key] = true
-			top.key, top.isKey = key, false
-			continue
-		}
-		// A value: of top's key (object) or an element (array).
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= MaxDepth {
-					return &Error{Reason: ReasonBadJSON, Msg: fmt.Sprintf("nested deeper than %d levels", MaxDepth)}
-				}
-				stack = append(stack, &level{object: t == '{', keys: map[string]bool{}, isKey: t == '{'})
-				continue
-			case ']':
-				stack = stack[:len(stack)-1]
-			}
-		case nil:
-			if top != nil && top.object && !nullable[top.key] {
-				return fieldErr(ReasonBadField, top.key, "null is not a value here: leave the field out or give a value")
-			}
-		}
-		if len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].isKey = true
-		}
+	return nil
+}
+
+// checkValue reads one JSON value from dec, the value of key ("" for an
+// array's element).
+func checkValue(dec *json.Decoder, key string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
 	}
+	switch tok {
+	case nil:
+		if key != "" && !nullable[key] {
+			return fieldErr(ReasonBadField, key, "null is not a value here: leave the field out or give a value")
+		}
+	case json.Delim('{'), json.Delim('['):
+		seen := map[string]bool{}
+		for dec.More() {
+			elem := ""
+			if tok == json.Delim('{') {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				elem, _ = k.(string)
+				if !snakeKey(elem) {
+					return fieldErr(ReasonUnknownField, clip(elem), "unknown field (keys are lowercase, like \"seq\")")
+				}
+				if seen[elem] {
+					return fieldErr(ReasonBadJSON, elem, "duplicate key: each field is given once")
+				}
+				seen[elem] = true
+			}
+			if err := checkValue(dec, elem); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // the closing delimiter
+		return err
+	}
+	return nil
 }
 
 // snakeKey reports whether key is lowercase snake_case ASCII, as every
