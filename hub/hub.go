@@ -117,7 +117,9 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	var pub ingest.Publisher
 	if cfg.MQTTURL == "" {
 		bopts := broker.Options{Addr: cfg.MQTTListen, Logger: h.log, TopicRoot: cfg.TopicRoot,
-			TLSAddr: cfg.MQTTTLSListen, TLSCertFile: cfg.MQTTTLSCert, TLSKeyFile: cfg.MQTTTLSKey}
+			TLSAddr: cfg.MQTTTLSListen, TLSCertFile: cfg.MQTTTLSCert, TLSKeyFile: cfg.MQTTTLSKey,
+			// A packet too large to read is still a message refused with its reason (DESIGN §15).
+			OnOversize: func(site, device, detail string) { h.ingest.Refuse(site, device, wire.ReasonTooLarge, detail) }}
 		if opts.AllowAnyDevice {
 			bopts.AllowAll = true
 		} else {

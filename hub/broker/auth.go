@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -29,11 +31,15 @@ type Stats struct {
 	LoginsThrottled int64 // refused by LoginLimit, password unchecked
 	WritesDenied    int64 // publishes outside the device's own checkin and status
 	ReadsDenied     int64 // subscriptions (and deliveries) outside the device's own ack and cmd
-	OversizeDropped int64 // publishes with a payload over MaxPayload
+	// Publishes with a payload over MaxPayload, within the packet limit:
+	// passed on unretained, for the hub to record as too_large.
+	OversizePayloads int64
+	// Packets over the packet limit: the connection is closed unread.
+	OversizePackets int64
 }
 
 type counters struct {
-	loginsRefused, loginsThrottled, writesDenied, readsDenied, oversizeDropped atomic.Int64
+	loginsRefused, loginsThrottled, writesDenied, readsDenied, oversizePayloads, oversizePackets atomic.Int64
 }
 
 // authHook is the mochi hook that enforces DESIGN §3's device identity.
@@ -46,6 +52,7 @@ type authHook struct {
 	auth       Authenticator
 	root       string
 	maxPayload int
+	onOversize func(site, device, detail string)
 	limiter    *limiter
 	now        func() time.Time
 	stats      counters
@@ -61,7 +68,7 @@ type authHook struct {
 func (h *authHook) ID() string { return "pointage-device-identity" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnectAuthenticate decides whether a client may connect.
@@ -165,21 +172,46 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return false
 }
 
-// OnPublish drops payloads larger than maxPayload from clients. Those
-// between maxPayload and the packet limit get their PUBACK (the client
-// carries on) but reach no one; larger packets make mochi close the
-// connection before reading them (Capabilities.MaximumPacketSize).
+// OnPublish lets a payload larger than maxPayload (within the packet
+// limit) through to the hub, which records it as a too_large rejection
+// (DESIGN §15: every message is used or rejected with its reason), but
+// never retains it. Larger packets make mochi close the connection before
+// reading them (Capabilities.MaximumPacketSize): see OnDisconnect.
 func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline || len(pk.Payload) <= h.maxPayload {
 		return pk, nil
 	}
-	h.stats.oversizeDropped.Add(1)
+	h.stats.oversizePayloads.Add(1)
 	user := string(cl.Properties.Username)
 	if h.logNow("size\x00" + user) {
-		h.log.Warn("mqtt message dropped: payload too large (logged at most once a minute per device)",
+		h.log.Warn("mqtt message too large: passed to the hub to be rejected, not retained (logged at most once a minute per device)",
 			"device", user, "client", cl.ID, "topic", pk.TopicName, "bytes", len(pk.Payload), "max_bytes", h.maxPayload)
 	}
-	return pk, packets.CodeSuccessIgnore
+	pk.FixedHeader.Retain = false
+	return pk, nil
+}
+
+// OnDisconnect reports a connection mochi closed for a packet over the
+// packet limit: the packet was not read, so its topic and payload are
+// unknown, but the device is, and the hub records the refusal.
+func (h *authHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
+	if cl.Net.Inline || !errors.Is(err, packets.ErrPacketTooLarge) {
+		return
+	}
+	h.stats.oversizePackets.Add(1)
+	device := string(cl.Properties.Username)
+	if device == "" { // AllowAll: an anonymous client is known by its client id
+		device = cl.ID
+	}
+	h.mu.RLock()
+	site := h.sites[device]
+	h.mu.RUnlock()
+	h.log.Warn("mqtt connection closed: packet too large", "site", site, "device", device, "client", cl.ID,
+		"max_bytes", h.maxPayload+packetHeadroom)
+	if h.onOversize != nil {
+		h.onOversize(site, device, fmt.Sprintf("a packet of more than %d bytes: the broker closed the connection without reading it (payloads are at most %d bytes)",
+			h.maxPayload+packetHeadroom, h.maxPayload))
+	}
 }
 
 func (h *authHook) deviceTopic(site, device, kind string) string {
@@ -215,11 +247,12 @@ func (h *authHook) logNow(key string) bool {
 
 func (h *authHook) snapshot() Stats {
 	return Stats{
-		LoginsRefused:   h.stats.loginsRefused.Load(),
-		LoginsThrottled: h.stats.loginsThrottled.Load(),
-		WritesDenied:    h.stats.writesDenied.Load(),
-		ReadsDenied:     h.stats.readsDenied.Load(),
-		OversizeDropped: h.stats.oversizeDropped.Load(),
+		LoginsRefused:    h.stats.loginsRefused.Load(),
+		LoginsThrottled:  h.stats.loginsThrottled.Load(),
+		WritesDenied:     h.stats.writesDenied.Load(),
+		ReadsDenied:      h.stats.readsDenied.Load(),
+		OversizePayloads: h.stats.oversizePayloads.Load(),
+		OversizePackets:  h.stats.oversizePackets.Load(),
 	}
 }
 

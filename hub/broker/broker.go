@@ -52,6 +52,12 @@ type Options struct {
 	// MaxPayload is the largest payload accepted from clients, default
 	// 4096 bytes; the hub's own messages are not limited.
 	MaxPayload int
+	// OnOversize, if set, is told of each connection closed for a packet
+	// over MaxPayload+1 KiB (unread: its topic is unknown), with the
+	// device's site ("" if unknown) and id, and what happened, in English.
+	// Payloads over MaxPayload within that limit are delivered (unretained)
+	// for the hub to reject as too_large.
+	OnOversize func(site, device, detail string)
 	// LoginLimit bounds failed logins (see LoginLimit for the defaults).
 	LoginLimit LoginLimit
 	Logger     *slog.Logger
@@ -125,6 +131,7 @@ func New(opts Options) (*Broker, error) {
 		auth:       opts.Auth,
 		root:       opts.TopicRoot,
 		maxPayload: opts.MaxPayload,
+		onOversize: opts.OnOversize,
 		limiter:    newLimiter(opts.LoginLimit),
 		now:        opts.Now,
 		sites:      make(map[string]string),

@@ -211,27 +211,51 @@ func TestLastWill(t *testing.T) {
 
 func TestPayloadLimit(t *testing.T) {
 	t.Parallel()
-	b := startBroker(t, Options{Auth: newFakeAuth()})
+	oversize := make(chan string, 4)
+	b := startBroker(t, Options{Auth: newFakeAuth(), OnOversize: func(site, device, detail string) {
+		oversize <- site + " " + device + " " + detail
+	}})
 	hub := hubSubscribe(t, b, "pointage/v1/+/+/checkin")
 	checkin := topic("site-a", "dev-a", "checkin")
+	status := topic("site-a", "dev-a", "status")
 	a := mustConnect(t, b, "dev-a", "password-a")
 
 	full := strings.Repeat("x", DefaultMaxPayload)
 	a.publish(t, 1, checkin, full)
 	hub.expect(t, checkin+" "+full[:40]+" dev-a")
 
-	// A little too large: PUBACK, dropped, the connection stays.
+	// A little too large: PUBACK, passed to the hub (which rejects it as
+	// too_large: DESIGN §15), the connection stays.
 	a.publish(t, 1, checkin, "y"+full)
+	hub.expect(t, checkin+" y"+full[:39]+" dev-a")
 	a.publish(t, 1, checkin, "small")
 	hub.expect(t, checkin+" small dev-a")
-	if got := b.Stats().OversizeDropped; got != 1 {
-		t.Errorf("OversizeDropped = %d, want 1", got)
+	if got := b.Stats().OversizePayloads; got != 1 {
+		t.Errorf("OversizePayloads = %d, want 1", got)
 	}
+	// ...and never retained: a later subscriber gets nothing.
+	tok := a.Publish(status, 1, true, "r"+full)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("retained publish: %v", tok.Error())
+	}
+	hubSubscribe(t, b, status).none(t, 200*time.Millisecond)
 
-	// Far too large: mochi closes the connection before reading the packet.
+	// Far too large: mochi closes the connection before reading the packet,
+	// and the hub is told which device it was.
 	a.Publish(checkin, 1, false, strings.Repeat("z", 3*DefaultMaxPayload))
 	a.waitLost(t)
 	hub.none(t, 100*time.Millisecond)
+	select {
+	case got := <-oversize:
+		if !strings.HasPrefix(got, "site-a dev-a a packet of more than 5120 bytes") {
+			t.Errorf("OnOversize got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnOversize not called for the closed connection")
+	}
+	if got := b.Stats().OversizePackets; got != 1 {
+		t.Errorf("OversizePackets = %d, want 1", got)
+	}
 
 	// The hub's own messages are not limited.
 	sub := hubSubscribe(t, b, topic("site-a", "dev-a", "cmd"))

@@ -22,9 +22,13 @@
 //     the connection (MQTT 5 clients get a PUBACK "not authorized");
 //   - a subscription elsewhere: SUBACK 0x80 for that filter;
 //   - a payload over MaxPayload (4 KiB) but within MaxPayload+1 KiB: PUBACK
-//     as usual, but the message reaches no one; a larger packet: mochi
-//     closes the connection before reading it (MaximumPacketSize), so
-//     memory stays bounded. Both are counted in Stats and logged at most
+//     as usual, and the message goes on to the hub, never retained, for
+//     ingest to record as a too_large rejection (DESIGN §15: used or
+//     rejected with its reason, never lost unrecorded); a larger packet:
+//     mochi closes the connection before reading it (MaximumPacketSize),
+//     so memory stays bounded, and Options.OnOversize is told the device
+//     (the hub records that as a too_large rejection with an empty payload
+//     and no topic). Both are counted in Stats; the first is logged at most
 //     once a minute per device. The hub's own messages have no limit;
 //   - too many failed logins (LoginLimit: by default 10 a minute from one
 //     address with one user name, or 100 from one address whatever the

@@ -122,7 +122,11 @@ type message struct {
 	topic    string
 	payload  []byte
 	received time.Time
+	refused  *refusal // set by Refuse: a message refused before it could be read
 }
+
+// refusal is what is known of a message the broker refused unread.
+type refusal struct{ site, device, reason, detail string }
 
 // New creates the tables and loads the sequence accounting.
 func New(ctx context.Context, opts Options) (*Ingest, error) {
@@ -162,6 +166,18 @@ func (in *Ingest) Handle(topic string, payload []byte) {
 		return
 	default:
 	}
+	select {
+	case in.msgs <- m:
+	case <-in.done:
+	}
+}
+
+// Refuse records a message that was refused before it could be read (the
+// embedded broker closes a connection on a packet over its limit without
+// reading the topic): a rejection with reason, site and device, no topic
+// and an empty payload, so that it shows in /api/v1/rejected (DESIGN §15).
+func (in *Ingest) Refuse(site, device, reason, detail string) {
+	m := message{received: in.opts.Now(), refused: &refusal{site: site, device: device, reason: reason, detail: detail}}
 	select {
 	case in.msgs <- m:
 	case <-in.done:
@@ -269,6 +285,10 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 	var rejects []rejection
 	var statuses []statusMsg
 	for _, m := range batch {
+		if r := m.refused; r != nil {
+			rejects = append(rejects, rejection{m: m, site: r.site, device: r.device, reason: r.reason, detail: r.detail})
+			continue
+		}
 		t, err := wire.ParseTopic(in.opts.TopicRoot, m.topic)
 		if err != nil {
 			rejects = append(rejects, rejection{m: m, reason: wire.ReasonOf(err), detail: err.Error()})
