@@ -57,8 +57,8 @@ type mqttIn struct {
 	status bool
 }
 
-// apiIn is an API row's input.
-type apiIn struct{ path string }
+// apiIn is an API row's input: a GET of path, or a POST of body.
+type apiIn struct{ path, body string }
 
 type outcome struct {
 	// reader: what the agent sees, step after step: "scan:BADGE" (a new
@@ -228,30 +228,49 @@ func rows(now time.Time) []badInput {
 			outcome{csvErr: "a double quote opened on line 2 is probably not closed"}},
 
 		// ---- api: the same hub, from loopback (no user yet: office) ----
-		{"date not a day", "api", apiIn{"/api/v1/counts?date=2026-02-30"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
-		{"date in French order", "api", apiIn{"/api/v1/counts?date=28/11/2026"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
-		{"date year 0 (was a 500)", "api", apiIn{"/api/v1/counts?date=0000-01-01"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
-		{"history from year 0", "api", apiIn{"/api/v1/people/PDUP/history?from=0000-01-01&to=0000-12-31"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
-		{"date far future", "api", apiIn{"/api/v1/counts?date=9999-12-31&site=bi-dup"}, outcome{status: 200, errHas: `"date":"9999-12-31"`}},
-		{"unknown site, counts", "api", apiIn{"/api/v1/counts?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
-		{"unknown site, events", "api", apiIn{"/api/v1/events?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
-		{"unknown site, school page", "api", apiIn{"/api/v1/school?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
-		{"not a site id", "api", apiIn{"/api/v1/unknown-badges?site=..%2Fetc"}, outcome{status: 400, errHas: "site: not a site id"}},
-		{"history over two years", "api", apiIn{"/api/v1/people/PDUP/history?from=2000-01-01&to=2026-11-28"}, outcome{status: 400, errHas: "at most 731 days"}},
-		{"history reversed", "api", apiIn{"/api/v1/people/PDUP/history?from=2026-11-28&to=2026-11-01"}, outcome{status: 400, errHas: "to is before from"}},
-		{"history bad date", "api", apiIn{"/api/v1/people/PDUP/history?from=2026-11-31"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
-		{"history of nobody", "api", apiIn{"/api/v1/people/NOBODY/history"}, outcome{status: 404, errHas: "not in the roster"}},
-		{"corrections reversed", "api", apiIn{"/api/v1/corrections?from=2026-11-30&to=2026-11-01"}, outcome{status: 400, errHas: "to is before from"}},
-		{"corrections over all time: a list, bounded by what exists", "api", apiIn{"/api/v1/corrections?from=0001-01-01&to=9999-12-31"}, outcome{status: 200, errHas: `"corrections":[]`}},
-		{"audit limit 100000", "api", apiIn{"/api/v1/audit?limit=100000"}, outcome{status: 400, errHas: "limit: a number from 1 to 1000"}},
-		{"audit over all time: a list (200 entries at most by default)", "api", apiIn{"/api/v1/audit?from=0001-01-01&to=9999-12-31"}, outcome{status: 200, errHas: `"entries":`}},
-		{"audit bad date", "api", apiIn{"/api/v1/audit?from=yesterday"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
-		{"rejected limit 100000", "api", apiIn{"/api/v1/rejected?limit=100000"}, outcome{status: 400, errHas: "limit: a number from 1 to 1000"}},
-		{"month series before 2000", "api", apiIn{"/api/v1/series/month?month=1999-12"}, outcome{status: 400, errHas: "month: want YYYY-MM"}},
-		{"export month 13", "api", apiIn{"/api/v1/export?kind=meals&month=2026-13"}, outcome{status: 400, errHas: "YYYY-MM"}},
-		{"export of year 0", "api", apiIn{"/api/v1/export?kind=meals&month=0000-01"}, outcome{status: 400, errHas: "month: want YYYY-MM"}},
-		{"day series of year 0", "api", apiIn{"/api/v1/series/day?date=0000-01-01"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
-		{"export unknown site", "api", apiIn{"/api/v1/export?kind=meals&month=2026-11&site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
+		{"date not a day", "api", apiIn{path: "/api/v1/counts?date=2026-02-30"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
+		{"date in French order", "api", apiIn{path: "/api/v1/counts?date=28/11/2026"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
+		{"date year 0 (was a 500)", "api", apiIn{path: "/api/v1/counts?date=0000-01-01"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
+		{"history from year 0", "api", apiIn{path: "/api/v1/people/PDUP/history?from=0000-01-01&to=0000-12-31"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
+		{"date far future", "api", apiIn{path: "/api/v1/counts?date=9999-12-31&site=bi-dup"}, outcome{status: 200, errHas: `"date":"9999-12-31"`}},
+		{"unknown site, counts", "api", apiIn{path: "/api/v1/counts?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
+		{"unknown site, events", "api", apiIn{path: "/api/v1/events?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
+		{"unknown site, school page", "api", apiIn{path: "/api/v1/school?site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
+		{"not a site id", "api", apiIn{path: "/api/v1/unknown-badges?site=..%2Fetc"}, outcome{status: 400, errHas: "site: not a site id"}},
+		{"history over two years", "api", apiIn{path: "/api/v1/people/PDUP/history?from=2000-01-01&to=2026-11-28"}, outcome{status: 400, errHas: "at most 731 days"}},
+		{"history reversed", "api", apiIn{path: "/api/v1/people/PDUP/history?from=2026-11-28&to=2026-11-01"}, outcome{status: 400, errHas: "to is before from"}},
+		{"history bad date", "api", apiIn{path: "/api/v1/people/PDUP/history?from=2026-11-31"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
+		{"history of nobody", "api", apiIn{path: "/api/v1/people/NOBODY/history"}, outcome{status: 404, errHas: "not in the roster"}},
+		{"corrections reversed", "api", apiIn{path: "/api/v1/corrections?from=2026-11-30&to=2026-11-01"}, outcome{status: 400, errHas: "to is before from"}},
+		{"corrections over all time: a list, bounded by what exists", "api", apiIn{path: "/api/v1/corrections?from=0001-01-01&to=9999-12-31"}, outcome{status: 200, errHas: `"corrections":[]`}},
+		{"audit limit 100000", "api", apiIn{path: "/api/v1/audit?limit=100000"}, outcome{status: 400, errHas: "limit: a number from 1 to 1000"}},
+		{"audit over all time: a list (200 entries at most by default)", "api", apiIn{path: "/api/v1/audit?from=0001-01-01&to=9999-12-31"}, outcome{status: 200, errHas: `"entries":`}},
+		{"audit bad date", "api", apiIn{path: "/api/v1/audit?from=yesterday"}, outcome{status: 400, errHas: "from: want YYYY-MM-DD"}},
+		{"rejected limit 100000", "api", apiIn{path: "/api/v1/rejected?limit=100000"}, outcome{status: 400, errHas: "limit: a number from 1 to 1000"}},
+		{"month series before 2000", "api", apiIn{path: "/api/v1/series/month?month=1999-12"}, outcome{status: 400, errHas: "month: want YYYY-MM"}},
+		{"export month 13", "api", apiIn{path: "/api/v1/export?kind=meals&month=2026-13"}, outcome{status: 400, errHas: "YYYY-MM"}},
+		{"export of year 0", "api", apiIn{path: "/api/v1/export?kind=meals&month=0000-01"}, outcome{status: 400, errHas: "month: want YYYY-MM"}},
+		{"day series of year 0", "api", apiIn{path: "/api/v1/series/day?date=0000-01-01"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
+		{"export unknown site", "api", apiIn{path: "/api/v1/export?kind=meals&month=2026-11&site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
+		// ---- corrections: the body is read as MQTT payloads are (DESIGN §15) ----
+		{"correction: a good one (the control)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1"`)}, outcome{status: 201, errHas: `"kind":"absence"`}},
+		{"correction: duplicate key (was: the last one won)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1","person_id":"P2"`)},
+			outcome{status: 400, errHas: "duplicate key"}},
+		{"correction: KIND for kind (was: read as kind)", "api", apiIn{path: corrections, body: strings.Replace(correction(`"person_id":"P1"`), `"kind"`, `"KIND"`, 1)},
+			outcome{status: 400, errHas: "unknown field"}},
+		{"correction: invalid UTF-8 (was: stored as U+FFFD)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1"`, "malade \xe9")},
+			outcome{status: 400, errHas: "not valid UTF-8"}},
+		{"correction: escaped NUL in person_id (was: stored)", "api", apiIn{path: corrections, body: correction(`"person_id":"P\u00001"`)},
+			outcome{status: 400, errHas: "person_id: contains a line break or control character"}},
+		{"correction: day 9999-12-31 (was: stored)", "api", apiIn{path: corrections, body: strings.Replace(correction(`"person_id":"P1"`), "2026-12-01", "9999-12-31", 1)},
+			outcome{status: 400, errHas: "day: 9999-12-31 is not a school day"}},
+		{"correction: null person_id", "api", apiIn{path: corrections, body: correction(`"person_id":null`)}, outcome{status: 400, errHas: "null is not a value here"}},
+		{"correction: two objects (was: the first one stored)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1"`) + correction(`"person_id":"P2"`)},
+			outcome{status: 400, errHas: "trailing data"}},
+		{"correction: an array", "api", apiIn{path: corrections, body: "[" + correction(`"person_id":"P1"`) + "]"}, outcome{status: 400, errHas: "not a JSON object"}},
+		{"correction: whitespace only", "api", apiIn{path: corrections, body: " \n"}, outcome{status: 400, errHas: "not a JSON object"}},
+		{"correction: over 16 KiB", "api", apiIn{path: corrections, body: correction(`"person_id":"P1"`, strings.Repeat("x", 17<<10))},
+			outcome{status: 413, errHas: "at most 16384 bytes"}},
 	}
 }
 
@@ -681,7 +700,23 @@ func (e *hubEnv) checkMQTT(t *testing.T, in mqttIn, want outcome) {
 	}
 }
 
+// corrections is the API path of corrections; correction is an absence
+// correction's body with fields added (and the reason, if given).
+const corrections = "/api/v1/corrections"
+
+func correction(fields string, reason ...string) string {
+	why := "malade"
+	if len(reason) > 0 {
+		why = reason[0]
+	}
+	return `{"kind":"absence","site":"bi-corr","day":"2026-12-01",` + fields + `,"reason":"` + why + `"}`
+}
+
 func (e *hubEnv) checkAPI(t *testing.T, in apiIn, want outcome) {
+	if in.body != "" {
+		e.checkPost(t, in, want)
+		return
+	}
 	status, body := e.get(t, in.path)
 	if status != want.status {
 		t.Fatalf("GET %s: %d, want %d: %s", in.path, status, want.status, body)
@@ -700,5 +735,39 @@ func (e *hubEnv) checkAPI(t *testing.T, in apiIn, want outcome) {
 	}
 	if !strings.Contains(body, want.errHas) {
 		t.Fatalf("GET %s: body lacks %s: %.300s", in.path, want.errHas, body)
+	}
+}
+
+// checkPost posts in.body to in.path: the answer is want.status with
+// want.errHas in its body (in the JSON error for a refusal), and exactly
+// one correction more is listed if and only if it was accepted.
+func (e *hubEnv) checkPost(t *testing.T, in apiIn, want outcome) {
+	var before, after struct {
+		Corrections []json.RawMessage `json:"corrections"`
+	}
+	e.getJSON(t, corrections, &before)
+	resp, err := http.Post("http://"+e.h.HTTPAddr()+in.path, "application/json", strings.NewReader(in.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want.status {
+		t.Fatalf("POST %s: %d, want %d: %s", in.path, resp.StatusCode, want.status, body)
+	}
+	if resp.StatusCode >= 400 {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(body, &msg); err != nil || !strings.Contains(msg.Error, want.errHas) {
+			t.Fatalf("POST %s: error %s, want a JSON error that says %q", in.path, body, want.errHas)
+		}
+	} else if !strings.Contains(string(body), want.errHas) {
+		t.Fatalf("POST %s: body lacks %s: %.300s", in.path, want.errHas, body)
+	}
+	e.getJSON(t, corrections, &after)
+	added := len(after.Corrections) - len(before.Corrections)
+	if accepted := resp.StatusCode < 300; accepted && added != 1 || !accepted && added != 0 {
+		t.Errorf("%d corrections added by a POST answered %d", added, resp.StatusCode)
 	}
 }

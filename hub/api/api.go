@@ -18,6 +18,7 @@ import (
 	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/hub/roster"
+	"pointage/internal/strictjson"
 	"pointage/internal/wire"
 )
 
@@ -378,9 +379,14 @@ func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
 
 func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 	var c corrections.Correction
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCorrectionBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: a correction is at most %d bytes", maxCorrectionBody))
+		return
+	}
+	// Read as MQTT payloads are (DESIGN §15): no duplicate key, no key in
+	// another case, no null, nothing after the object.
+	if err := strictjson.Decode(body, &c, nil); err != nil {
 		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())
 		return
 	}
@@ -433,6 +439,10 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 	a.record(r, u, audit.Correction, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Kind, saved.Site, saved.Day, saved.PersonID, saved.Reason))
 	writeJSON(w, http.StatusCreated, saved)
 }
+
+// maxCorrectionBody bounds a correction's body: its longest field, the
+// reason, is 500 characters.
+const maxCorrectionBody = 16 << 10
 
 // cannotDeclareLost says why a declare_lost correction cannot apply (a
 // device and epoch the hub has no sequence of, a range too long), or "".

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/oklog/ulid/v2"
 
@@ -70,6 +71,10 @@ type Correction struct {
 	Replay   bool   `json:"replay,omitempty"`
 }
 
+// The days a correction may be for: a day outside them is a typing
+// error (or a fuzzer), never a school day.
+const minYear, maxYear = 2000, 2099
+
 func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
 }
@@ -79,8 +84,18 @@ func (c Correction) Validate() error {
 	if !wire.ValidSiteOrDevice(c.Site) {
 		return invalid("site", "%q is not a site id", c.Site)
 	}
-	if _, err := roster.ParseDate(c.Day); err != nil {
+	if d, err := roster.ParseDate(c.Day); err != nil {
 		return invalid("day", "want YYYY-MM-DD")
+	} else if y := d.Time().Year(); y < minYear || y > maxYear {
+		return invalid("day", "%s is not a school day of this century (%d to %d)", c.Day, minYear, maxYear)
+	}
+	for _, f := range []struct{ name, v string }{{"person_id", c.PersonID}, {"event_id", c.EventID}, {"epoch", c.Epoch}, {"user", c.User}} {
+		if strings.IndexFunc(f.v, unicode.IsControl) >= 0 {
+			return invalid(f.name, "contains a line break or control character")
+		}
+	}
+	if strings.IndexFunc(c.Reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
+		return invalid("reason", "contains a control character")
 	}
 	if strings.TrimSpace(c.User) == "" {
 		return invalid("user", "required: who makes the correction")

@@ -1,14 +1,7 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"regexp"
-	"strings"
-	"unicode/utf8"
 )
 
 // This file keeps DecodeCheckIn as it was before the fast path and the
@@ -113,33 +106,6 @@ func refCheckVersion(v *int) error {
 	return nil
 }
 
-func refDecodeStrict(payload []byte, dst any) error {
-	if len(payload) > MaxPayload {
-		return &Error{Reason: ReasonTooLarge, Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(payload), MaxPayload)}
-	}
-	if !utf8.Valid(payload) {
-		return &Error{Reason: ReasonBadEncoding, Msg: "payload is not valid UTF-8"}
-	}
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return &Error{Reason: ReasonBadJSON, Msg: "payload is not a JSON object"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typeErr):
-			return fieldErr(ReasonBadField, typeErr.Field, "wrong type: got JSON %s, want %s", typeErr.Value, typeErr.Type)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return fieldErr(ReasonUnknownField, name, "unknown field")
-		default:
-			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
-	}
-	return checkObject(trimmed)
-}
+// refDecodeStrict is the encoding/json path the fast scanner must agree
+// with: the one the hub uses for every other message.
+func refDecodeStrict(payload []byte, dst any) error { return decodeStrict(payload, dst) }

@@ -1,14 +1,11 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
-	"unicode/utf8"
+
+	"pointage/internal/strictjson"
 )
 
 // Version is the payload version this package speaks ("v":1).
@@ -132,12 +129,12 @@ func ValidDir(s string) bool { return s == DirIn || s == DirOut || s == DirAuto 
 // as metric labels and in its rejected-messages table.
 const (
 	ReasonTooLarge      = "too_large"
-	ReasonBadEncoding   = "bad_encoding"
-	ReasonBadJSON       = "bad_json"
-	ReasonUnknownField  = "unknown_field"
+	ReasonBadEncoding   = strictjson.ReasonBadEncoding
+	ReasonBadJSON       = strictjson.ReasonBadJSON
+	ReasonUnknownField  = strictjson.ReasonUnknownField
 	ReasonMissingField  = "missing_field"
 	ReasonBadVersion    = "bad_version"
-	ReasonBadField      = "bad_field"
+	ReasonBadField      = strictjson.ReasonBadField
 	ReasonBadTopic      = "bad_topic"
 	ReasonTopicMismatch = "topic_mismatch"
 )
@@ -170,38 +167,22 @@ func fieldErr(reason, field, format string, args ...any) *Error {
 	return &Error{Reason: reason, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeStrict decodes one JSON object into dst, refusing oversized or
-// non-UTF-8 payloads, unknown fields, wrong types and trailing data.
+// decodeStrict decodes one JSON object into dst, refusing oversized
+// payloads and whatever strictjson refuses (non-UTF-8, unknown fields,
+// wrong types, trailing data, duplicate keys, keys not in snake_case, null
+// outside nullable).
 func decodeStrict(payload []byte, dst any) error {
 	if len(payload) > MaxPayload {
 		return &Error{Reason: ReasonTooLarge, Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(payload), MaxPayload)}
 	}
-	if !utf8.Valid(payload) {
-		return &Error{Reason: ReasonBadEncoding, Msg: "payload is not valid UTF-8"}
-	}
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return &Error{Reason: ReasonBadJSON, Msg: "payload is not a JSON object"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typeErr):
-			return fieldErr(ReasonBadField, typeErr.Field, "wrong type: got JSON %s, want %s", typeErr.Value, typeErr.Type)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return fieldErr(ReasonUnknownField, name, "unknown field")
-		default:
-			return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
+	if err := strictjson.Decode(payload, dst, nullable); err != nil {
+		var e *strictjson.Error
+		if errors.As(err, &e) {
+			return &Error{Reason: e.Reason, Field: e.Field, Msg: e.Msg}
 		}
+		return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Reason: ReasonBadJSON, Msg: "trailing data after the JSON object"}
-	}
-	// encoding/json has read it; now what it lets through.
-	return checkObject(trimmed)
+	return nil
 }
 
 // MaxSeq is the largest sequence number accepted (2^53-1): above it a
@@ -212,81 +193,6 @@ const MaxSeq = 1<<53 - 1
 // nullable are the only keys whose value may be null: a time not known,
 // and a Status's readers (null and [] both mean none, for every parser).
 var nullable = map[string]bool{"oldest_pending_at": true, "last_scan_at": true, "readers": true}
-
-// checkObject walks a JSON object that encoding/json has decoded, and
-// refuses what two JSON parsers could read differently (DESIGN §15):
-// a duplicate key (encoding/json keeps the last, others the first), a key
-// that is not lowercase snake_case (encoding/json matches keys without
-// regard to case, so "SEQ" and "ſeq" would be read as seq), null where a
-// value is required (encoding/json leaves the field as it was). The walk
-// goes no deeper than the message types do (a Status's readers, 3 levels):
-// encoding/json has already refused anything else as a wrong type.
-func checkObject(payload []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber() // numbers are not parsed: encoding/json has checked them
-	if err := checkValue(dec, ""); err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return e
-		}
-		return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
-	}
-	return nil
-}
-
-// checkValue reads one JSON value from dec, the value of key ("" for an
-// array's element).
-func checkValue(dec *json.Decoder, key string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case nil:
-		if key != "" && !nullable[key] {
-			return fieldErr(ReasonBadField, key, "null is not a value here: leave the field out or give a value")
-		}
-	case json.Delim('{'), json.Delim('['):
-		seen := map[string]bool{}
-		for dec.More() {
-			elem := ""
-			if tok == json.Delim('{') {
-				k, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				elem, _ = k.(string)
-				if !snakeKey(elem) {
-					return fieldErr(ReasonUnknownField, clip(elem), "unknown field (keys are lowercase, like \"seq\")")
-				}
-				if seen[elem] {
-					return fieldErr(ReasonBadJSON, elem, "duplicate key: each field is given once")
-				}
-				seen[elem] = true
-			}
-			if err := checkValue(dec, elem); err != nil {
-				return err
-			}
-		}
-		_, err := dec.Token() // the closing delimiter
-		return err
-	}
-	return nil
-}
-
-// snakeKey reports whether key is lowercase snake_case ASCII, as every
-// key of the contract is.
-func snakeKey(key string) bool {
-	if key == "" {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
 
 // ParseTime parses an RFC 3339 time that carries an offset or Z.
 func ParseTime(s string) (time.Time, error) {
