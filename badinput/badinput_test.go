@@ -25,6 +25,7 @@ import (
 	"pointage/hub"
 	"pointage/hub/hubtest"
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/link"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
@@ -423,7 +424,7 @@ func startHub(t testing.TB, dataDir string, log *slog.Logger, rosterCSV string) 
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(context.Background(), parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(context.Background(), parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	return h

@@ -1,10 +1,9 @@
 package demo
 
 import (
+	"pointage/internal/civil"
 	"sync"
 	"time"
-
-	"pointage/hub/roster"
 )
 
 // The demo's clock runs simulated school days, one after the other (weekends
@@ -50,11 +49,11 @@ type simClock struct {
 	start time.Time // real; zero until Start: the clock stays at the day's start
 	scale float64   // DayLength / DefaultDayLength
 	loc   *time.Location
-	first roster.Date
+	first civil.Date
 	since func(time.Time) time.Duration
 }
 
-func newSimClock(dayLength time.Duration, loc *time.Location, first roster.Date) *simClock {
+func newSimClock(dayLength time.Duration, loc *time.Location, first civil.Date) *simClock {
 	return &simClock{scale: float64(dayLength) / float64(DefaultDayLength), loc: loc,
 		first: nextSchoolDay(first), since: time.Since}
 }
@@ -67,7 +66,7 @@ func (c *simClock) Start(t time.Time) {
 }
 
 // nextSchoolDay returns d, or the Monday after when d is a weekend day.
-func nextSchoolDay(d roster.Date) roster.Date {
+func nextSchoolDay(d civil.Date) civil.Date {
 	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		d = d.AddDays(1)
 	}
@@ -75,7 +74,7 @@ func nextSchoolDay(d roster.Date) roster.Date {
 }
 
 // day returns the n-th school day (0 = the first).
-func (c *simClock) day(n int) roster.Date {
+func (c *simClock) day(n int) civil.Date {
 	d := c.first
 	for range n {
 		d = nextSchoolDay(d.AddDays(1))

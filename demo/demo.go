@@ -24,7 +24,7 @@ import (
 	"pointage/agent"
 	"pointage/hub"
 	"pointage/hub/devices"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/scansim"
 	"pointage/internal/wire"
 )
@@ -61,7 +61,7 @@ type Running struct {
 	Agents map[string]*agent.Agent // by site
 	Sites  []string
 	// FirstDay is the first simulated day; Now the demo clock.
-	FirstDay roster.Date
+	FirstDay civil.Date
 	Now      func() time.Time
 	// DayOver reports whether the first simulated day is over.
 	DayOver func() bool
@@ -123,7 +123,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	clock := newSimClock(opts.DayLength, loc, roster.DateOf(time.Now().In(loc)))
+	clock := newSimClock(opts.DayLength, loc, civil.DateOf(time.Now().In(loc)))
 	h, err := hub.New(ctx, cfg, hub.Options{Logger: opts.Logger, Version: "demo", Now: clock.Now})
 	if err != nil {
 		return err

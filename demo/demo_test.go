@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"pointage/hub/counts"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 )
 
 // The clock is monotonic, maps the segments both ways and skips weekends.
 func TestSimClock(t *testing.T) {
 	loc := time.FixedZone("+11", 11*3600)
-	sat := roster.Date{Year: 2026, Month: time.November, Day: 28}
+	sat := civil.Date{Year: 2026, Month: time.November, Day: 28}
 	c := newSimClock(DefaultDayLength, loc, sat)
 	if c.first.Weekday() != time.Monday {
 		t.Fatalf("first day %s is a %s", c.first, c.first.Weekday())
@@ -48,7 +48,7 @@ func TestSimClock(t *testing.T) {
 		}
 	}
 	el = DefaultDayLength * 5 // Monday + 5 school days: the next Monday
-	if d := roster.DateOf(c.Now()); d != (roster.Date{Year: 2026, Month: time.December, Day: 7}) {
+	if d := civil.DateOf(c.Now()); d != (civil.Date{Year: 2026, Month: time.December, Day: 7}) {
 		t.Errorf("day 5 is %s", d)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"pointage/agent"
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/scansim"
 )
 
@@ -42,7 +43,7 @@ var (
 )
 
 // planDay returns what school si's readers see on the n-th school day.
-func planDay(s *school, si, n int, day roster.Date) []planned {
+func planDay(s *school, si, n int, day civil.Date) []planned {
 	r := rand.New(rand.NewPCG(uint64(n), uint64(si)))
 	var out []planned
 	add := func(at time.Duration, reader int, badge string) *planned {

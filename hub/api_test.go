@@ -13,6 +13,7 @@ import (
 	"pointage/hub"
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -97,7 +98,7 @@ func TestCountsAPIOnBothStores(t *testing.T) {
 			if err != nil || len(parsed.Errors) > 0 {
 				t.Fatalf("roster: %v %v", err, parsed.Errors)
 			}
-			if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+			if _, err := h.Roster().Import(ctx, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 				t.Fatal(err)
 			}
 			_, pw, _ := h.Devices().Add(ctx, "jules-ferry", "jf-cantine-1", "")
@@ -301,7 +302,7 @@ func TestRolesThroughBasicAuth(t *testing.T) {
 	ctx := context.Background()
 	users.FastBcryptForTest(h.Users())
 	parsed, _ := roster.Parse(strings.NewReader(rosterCSV + "0B00000001;P001;child;Kaloi;Tui;pasteur;CP;standard;lu ma me je ve sa di;\n"))
-	if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(ctx, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := getAs(t, h, "", "", "/api/v1/counts"); code != 200 {

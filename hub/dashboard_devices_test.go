@@ -15,6 +15,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -77,7 +78,7 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, role, site string }{{"marie", users.RoleOffice, ""}, {"directrice", users.RoleSchool, "jules-ferry"}} {

@@ -15,6 +15,7 @@ import (
 	"pointage/hub"
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -46,7 +47,7 @@ func startSchoolHubWithRoster(t *testing.T, start time.Time) *hub.Hub {
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 )
 
@@ -105,7 +106,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatalf("roster: %v %v", err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(bg, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, role string }{{"marie", users.RoleOffice}, {"cuisine", users.RoleKitchen}} {

@@ -15,6 +15,7 @@ import (
 	"pointage/hub/audit"
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 )
 
 // call makes a request with Basic credentials (user "" = none).
@@ -60,7 +61,7 @@ func privacyHub(t *testing.T) *hub.Hub {
 	if err != nil || len(parsed.Errors) > 0 {
 		t.Fatal(err, parsed.Errors)
 	}
-	if _, err := h.Roster().Import(ctx, parsed.People, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := h.Roster().Import(ctx, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, role, site string }{

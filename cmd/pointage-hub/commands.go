@@ -23,6 +23,7 @@ import (
 	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/users"
+	"pointage/internal/civil"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -305,13 +306,13 @@ func brokerConfigCmd() *cobra.Command {
 }
 
 // parseDay is --from: a YYYY-MM-DD date, or today in loc when empty.
-func parseDay(s string, loc *time.Location) (roster.Date, error) {
+func parseDay(s string, loc *time.Location) (civil.Date, error) {
 	if s == "" {
-		return roster.DateOf(time.Now().In(loc)), nil
+		return civil.DateOf(time.Now().In(loc)), nil
 	}
-	d, err := roster.ParseDate(s)
+	d, err := civil.ParseDate(s)
 	if err != nil {
-		return roster.Date{}, fmt.Errorf("--from: %w", err)
+		return civil.Date{}, fmt.Errorf("--from: %w", err)
 	}
 	return d, nil
 }

@@ -15,7 +15,7 @@ import (
 	"pointage/hub/audit"
 	"pointage/hub/days"
 	"pointage/hub/retention"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // openOffline applies the configuration's precedence and opens what the
@@ -69,7 +69,7 @@ func auditCmd() *cobra.Command {
 			}
 			f := audit.Filter{User: userName, Action: action, Target: target, Limit: limit}
 			if since != "" {
-				d, err := roster.ParseDate(since)
+				d, err := civil.ParseDate(since)
 				if err != nil {
 					return fmt.Errorf("--since %q: want YYYY-MM-DD", since)
 				}
@@ -120,12 +120,12 @@ func personDataCmd() *cobra.Command {
 			start := end.AddDays(-547) // 18 months: the default retention
 			for _, p := range []struct {
 				name, v string
-				d       *roster.Date
+				d       *civil.Date
 			}{{"--from", from, &start}, {"--to", to, &end}} {
 				if p.v == "" {
 					continue
 				}
-				d, err := roster.ParseDate(p.v)
+				d, err := civil.ParseDate(p.v)
 				if err != nil {
 					return fmt.Errorf("%s %q: want YYYY-MM-DD", p.name, p.v)
 				}

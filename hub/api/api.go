@@ -17,7 +17,7 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/strictjson"
 	"pointage/internal/wire"
 )
@@ -67,20 +67,20 @@ type DeviceStatuses interface {
 type Days interface {
 	// Counts returns the counts JSON of DESIGN §9 for a day (site "" = every
 	// known site); ErrUnknownSite when site is not known.
-	Counts(ctx context.Context, day roster.Date, site string) (any, error)
+	Counts(ctx context.Context, day civil.Date, site string) (any, error)
 	// Events returns the events JSON of DESIGN §9 for a site and day.
-	Events(ctx context.Context, day roster.Date, site string, withNames bool) (any, error)
+	Events(ctx context.Context, day civil.Date, site string, withNames bool) (any, error)
 	// UnknownBadges lists badges not in the roster seen that day.
-	UnknownBadges(ctx context.Context, day roster.Date, site string) (any, error)
+	UnknownBadges(ctx context.Context, day civil.Date, site string) (any, error)
 	// Today is the current local day.
-	Today() roster.Date
+	Today() civil.Date
 	// Changed returns a channel closed at the next change of figures.
 	Changed() <-chan struct{}
 	// Export computes a month's export rows.
 	Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error)
 	// History returns what the hub holds about one person over the days
 	// from..to: ErrUnknownPerson, ErrBadRange.
-	History(ctx context.Context, personID string, from, to roster.Date) (any, error)
+	History(ctx context.Context, personID string, from, to civil.Date) (any, error)
 }
 
 // Errors of Days.
@@ -127,13 +127,13 @@ func New(opts Options) *API {
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	d := a.opts.Days
-	mux.Handle("GET /api/v1/counts", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/counts", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return d.Counts(ctx, day, site)
 	}), "office", "school", "kitchen"))
-	mux.Handle("GET /api/v1/events", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, u User) (any, error) {
+	mux.Handle("GET /api/v1/events", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, u User) (any, error) {
 		return d.Events(ctx, day, site, u.Role != "kitchen")
 	}), "office", "school"))
-	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return d.UnknownBadges(ctx, day, site)
 	}), "office", "school"))
 	mux.Handle("GET /api/v1/devices", a.auth(a.devices, "office", "school"))
@@ -238,14 +238,14 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // day reads ?date=YYYY-MM-DD (default today).
-func (a *API) day(r *http.Request) (roster.Date, error) {
+func (a *API) day(r *http.Request) (civil.Date, error) {
 	s := r.URL.Query().Get("date")
 	if s == "" {
 		return a.opts.Days.Today(), nil
 	}
-	d, err := roster.ParseDate(s)
+	d, err := civil.ParseDate(s)
 	if err != nil {
-		return roster.Date{}, errors.New("date: want YYYY-MM-DD, like 2026-11-28")
+		return civil.Date{}, errors.New("date: want YYYY-MM-DD, like 2026-11-28")
 	}
 	return d, nil
 }
@@ -273,7 +273,7 @@ func siteParam(r *http.Request, u User, required bool) (string, int, string) {
 
 // dayQuery is a GET of one local day's figures: ?date= and ?site= are
 // checked, then f answers.
-func (a *API) dayQuery(siteRequired bool, f func(ctx context.Context, day roster.Date, site string, u User) (any, error)) handler {
+func (a *API) dayQuery(siteRequired bool, f func(ctx context.Context, day civil.Date, site string, u User) (any, error)) handler {
 	return func(w http.ResponseWriter, r *http.Request, u User) {
 		day, err := a.day(r)
 		if err != nil {
@@ -361,7 +361,7 @@ func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
 	q := r.URL.Query()
 	for _, k := range []string{"from", "to"} {
 		if v := q.Get(k); v != "" {
-			if _, err := roster.ParseDate(v); err != nil {
+			if _, err := civil.ParseDate(v); err != nil {
 				writeError(w, http.StatusBadRequest, k+": want YYYY-MM-DD")
 				return
 			}

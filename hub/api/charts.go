@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // registerCharts adds the routes the devices page, the overview's alerts
@@ -18,7 +17,7 @@ import (
 //	GET /api/v1/series/month?month=YYYY-MM[&site=S]   office, school, kitchen
 func (a *API) registerCharts(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/alerts", a.auth(a.alerts, "office", "school"))
-	mux.Handle("GET /api/v1/series/day", a.auth(a.dayQuery(false, func(ctx context.Context, day roster.Date, site string, u User) (any, error) {
+	mux.Handle("GET /api/v1/series/day", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, u User) (any, error) {
 		return a.opts.Charts.DaySeries(ctx, day, site, u.Role == "kitchen")
 	}), "office", "school", "kitchen"))
 	mux.Handle("GET /api/v1/series/month", a.auth(a.monthSeries, "office", "school", "kitchen"))
@@ -32,10 +31,10 @@ type ChartDays interface {
 	Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (any, error)
 	// DaySeries returns the day's check-ins per quarter hour and service
 	// (canteenOnly: the canteen's only).
-	DaySeries(ctx context.Context, day roster.Date, site string, canteenOnly bool) (any, error)
+	DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (any, error)
 	// MonthSeries returns the meals per day of the month that starts on
 	// first.
-	MonthSeries(ctx context.Context, first roster.Date, site string) (any, error)
+	MonthSeries(ctx context.Context, first civil.Date, site string) (any, error)
 }
 
 func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
@@ -54,17 +53,17 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
 }
 
 // month reads ?month=YYYY-MM (default the current month).
-func (a *API) month(r *http.Request) (roster.Date, error) {
+func (a *API) month(r *http.Request) (civil.Date, error) {
 	s := r.URL.Query().Get("month")
 	if s == "" {
 		t := a.opts.Days.Today()
-		return roster.Date{Year: t.Year, Month: t.Month, Day: 1}, nil
+		return civil.Date{Year: t.Year, Month: t.Month, Day: 1}, nil
 	}
-	t, err := time.Parse("2006-01", s)
-	if err != nil || t.Year() < 2000 {
-		return roster.Date{}, errors.New("month: want YYYY-MM, like 2026-11")
+	m, err := civil.ParseMonth(s)
+	if err != nil || m.Year < 2000 {
+		return civil.Date{}, errors.New("month: want YYYY-MM, like 2026-11")
 	}
-	return roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}, nil
+	return m.First(), nil
 }
 
 func (a *API) monthSeries(w http.ResponseWriter, r *http.Request, u User) {

@@ -17,8 +17,8 @@ import (
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -56,7 +56,7 @@ func chartAPI(t *testing.T) http.Handler {
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"+
 		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n"+
 		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n"+
-		"0A00000009;S001;staff;Dupont;Marc;jules-ferry;;standard;;;\n", roster.MinDate.AddDays(1))
+		"0A00000009;S001;staff;Dupont;Marc;jules-ferry;;standard;;;\n", civil.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	now := time.Date(2026, 11, 4, 16, 0, 0, 0, loc)
 	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, loc) }

@@ -21,7 +21,7 @@ import (
 	"pointage/hub/db"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -36,7 +36,7 @@ var fzSites = map[string]bool{"jules-ferry": true, "pasteur": true}
 
 var errUnchecked = errors.New("the API passed an unchecked parameter")
 
-func fzDay(day roster.Date) error {
+func fzDay(day civil.Date) error {
 	if !day.Valid() {
 		return fmt.Errorf("%w: day %v", errUnchecked, day)
 	}
@@ -56,7 +56,7 @@ func fzSite(site string) error {
 	return nil
 }
 
-func fzDaySite(day roster.Date, site string) (any, error) {
+func fzDaySite(day civil.Date, site string) (any, error) {
 	if err := fzDay(day); err != nil {
 		return nil, err
 	}
@@ -68,26 +68,26 @@ func fzDaySite(day roster.Date, site string) (any, error) {
 
 type fzDays struct{}
 
-func (fzDays) Counts(_ context.Context, day roster.Date, site string) (any, error) {
+func (fzDays) Counts(_ context.Context, day civil.Date, site string) (any, error) {
 	return fzDaySite(day, site)
 }
-func (fzDays) Events(_ context.Context, day roster.Date, site string, _ bool) (any, error) {
+func (fzDays) Events(_ context.Context, day civil.Date, site string, _ bool) (any, error) {
 	if site == "" {
 		return nil, fmt.Errorf("%w: events without a site", errUnchecked)
 	}
 	return fzDaySite(day, site)
 }
-func (fzDays) UnknownBadges(_ context.Context, day roster.Date, site string) (any, error) {
+func (fzDays) UnknownBadges(_ context.Context, day civil.Date, site string) (any, error) {
 	return fzDaySite(day, site)
 }
-func (fzDays) Today() roster.Date       { return roster.Date{Year: 2026, Month: time.November, Day: 28} }
+func (fzDays) Today() civil.Date        { return civil.Date{Year: 2026, Month: time.November, Day: 28} }
 func (fzDays) Changed() <-chan struct{} { return make(chan struct{}) }
 func (fzDays) Export(_ context.Context, kind export.Kind, month, site string, _ func(done, total int)) (export.Export, error) {
 	t, err := time.Parse("2006-01", month)
 	if err != nil {
 		return export.Export{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", month) // as days.ParseMonth
 	}
-	if err := fzDay(roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}); err != nil {
+	if err := fzDay(civil.Date{Year: t.Year(), Month: t.Month(), Day: 1}); err != nil {
 		return export.Export{}, err
 	}
 	if !kind.Valid() {
@@ -98,7 +98,7 @@ func (fzDays) Export(_ context.Context, kind export.Kind, month, site string, _ 
 	}
 	return export.Export{Kind: kind, Month: month, Site: site, Loc: time.UTC}, nil
 }
-func (fzDays) History(_ context.Context, personID string, from, to roster.Date) (any, error) {
+func (fzDays) History(_ context.Context, personID string, from, to civil.Date) (any, error) {
 	if err := errors.Join(fzDay(from), fzDay(to)); err != nil {
 		return nil, err
 	}
@@ -112,19 +112,19 @@ func (fzDays) History(_ context.Context, personID string, from, to roster.Date) 
 }
 
 // SchoolDays and ChartDays.
-func (fzDays) School(_ context.Context, day roster.Date, site string) (any, error) {
+func (fzDays) School(_ context.Context, day civil.Date, site string) (any, error) {
 	return fzDaySite(day, site)
 }
-func (fzDays) People(_ context.Context, day roster.Date, site string) (any, error) {
+func (fzDays) People(_ context.Context, day civil.Date, site string) (any, error) {
 	return fzDaySite(day, site)
 }
 func (fzDays) Alerts(_ context.Context, _ []ingest.DeviceView, site string) (any, error) {
-	return fzDaySite(roster.Date{Year: 2026, Month: time.November, Day: 28}, site)
+	return fzDaySite(civil.Date{Year: 2026, Month: time.November, Day: 28}, site)
 }
-func (fzDays) DaySeries(_ context.Context, day roster.Date, site string, _ bool) (any, error) {
+func (fzDays) DaySeries(_ context.Context, day civil.Date, site string, _ bool) (any, error) {
 	return fzDaySite(day, site)
 }
-func (fzDays) MonthSeries(_ context.Context, first roster.Date, site string) (any, error) {
+func (fzDays) MonthSeries(_ context.Context, first civil.Date, site string) (any, error) {
 	if first.Day != 1 {
 		return nil, fmt.Errorf("%w: month starting %v", errUnchecked, first)
 	}
@@ -154,7 +154,7 @@ func (fzCorrections) List(_ context.Context, f corrections.Filter) ([]correction
 		if d == "" {
 			continue
 		}
-		if _, err := roster.ParseDate(d); err != nil {
+		if _, err := civil.ParseDate(d); err != nil {
 			return nil, fmt.Errorf("%w: %v", errUnchecked, err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"pointage/hub/audit"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // ThrottledUsers is implemented by a Users whose password checks are
@@ -78,10 +78,10 @@ func (a *API) history(w http.ResponseWriter, r *http.Request, u User) {
 	from := to.AddDays(-30)
 	for _, p := range []struct {
 		name string
-		d    *roster.Date
+		d    *civil.Date
 	}{{"from", &from}, {"to", &to}} {
 		if v := r.URL.Query().Get(p.name); v != "" {
-			d, err := roster.ParseDate(v)
+			d, err := civil.ParseDate(v)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, p.name+": want YYYY-MM-DD, like 2026-11-28")
 				return
@@ -120,7 +120,7 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request, _ User) {
 		add  int
 	}{{"from", &f.From, 0}, {"to", &f.To, 1}} {
 		if v := q.Get(p.name); v != "" {
-			d, err := roster.ParseDate(v)
+			d, err := civil.ParseDate(v)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, p.name+": want YYYY-MM-DD, like 2026-11-28")
 				return

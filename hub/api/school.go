@@ -3,8 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
-
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // registerSchool adds the routes the school and roll-call pages need:
@@ -20,10 +19,10 @@ func (a *API) registerSchool(mux *http.ServeMux) {
 	if s == nil {
 		return
 	}
-	mux.Handle("GET /api/v1/school", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/school", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return s.School(ctx, day, site)
 	}), "office", "school"))
-	mux.Handle("GET /api/v1/people", a.auth(a.dayQuery(true, func(ctx context.Context, day roster.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/people", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return s.People(ctx, day, site)
 	}), "office", "school"))
 }
@@ -34,8 +33,8 @@ type SchoolDays interface {
 	// School returns one site's day in detail, names included: canteen
 	// served, absent, unexpected, duplicates and unknown badges; garderie
 	// sessions with each child's times; staff days.
-	School(ctx context.Context, day roster.Date, site string) (any, error)
+	School(ctx context.Context, day civil.Date, site string) (any, error)
 	// People returns the children (class, diet, canteen days, garderie
 	// enrolment) and staff of a site as of the day.
-	People(ctx context.Context, day roster.Date, site string) (any, error)
+	People(ctx context.Context, day civil.Date, site string) (any, error)
 }

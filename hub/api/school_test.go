@@ -13,8 +13,8 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 type schoolUsers map[string]api.User
@@ -38,7 +38,7 @@ func schoolAPI(t *testing.T) *httptest.Server {
 	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie\n"+
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir\n"+
 		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;\n"+
-		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", roster.MinDate.AddDays(1))
+		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", civil.MinDate.AddDays(1))
 	ev := func(id, badge, service string, h, m int) store.Event {
 		at := time.Date(2026, 11, 27, h, m, 0, 0, loc)
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: uint64(len(id) + h*60 + m), Badge: badge,

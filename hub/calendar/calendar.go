@@ -14,7 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -24,7 +24,7 @@ var ErrInvalid = errors.New("invalid calendar")
 // Closure is one entry of the file: the site(s) are closed every day from
 // From to To, both included.
 type Closure struct {
-	From, To roster.Date
+	From, To civil.Date
 	// Sites lists the sites concerned; empty means every site (city-wide).
 	Sites  []string
 	Reason string
@@ -33,7 +33,7 @@ type Closure struct {
 }
 
 // Applies reports whether the closure covers site on day.
-func (c Closure) Applies(site string, day roster.Date) bool {
+func (c Closure) Applies(site string, day civil.Date) bool {
 	if day.Before(c.From) || day.After(c.To) {
 		return false
 	}
@@ -96,7 +96,7 @@ func Load(path string) (*Calendar, error) {
 
 // Closed reports whether site is closed on day, with the reason of the
 // first entry of the file that closes it.
-func (c *Calendar) Closed(site string, day roster.Date) (bool, string) {
+func (c *Calendar) Closed(site string, day civil.Date) (bool, string) {
 	if c == nil {
 		return false, ""
 	}
@@ -166,10 +166,10 @@ func (e *closure) UnmarshalYAML(n *yaml.Node) error {
 
 func (e closure) check() (Closure, error) {
 	cl := Closure{Reason: strings.TrimSpace(e.Reason), Line: e.line}
-	day := func(field, s string) (roster.Date, error) {
-		d, err := roster.ParseDate(strings.TrimSpace(s))
+	day := func(field, s string) (civil.Date, error) {
+		d, err := civil.ParseDate(strings.TrimSpace(s))
 		if err != nil || !d.Valid() {
-			return roster.Date{}, fmt.Errorf("%s %q is not a day (want YYYY-MM-DD)", field, s)
+			return civil.Date{}, fmt.Errorf("%s %q is not a day (want YYYY-MM-DD)", field, s)
 		}
 		return d, nil
 	}

@@ -4,18 +4,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"pointage/internal/civil"
 	"strings"
 	"testing"
 	"time"
 
 	_ "time/tzdata"
-
-	"pointage/hub/roster"
 )
 
-func day(t *testing.T, s string) roster.Date {
+func day(t *testing.T, s string) civil.Date {
 	t.Helper()
-	d, err := roster.ParseDate(s)
+	d, err := civil.ParseDate(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +159,7 @@ func TestLoad(t *testing.T) {
 }
 
 // easter returns Easter Sunday (anonymous Gregorian algorithm).
-func easter(year int) roster.Date {
+func easter(year int) civil.Date {
 	a, b, c := year%19, year/100, year%100
 	d, e := b/4, b%4
 	f := (b + 8) / 25
@@ -170,7 +169,7 @@ func easter(year int) roster.Date {
 	l := (32 + 2*e + 2*i - h - k) % 7
 	m := (a + 11*h + 22*l) / 451
 	month := (h + l - 7*m + 114) / 31
-	return roster.Date{Year: year, Month: time.Month(month), Day: (h+l-7*m+114)%31 + 1}
+	return civil.Date{Year: year, Month: time.Month(month), Day: (h+l-7*m+114)%31 + 1}
 }
 
 // TestNewCaledoniaExample checks the shipped example: it parses, every
@@ -188,7 +187,7 @@ func TestNewCaledoniaExample(t *testing.T) {
 	}
 	for _, year := range []int{2026, 2027} {
 		e := easter(year)
-		holidays := map[string]roster.Date{
+		holidays := map[string]civil.Date{
 			"1 January":              {Year: year, Month: time.January, Day: 1},
 			"Easter Monday":          e.AddDays(1),
 			"1 May":                  {Year: year, Month: time.May, Day: 1},
@@ -214,7 +213,7 @@ func TestNewCaledoniaExample(t *testing.T) {
 			})
 		}
 		// closedWeekdays counts the closed weekdays and all weekdays.
-		closedWeekdays := func(from, to roster.Date) (n, all int) {
+		closedWeekdays := func(from, to civil.Date) (n, all int) {
 			for d := from; !d.After(to); d = d.AddDays(1) {
 				if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
 					all++
@@ -227,15 +226,15 @@ func TestNewCaledoniaExample(t *testing.T) {
 		}
 		for _, p := range []struct {
 			name     string
-			from, to roster.Date
+			from, to civil.Date
 			min, max int // -1: every weekday
 		}{
-			{"January is summer holidays", roster.Date{Year: year, Month: 1, Day: 5}, roster.Date{Year: year, Month: 1, Day: 30}, -1, -1},
-			{"April break", roster.Date{Year: year, Month: 3, Day: 15}, roster.Date{Year: year, Month: 5, Day: 15}, 10, 14},
-			{"June/July break", roster.Date{Year: year, Month: 6, Day: 15}, roster.Date{Year: year, Month: 7, Day: 31}, 10, 12},
-			{"September/October break", roster.Date{Year: year, Month: 9, Day: 15}, roster.Date{Year: year, Month: 10, Day: 31}, 10, 12},
-			{"school resumes mid-February", roster.Date{Year: year, Month: 2, Day: 16}, roster.Date{Year: year, Month: 3, Day: 1}, 0, 0},
-			{"summer holidays from mid-December", roster.Date{Year: year, Month: 12, Day: 21}, roster.Date{Year: year, Month: 12, Day: 31}, -1, -1},
+			{"January is summer holidays", civil.Date{Year: year, Month: 1, Day: 5}, civil.Date{Year: year, Month: 1, Day: 30}, -1, -1},
+			{"April break", civil.Date{Year: year, Month: 3, Day: 15}, civil.Date{Year: year, Month: 5, Day: 15}, 10, 14},
+			{"June/July break", civil.Date{Year: year, Month: 6, Day: 15}, civil.Date{Year: year, Month: 7, Day: 31}, 10, 12},
+			{"September/October break", civil.Date{Year: year, Month: 9, Day: 15}, civil.Date{Year: year, Month: 10, Day: 31}, 10, 12},
+			{"school resumes mid-February", civil.Date{Year: year, Month: 2, Day: 16}, civil.Date{Year: year, Month: 3, Day: 1}, 0, 0},
+			{"summer holidays from mid-December", civil.Date{Year: year, Month: 12, Day: 21}, civil.Date{Year: year, Month: 12, Day: 31}, -1, -1},
 		} {
 			t.Run(p.name+" "+p.from.String(), func(t *testing.T) {
 				n, all := closedWeekdays(p.from, p.to)

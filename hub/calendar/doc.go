@@ -10,7 +10,7 @@
 //
 // Parse and Load read such a file and check every entry (an error names
 // the entry, its line and the field to fix); Closed answers whether a site
-// is closed on a civil day (roster.Date, computed by the caller in the
+// is closed on a civil day (civil.Date, computed by the caller in the
 // site's timezone). No day is closed unless the file says so: a nil or
 // empty Calendar closes nothing. firmware-config/calendar-nc.example.yaml
 // is an example for New Caledonia.

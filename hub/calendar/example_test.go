@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"pointage/hub/calendar"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 func ExampleCalendar_Closed() {
@@ -20,7 +20,7 @@ closed:
 	for _, q := range []struct {
 		site, day string
 	}{{"jules-ferry", "2026-11-27"}, {"pierre-loti", "2026-11-27"}, {"pierre-loti", "2027-01-04"}} {
-		d, _ := roster.ParseDate(q.day)
+		d, _ := civil.ParseDate(q.day)
 		closed, reason := cal.Closed(q.site, d)
 		fmt.Printf("%s %s %v %q\n", q.site, q.day, closed, reason)
 	}

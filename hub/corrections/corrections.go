@@ -17,7 +17,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -84,7 +84,7 @@ func (c Correction) Validate() error {
 	if !wire.ValidSiteOrDevice(c.Site) {
 		return invalid("site", "%q is not a site id", c.Site)
 	}
-	if d, err := roster.ParseDate(c.Day); err != nil {
+	if d, err := civil.ParseDate(c.Day); err != nil {
 		return invalid("day", "want YYYY-MM-DD")
 	} else if y := d.Time().Year(); y < minYear || y > maxYear {
 		return invalid("day", "%s is not a school day of this century (%d to %d)", c.Day, minYear, maxYear)

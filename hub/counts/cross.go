@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // childScanned reports whether a scan of this kind means a child was at
@@ -30,7 +31,7 @@ func childScanned(k Kind) bool {
 //	}
 func CrossSiteWarnings(results []Result) map[string][]Warning {
 	type key struct {
-		day    roster.Date
+		day    civil.Date
 		person string
 	}
 	sites := map[key][]string{}
@@ -69,13 +70,13 @@ func CrossSiteWarnings(results []Result) map[string][]Warning {
 
 // twoSitesWarning is the warning of a child scanned at the sites ss
 // (sorted) on day.
-func twoSitesWarning(day roster.Date, person string, ss []string) Warning {
+func twoSitesWarning(day civil.Date, person string, ss []string) Warning {
 	return Warning{Code: WarnTwoSites, PersonID: person,
 		Message: fmt.Sprintf("child %s was scanned at %d sites on %s: %s", person, len(ss), day, strings.Join(ss, ", "))}
 }
 
 // Month returns "YYYY-MM" of a day.
-func Month(d roster.Date) string { return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month)) }
+func Month(d civil.Date) string { return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month)) }
 
 // StaffMonthRow is one staff member's month, for the payroll export.
 type StaffMonthRow struct {
@@ -96,12 +97,12 @@ func StaffMonth(days []Result) []StaffMonthRow {
 	type key struct{ month, person string }
 	rows := map[key]*StaffMonthRow{}
 	type dayKey struct {
-		day    roster.Date
+		day    civil.Date
 		person string
 	}
 	counted := map[dayKey]bool{}
 	missing := map[dayKey]bool{}
-	latest := map[key]roster.Date{}
+	latest := map[key]civil.Date{}
 	for _, r := range days {
 		d := r.Detail.Day
 		for _, sd := range r.Detail.Staff {
@@ -159,8 +160,8 @@ type ChildMonthRow struct {
 func ChildrenMonth(days []Result) []ChildMonthRow {
 	type key struct{ month, person string }
 	rows := map[key]*ChildMonthRow{}
-	latest := map[key]roster.Date{}
-	row := func(d roster.Date, id string, p *roster.Person) *ChildMonthRow {
+	latest := map[key]civil.Date{}
+	row := func(d civil.Date, id string, p *roster.Person) *ChildMonthRow {
 		k := key{Month(d), id}
 		r := rows[k]
 		if r == nil {

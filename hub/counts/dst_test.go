@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // TestParisDST: a site in Europe/Paris on the days the clocks change
@@ -13,8 +14,8 @@ import (
 // local wall-clock times, the day's bounds follow the change, and
 // durations are real elapsed time.
 func TestParisDST(t *testing.T) {
-	spring := roster.Date{Year: 2026, Month: time.March, Day: 29}
-	autumn := roster.Date{Year: 2026, Month: time.October, Day: 25}
+	spring := civil.Date{Year: 2026, Month: time.March, Day: 29}
+	autumn := civil.Date{Year: 2026, Month: time.October, Day: 25}
 	utc := func(s string) time.Time {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -32,7 +33,7 @@ func TestParisDST(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		day  roster.Date
+		day  civil.Date
 		want want
 	}{
 		{"spring forward 2026-03-29", spring, want{

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"pointage/hub/counts"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // A day counted with an empty roster: every badge is unknown, and listed.
 func ExampleCompute() {
-	day := roster.Date{Year: 2026, Month: time.November, Day: 26}
+	day := civil.Date{Year: 2026, Month: time.November, Day: 26}
 	lunch := time.Date(2026, time.November, 26, 11, 30, 0, 0, counts.DefaultLocation)
 	res := counts.Compute(counts.Input{
 		Site: "jules-ferry",

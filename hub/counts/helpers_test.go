@@ -11,13 +11,14 @@ import (
 
 	"pointage/hub/db"
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // The test day: Thursday 26 November 2026 in Nouméa.
 var (
 	noumea  = mustLoc("Pacific/Noumea")
 	paris   = mustLoc("Europe/Paris")
-	testDay = roster.Date{Year: 2026, Month: time.November, Day: 26}
+	testDay = civil.Date{Year: 2026, Month: time.November, Day: 26}
 )
 
 func mustLoc(name string) *time.Location {
@@ -30,7 +31,7 @@ func mustLoc(name string) *time.Location {
 
 // snapshot stores people in a real roster database and returns the
 // snapshot valid on day, as the hub gets it.
-func snapshot(tb testing.TB, day roster.Date, people ...roster.Person) *roster.Snapshot {
+func snapshot(tb testing.TB, day civil.Date, people ...roster.Person) *roster.Snapshot {
 	tb.Helper()
 	ctx := context.Background()
 	sqlDB, err := db.Open(ctx, filepath.Join(tb.TempDir(), "hub.db"))
@@ -91,7 +92,7 @@ func agent(id, badge, site string) roster.Person {
 }
 
 // local returns HH:MM[:SS] on day in loc.
-func local(loc *time.Location, day roster.Date, hhmm string) time.Time {
+func local(loc *time.Location, day civil.Date, hhmm string) time.Time {
 	var h, m, s int
 	if _, err := fmt.Sscanf(hhmm, "%d:%d:%d", &h, &m, &s); err != nil {
 		if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {

@@ -3,12 +3,11 @@ package counts
 import (
 	"errors"
 	"fmt"
+	"pointage/internal/civil"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"pointage/hub/roster"
 )
 
 // Clock is a local wall-clock time of day (HH:MM), in the site's timezone.
@@ -47,7 +46,7 @@ func (c *Clock) UnmarshalText(b []byte) error {
 // On returns the instant of c on day in loc. Wall-clock times stay right
 // across daylight-saving changes (a time that does not exist that day is
 // moved as time.Date does).
-func (c Clock) On(day roster.Date, loc *time.Location) time.Time {
+func (c Clock) On(day civil.Date, loc *time.Location) time.Time {
 	return time.Date(day.Year, day.Month, day.Day, c.Hour, c.Minute, 0, 0, loc)
 }
 
@@ -147,7 +146,7 @@ type daySession struct {
 
 // placeSessions sorts the sessions by start and places them on day; no
 // sessions means DefaultSessions.
-func placeSessions(sessions []Session, day roster.Date, loc *time.Location) []daySession {
+func placeSessions(sessions []Session, day civil.Date, loc *time.Location) []daySession {
 	if len(sessions) == 0 {
 		sessions = DefaultSessions()
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -23,13 +24,13 @@ type City struct {
 	// garderie scan; twoSites the children with more than one.
 	childSites map[string][]string
 	twoSites   map[string]bool
-	day        roster.Date
+	day        civil.Date
 }
 
 // NewCity returns an empty City of one day. newSite returns the Input of a
 // site (everything but Scans): it is called for each site given and for
 // each new site a scan names.
-func NewCity(day roster.Date, sites []string, newSite func(site string) Input) *City {
+func NewCity(day civil.Date, sites []string, newSite func(site string) Input) *City {
 	c := &City{newSite: newSite, sites: map[string]*Tally{}, childSites: map[string][]string{}, twoSites: map[string]bool{}, day: day}
 	for _, s := range sites {
 		c.site(s)

@@ -5,6 +5,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // Scan is one check-in as counted: a stored event, or a scan added by a
@@ -40,7 +41,7 @@ var DefaultLocation = time.FixedZone("+11", 11*60*60)
 // DayBounds returns the instants [from, to) of the local day in loc: what a
 // caller asks the store for. A day is 23 or 25 hours long where the
 // clocks change.
-func DayBounds(day roster.Date, loc *time.Location) (from, to time.Time) {
+func DayBounds(day civil.Date, loc *time.Location) (from, to time.Time) {
 	if loc == nil {
 		loc = DefaultLocation
 	}
@@ -50,7 +51,7 @@ func DayBounds(day roster.Date, loc *time.Location) (from, to time.Time) {
 // Input is what Compute counts: one site, one local day.
 type Input struct {
 	Site string
-	Day  roster.Date
+	Day  civil.Date
 	// Loc is the site's timezone; nil means DefaultLocation.
 	Loc *time.Location
 	// Scans holds every scan of this site whose At falls in the local day
@@ -158,7 +159,7 @@ const DuplicateWindow = 2 * time.Minute
 
 // Detail is everything Compute found beyond the figures.
 type Detail struct {
-	Day roster.Date
+	Day civil.Date
 	Loc *time.Location
 	// Now is Input.Now clamped to the day; Past is true when the day is
 	// over at Now.

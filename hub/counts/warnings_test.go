@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 func TestSiteWarnings(t *testing.T) {
@@ -54,11 +55,11 @@ func TestCrossSiteWarnings(t *testing.T) {
 		kid("E2", "0A00000002", site, "standard", "je", 0),
 		kid("P1", "0B00000001", other, "standard", "je", 0),
 		agent("S1", "0C00000001", site))
-	compute := func(s string, day roster.Date, scans ...Scan) Result {
+	compute := func(s string, day civil.Date, scans ...Scan) Result {
 		return Compute(Input{Site: s, Day: day, Loc: noumea, Scans: scans, Roster: snap})
 	}
-	at2 := func(d roster.Date, hhmm string) time.Time { return local(noumea, d, hhmm) }
-	mk := func(service, badge string, d roster.Date, hhmm string) Scan {
+	at2 := func(d civil.Date, hhmm string) time.Time { return local(noumea, d, hhmm) }
+	mk := func(service, badge string, d civil.Date, hhmm string) Scan {
 		return Scan{ID: service + badge + hhmm + d.String(), Badge: badge, Service: service, Dir: "auto", At: at2(d, hhmm)}
 	}
 	tomorrow := testDay.AddDays(1)
@@ -99,7 +100,7 @@ func TestMonth(t *testing.T) {
 		kid("E1", "0A00000001", site, "standard", "lu ma me je ve", roster.GarderieSoir),
 		kid("E2", "0A00000002", site, "standard", "me", 0),
 		agent("S1", "0C00000001", site), agent("S2", "0C00000002", site))
-	days := []roster.Date{testDay, testDay.AddDays(1), testDay.AddDays(5)} // 26 and 27 November, 1 December
+	days := []civil.Date{testDay, testDay.AddDays(1), testDay.AddDays(5)} // 26 and 27 November, 1 December
 	var results []Result
 	for i, d := range days {
 		l := func(hhmm string) time.Time { return local(noumea, d, hhmm) }

@@ -5,14 +5,14 @@ import (
 	"fmt"
 
 	"pointage/hub/counts"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // MonthFigures computes a month's figures per child (meals, occasional
 // meals, garderie sessions, late pick-ups) and per staff member (days,
 // hours, missing clock-outs) from the store, every site: what the
 // retention keeps once the month's raw check-ins are purged.
-func (s *Service) MonthFigures(ctx context.Context, first roster.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error) {
+func (s *Service) MonthFigures(ctx context.Context, first civil.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error) {
 	if first.Day != 1 {
 		return nil, nil, fmt.Errorf("month figures: %s is not the first day of a month", first)
 	}

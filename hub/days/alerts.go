@@ -7,7 +7,7 @@ import (
 
 	"pointage/hub/counts"
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // The canteen's service window, local time of the site, used by the alerts
@@ -67,7 +67,7 @@ func SessionsOpen(now time.Time, loc *time.Location, sessions []counts.Session, 
 	if len(sessions) == 0 {
 		sessions = counts.DefaultSessions()
 	}
-	day := roster.DateOf(now.In(loc))
+	day := civil.DateOf(now.In(loc))
 	var out []OpenSession
 	add := func(name string, start, end counts.Clock, margin time.Duration) {
 		opens, ends := start.On(day, loc).Add(-margin), end.On(day, loc)
@@ -95,11 +95,11 @@ func SessionsOpen(now time.Time, loc *time.Location, sessions []counts.Session, 
 // none. sessions and closed give a site's garderie sessions and whether it
 // is closed that day (either may be nil). Sorted by site, device, reader.
 func ComputeAlerts(now time.Time, loc *time.Location, devices []ingest.DeviceView,
-	sessions func(site string) []counts.Session, closed func(site string, day roster.Date) bool) []Alert {
+	sessions func(site string) []counts.Session, closed func(site string, day civil.Date) bool) []Alert {
 	if loc == nil {
 		loc = counts.DefaultLocation
 	}
-	day := roster.DateOf(now.In(loc))
+	day := civil.DateOf(now.In(loc))
 	open := map[string][]OpenSession{}
 	out := []Alert{}
 	for _, d := range devices {
@@ -181,7 +181,7 @@ func (s *Service) Alerts(ctx context.Context, devices []ingest.DeviceView, site 
 		}
 		devices = mine
 	}
-	closed := func(x string, day roster.Date) bool {
+	closed := func(x string, day civil.Date) bool {
 		c, _ := s.opts.Calendar.Closed(x, day)
 		return c
 	}

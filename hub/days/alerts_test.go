@@ -6,7 +6,7 @@ import (
 
 	"pointage/hub/counts"
 	"pointage/hub/ingest"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -28,14 +28,14 @@ func TestComputeAlerts(t *testing.T) {
 		}
 		return nil // defaults: garderie-matin 06:00-07:30, garderie-soir 15:00-17:45
 	}
-	closedPasteur := func(site string, _ roster.Date) bool { return site == "pasteur" }
+	closedPasteur := func(site string, _ civil.Date) bool { return site == "pasteur" }
 	riv := ingest.DeviceView{Site: "riviere", Device: "ri-1", State: "offline", LastSeen: &seen}
 
 	tests := []struct {
 		name    string
 		now     time.Time
 		devices []ingest.DeviceView
-		closed  func(string, roster.Date) bool
+		closed  func(string, civil.Date) bool
 		want    []string // kind site device reader session start-end
 	}{
 		{"device offline during the evening garderie", at(16, 0), []ingest.DeviceView{offline, online},

@@ -17,6 +17,7 @@ import (
 	"pointage/hub/store"
 	"pointage/hub/store/influxstore"
 	"pointage/hub/store/sqlitestore"
+	"pointage/internal/civil"
 	"pointage/internal/testenv"
 )
 
@@ -56,7 +57,7 @@ func benchInflux(b *testing.B) store.Store {
 // benchCity fills a roster of 60 schools and, for each given day, about
 // 20,000 events: every child at the canteen, a third of them in and out of
 // the evening garderie, staff clocking in and out twice.
-func benchCity(b *testing.B, st store.Store, days []roster.Date) *Service {
+func benchCity(b *testing.B, st store.Store, days []civil.Date) *Service {
 	b.Helper()
 	ctx := context.Background()
 	sqlDB, err := db.Open(ctx, filepath.Join(b.TempDir(), "hub.db"))
@@ -87,7 +88,7 @@ func benchCity(b *testing.B, st store.Store, days []roster.Date) *Service {
 			people = append(people, p)
 		}
 	}
-	if _, err := ros.Import(ctx, people, roster.MinDate.AddDays(1), nil); err != nil {
+	if _, err := ros.Import(ctx, people, civil.MinDate.AddDays(1), nil); err != nil {
 		b.Fatal(err)
 	}
 	seq := uint64(0)
@@ -123,10 +124,10 @@ func benchCity(b *testing.B, st store.Store, days []roster.Date) *Service {
 	return New(Options{Store: st, Roster: ros, Corrections: corr, Loc: benchLoc, Now: func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, benchLoc) }})
 }
 
-var benchDay = roster.Date{Year: 2026, Month: time.November, Day: 24}
+var benchDay = civil.Date{Year: 2026, Month: time.November, Day: 24}
 
 func benchCounts(b *testing.B, st store.Store) {
-	svc := benchCity(b, st, []roster.Date{benchDay})
+	svc := benchCity(b, st, []civil.Date{benchDay})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// Cold: what the first request after a change costs (the cache
@@ -146,7 +147,7 @@ func benchCounts(b *testing.B, st store.Store) {
 // background; the first request of a day not cached fills it too).
 func BenchmarkCountsDayCached(b *testing.B) {
 	st := benchSQLite(b)
-	svc := benchCity(b, st, []roster.Date{benchDay})
+	svc := benchCity(b, st, []civil.Date{benchDay})
 	svc.opts.DB = benchDB
 	if _, err := svc.Counts(context.Background(), benchDay, ""); err != nil { // fills the cache
 		b.Fatal(err)
@@ -177,9 +178,9 @@ func BenchmarkCountsDayInfluxDB(b *testing.B) {
 }
 
 // schoolDays returns the weekdays of November 2026 (21 days: ~420,000 events).
-func schoolDays() []roster.Date {
-	var out []roster.Date
-	for d := (roster.Date{Year: 2026, Month: time.November, Day: 1}); d.Month == time.November; d = d.AddDays(1) {
+func schoolDays() []civil.Date {
+	var out []civil.Date
+	for d := (civil.Date{Year: 2026, Month: time.November, Day: 1}); d.Month == time.November; d = d.AddDays(1) {
 		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
 			out = append(out, d)
 		}
@@ -245,7 +246,7 @@ func BenchmarkExportMonthInfluxDB(b *testing.B) {
 // checked, figures read, JSON encoded): what every request costs.
 func BenchmarkCountsDayLive(b *testing.B) {
 	st := benchSQLite(b)
-	svc := benchCity(b, st, []roster.Date{benchDay})
+	svc := benchCity(b, st, []civil.Date{benchDay})
 	svc.opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
 	if err := svc.Warm(context.Background()); err != nil {
 		b.Fatal(err)
@@ -265,7 +266,7 @@ func BenchmarkCountsDayLive(b *testing.B) {
 // benchStartup is the hub's start-up: today's events read from the store
 // and folded into the running figures (Warm).
 func benchStartup(b *testing.B, st store.Store) {
-	svc := benchCity(b, st, []roster.Date{benchDay})
+	svc := benchCity(b, st, []civil.Date{benchDay})
 	opts := svc.opts
 	opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
 	b.ResetTimer()

@@ -12,8 +12,8 @@ import (
 
 	"pointage/hub/counts"
 	"pointage/hub/export"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // The day cache keeps, in hub.db, the export rows of past days (meals,
@@ -90,7 +90,7 @@ func (s *Service) NewCacheEpoch(ctx context.Context) error {
 }
 
 // bumpDays marks the cached rows of these days stale.
-func (s *Service) bumpDays(ctx context.Context, days map[roster.Date]bool) {
+func (s *Service) bumpDays(ctx context.Context, days map[civil.Date]bool) {
 	if len(days) == 0 || !s.cacheReady(ctx) {
 		return
 	}
@@ -104,7 +104,7 @@ func (s *Service) bumpDays(ctx context.Context, days map[roster.Date]bool) {
 }
 
 // dayKey is what a day's rows depend on (see the package comment above).
-func (s *Service) dayKey(ctx context.Context, day roster.Date) (string, error) {
+func (s *Service) dayKey(ctx context.Context, day civil.Date) (string, error) {
 	db := s.opts.DB
 	var epoch, version int64
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE((SELECT v FROM day_cache_epoch WHERE id = 1), 0), COALESCE((SELECT v FROM day_versions WHERE day = ?), 0)`,
@@ -125,7 +125,7 @@ func (s *Service) dayKey(ctx context.Context, day roster.Date) (string, error) {
 // cachedCounts returns the counts of a past day, every site, from the
 // cache when its key holds (ok false otherwise, with the key to store a
 // fresh count under).
-func (s *Service) cachedCounts(ctx context.Context, day roster.Date) (sites []json.RawMessage, key string, ok bool) {
+func (s *Service) cachedCounts(ctx context.Context, day civil.Date) (sites []json.RawMessage, key string, ok bool) {
 	if !day.Before(s.Today()) || !s.cacheReady(ctx) {
 		return nil, "", false
 	}
@@ -146,7 +146,7 @@ func (s *Service) cachedCounts(ctx context.Context, day roster.Date) (sites []js
 }
 
 // keepCounts stores a past day's counts under key.
-func (s *Service) keepCounts(ctx context.Context, day roster.Date, key string, d *Day) {
+func (s *Service) keepCounts(ctx context.Context, day civil.Date, key string, d *Day) {
 	if key == "" {
 		return
 	}
@@ -173,7 +173,7 @@ type dayRows struct {
 
 // rowsOfDay returns a day's export rows: from the cache for a past day
 // when its key still holds, else counted (and cached for a past day).
-func (s *Service) rowsOfDay(ctx context.Context, day roster.Date) (*dayRows, error) {
+func (s *Service) rowsOfDay(ctx context.Context, day civil.Date) (*dayRows, error) {
 	cacheable := day.Before(s.Today()) && s.cacheReady(ctx)
 	var key string
 	if cacheable {
@@ -263,8 +263,8 @@ func (s *Service) FillCache(ctx context.Context) {
 	}
 	for {
 		today := s.Today()
-		first := roster.Date{Year: today.Year, Month: today.Month, Day: 1}.AddDays(-1)
-		first = roster.Date{Year: first.Year, Month: first.Month, Day: 1}
+		first := civil.Date{Year: today.Year, Month: today.Month, Day: 1}.AddDays(-1)
+		first = civil.Date{Year: first.Year, Month: first.Month, Day: 1}
 		started, n := time.Now(), 0
 		for d := first; d.Before(today); d = d.AddDays(1) {
 			if ctx.Err() != nil {
@@ -306,13 +306,13 @@ func (s *Service) cacheComputed() int {
 }
 
 // storedPastDays returns the local days before today of the events.
-func (s *Service) storedPastDays(evs []store.Event, today roster.Date) map[roster.Date]bool {
-	var out map[roster.Date]bool
+func (s *Service) storedPastDays(evs []store.Event, today civil.Date) map[civil.Date]bool {
+	var out map[civil.Date]bool
 	for _, e := range evs {
-		d := roster.DateOf(e.At.In(s.opts.Loc))
+		d := civil.DateOf(e.At.In(s.opts.Loc))
 		if d.Before(today) {
 			if out == nil {
-				out = map[roster.Date]bool{}
+				out = map[civil.Date]bool{}
 			}
 			out[d] = true
 		}

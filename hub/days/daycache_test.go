@@ -11,8 +11,8 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/days/daystest"
 	"pointage/hub/export"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // A month's export reads past days from the day cache, and the cache never
@@ -26,7 +26,7 @@ func TestDayCache(t *testing.T) {
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n" +
 		"0A00000002;E002;child;Gowé;Noa;pasteur;CE1;sans-porc;lu;;F13\n" +
 		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"
-	imp := func(csv string) { env.Import(t, csv, roster.MinDate.AddDays(1)) }
+	imp := func(csv string) { env.Import(t, csv, civil.MinDate.AddDays(1)) }
 	imp(csv)
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	seq := uint64(0)
@@ -84,7 +84,7 @@ func TestDayCache(t *testing.T) {
 		}
 	}
 
-	countsOf := func(svc *Service, day roster.Date, site string) string {
+	countsOf := func(svc *Service, day civil.Date, site string) string {
 		t.Helper()
 		v, err := svc.Counts(ctx, day, site)
 		if err != nil {
@@ -96,7 +96,7 @@ func TestDayCache(t *testing.T) {
 	sameCounts := func(what string) {
 		t.Helper()
 		for _, d := range []int{3, 10, 12, 28} {
-			day := roster.Date{Year: 2026, Month: time.November, Day: d}
+			day := civil.Date{Year: 2026, Month: time.November, Day: d}
 			for _, site := range []string{"", "pasteur"} {
 				if got, want := countsOf(svc, day, site), countsOf(fresh(), day, site); got != want {
 					t.Fatalf("%s: counts of %s %q from the cache differ:\n got %s\nwant %s", what, day, site, got, want)
@@ -113,7 +113,7 @@ func TestDayCache(t *testing.T) {
 	}
 	series := func(svc *Service) string {
 		t.Helper()
-		v, err := svc.MonthSeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 1}, "")
+		v, err := svc.MonthSeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 1}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"pointage/hub/counts"
 	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // Options wire a Service.
@@ -58,7 +59,7 @@ type Service struct {
 	corrGen atomic.Uint64 // counts the corrections recorded
 
 	cacheMu sync.Mutex
-	cache   map[roster.Date]*cached
+	cache   map[civil.Date]*cached
 
 	live live
 	past pastDays // the month series' past days (series.go)
@@ -89,15 +90,15 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[roster.Date]*cached{},
-		past: pastDays{days: map[roster.Date]pastDay{}}}
+	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[civil.Date]*cached{},
+		past: pastDays{days: map[civil.Date]pastDay{}}}
 }
 
 // Today is the current local day.
-func (s *Service) Today() roster.Date { return roster.DateOf(s.opts.Now().In(s.opts.Loc)) }
+func (s *Service) Today() civil.Date { return civil.DateOf(s.opts.Now().In(s.opts.Loc)) }
 
 // Bounds returns the UTC instants [from, to) of a local day.
-func (s *Service) Bounds(day roster.Date) (time.Time, time.Time) {
+func (s *Service) Bounds(day civil.Date) (time.Time, time.Time) {
 	return day.In(s.opts.Loc).UTC(), day.AddDays(1).In(s.opts.Loc).UTC()
 }
 
@@ -167,7 +168,7 @@ func (s *Service) sites(ctx context.Context, evs []store.Event, corrs []correcti
 
 // Day is the computed figures of every requested site for one day.
 type Day struct {
-	Date     roster.Date
+	Date     civil.Date
 	Sites    []string
 	Results  map[string]counts.Result
 	Snapshot *roster.Snapshot
@@ -177,7 +178,7 @@ type Day struct {
 // is computed (the cross-site checks need them all) and kept until the
 // figures change, so repeated requests (dashboards, the live stream) cost
 // little.
-func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*Day, error) {
+func (s *Service) Compute(ctx context.Context, day civil.Date, site string) (*Day, error) {
 	all, err := s.computeAll(ctx, day)
 	if err != nil {
 		return nil, err
@@ -207,7 +208,7 @@ func (s *Service) Compute(ctx context.Context, day roster.Date, site string) (*D
 	return &Day{Date: all.Date, Sites: []string{site}, Results: map[string]counts.Result{site: all.Results[site]}, Snapshot: all.Snapshot}, nil
 }
 
-func (s *Service) computeAll(ctx context.Context, day roster.Date) (*Day, error) {
+func (s *Service) computeAll(ctx context.Context, day civil.Date) (*Day, error) {
 	now := s.opts.Now()
 	s.cacheMu.Lock()
 	c := s.cache[day]
@@ -238,13 +239,13 @@ func (s *Service) computeAll(ctx context.Context, day roster.Date) (*Day, error)
 // ComputeFromStore computes every site of a day from the store, bypassing
 // the live events and the cache: what a restart would compute. Tests use
 // it to prove the live figures equal the stored ones.
-func (s *Service) ComputeFromStore(ctx context.Context, day roster.Date) (*Day, error) {
+func (s *Service) ComputeFromStore(ctx context.Context, day civil.Date) (*Day, error) {
 	return s.compute(ctx, day, true)
 }
 
 // compute computes every known site of a day, today from the live events
 // unless fromStore.
-func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) (*Day, error) {
+func (s *Service) compute(ctx context.Context, day civil.Date, fromStore bool) (*Day, error) {
 	// Every site is read, even for one: the cross-site checks need them all.
 	var evs []store.Event
 	var err error
@@ -298,7 +299,7 @@ func (s *Service) compute(ctx context.Context, day roster.Date, fromStore bool) 
 // of its sites: Compute's and the live City's.
 type builder struct {
 	s      *Service
-	day    roster.Date
+	day    civil.Date
 	snap   *roster.Snapshot
 	corrs  []corrections.Correction
 	absent map[string]map[string]bool      // site -> person ids declared absent
@@ -313,7 +314,7 @@ type siteScan struct {
 }
 
 // newBuilder reads the day's roster and corrections.
-func (s *Service) newBuilder(ctx context.Context, day roster.Date) (*builder, error) {
+func (s *Service) newBuilder(ctx context.Context, day civil.Date) (*builder, error) {
 	snap, err := s.opts.Roster.AsOf(ctx, day)
 	if err != nil {
 		return nil, err

@@ -10,8 +10,8 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/days/daystest"
 	"pointage/hub/export"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // A month's meal export holds one row per child and day served, whatever
@@ -22,7 +22,7 @@ func TestExportMonth(t *testing.T) {
 	st, ros, corr := env.Store, env.Roster, env.Corrections
 	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;;F12\n"+
-		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu;;F13\n", roster.MinDate.AddDays(1))
+		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu;;F13\n", civil.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	ev := func(id, badge string, seq uint64, at time.Time) store.Event {
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: "canteen", Dir: "auto", At: at, ReceivedAt: at}

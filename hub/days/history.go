@@ -9,6 +9,7 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -65,12 +66,12 @@ type HistoryEvent struct {
 }
 
 // History returns one person's data from day from to day to (inclusive).
-func (s *Service) History(ctx context.Context, personID string, from, to roster.Date) (any, error) {
+func (s *Service) History(ctx context.Context, personID string, from, to civil.Date) (any, error) {
 	return s.PersonHistory(ctx, personID, from, to)
 }
 
 // PersonHistory is History, typed.
-func (s *Service) PersonHistory(ctx context.Context, personID string, from, to roster.Date) (*PersonHistory, error) {
+func (s *Service) PersonHistory(ctx context.Context, personID string, from, to civil.Date) (*PersonHistory, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("%w: to is before from", ErrBadRange)
 	}
@@ -91,10 +92,10 @@ func (s *Service) PersonHistory(ctx context.Context, personID string, from, to r
 		rv := RosterVersionView{ValidFrom: v.From.String(), Role: string(v.Role), LastName: v.LastName, FirstName: v.FirstName,
 			Site: v.Site, Class: v.Class, Regime: v.Regime, CanteenDays: v.CanteenDays.String(), Garderie: v.Garderie.String(),
 			Badge: v.Match.String(), CardNumber: v.CardNumber, FamilyID: v.FamilyID}
-		if v.To != roster.MaxDate {
+		if v.To != civil.MaxDate {
 			rv.ValidTo = v.To.String()
 		}
-		if v.From == roster.MinDate {
+		if v.From == civil.MinDate {
 			rv.ValidFrom = ""
 		}
 		h.Roster = append(h.Roster, rv)
@@ -111,7 +112,7 @@ func (s *Service) PersonHistory(ctx context.Context, personID string, from, to r
 		return nil, fmt.Errorf("read the check-ins: %w", err)
 	}
 	for _, e := range evs {
-		day := roster.DateOf(e.At.In(s.opts.Loc))
+		day := civil.DateOf(e.At.In(s.opts.Loc))
 		if !matchesOn(versions, e.Badge, day) {
 			continue // same low bits, another person's card
 		}
@@ -144,7 +145,7 @@ func badgeSuffix(badge string) string {
 
 // matchesOn reports whether a scanned badge is the person's badge valid on
 // day.
-func matchesOn(versions []roster.Version, badge string, day roster.Date) bool {
+func matchesOn(versions []roster.Version, badge string, day civil.Date) bool {
 	for _, v := range versions {
 		if !day.Before(v.From) && !v.To.Before(day) && v.Match.Matches(badge) {
 			return true

@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"pointage/hub/counts"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // live holds today in memory: its events, and the running figures of every
@@ -17,7 +17,7 @@ import (
 // when a correction is recorded or the roster changes.
 type live struct {
 	mu     sync.Mutex
-	day    roster.Date
+	day    civil.Date
 	loaded bool
 	events eventLog
 	seen   map[eventKey]bool
@@ -111,7 +111,7 @@ func (s *Service) Stored(evs []store.Event) {
 
 // load reads day's events from the store unless they are in memory.
 // Called with live.mu held.
-func (s *Service) load(ctx context.Context, day roster.Date) error {
+func (s *Service) load(ctx context.Context, day civil.Date) error {
 	if s.live.loaded && s.live.day == day {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (s *Service) load(ctx context.Context, day roster.Date) error {
 
 // liveEvents returns a copy of the events of day (today), loading them
 // from the store the first time of the day.
-func (s *Service) liveEvents(ctx context.Context, day roster.Date) ([]store.Event, error) {
+func (s *Service) liveEvents(ctx context.Context, day civil.Date) ([]store.Event, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {
@@ -142,7 +142,7 @@ func (s *Service) liveEvents(ctx context.Context, day roster.Date) ([]store.Even
 // liveResults returns today's figures of every known site from the
 // running figures, building them first if the day, the roster or the
 // corrections changed since.
-func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Result, error) {
+func (s *Service) liveResults(ctx context.Context, day civil.Date) ([]counts.Result, error) {
 	for {
 		gen := s.corrGen.Load() // before reading: a correction meanwhile rebuilds next time
 		// The roster's generation, not its snapshot's identity: AsOf's small
@@ -175,7 +175,7 @@ func (s *Service) liveResults(ctx context.Context, day roster.Date) ([]counts.Re
 
 // liveFigures builds the running figures from b (if not nil) and reads
 // them; ok is false when there are none to read.
-func (s *Service) liveFigures(ctx context.Context, day roster.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
+func (s *Service) liveFigures(ctx context.Context, day civil.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {

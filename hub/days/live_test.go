@@ -10,8 +10,8 @@ import (
 
 	"pointage/hub/corrections"
 	"pointage/hub/days/daystest"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // Today's running figures, fed event by event in the order of arrival
@@ -35,7 +35,7 @@ func TestLiveCountsEqualStore(t *testing.T) {
 		csv += fmt.Sprintf("%s;P%02d;%s;Nom%d;Prénom;%s;CP;%s;lu ma me je ve;%s;F%d\n", b, i, role, i, site, []string{"standard", "sans-porc"}[i%2], g, i)
 	}
 	badges = append(badges, "0AFFFFFFFF") // unknown
-	people := env.Import(t, csv, roster.MinDate.AddDays(1))
+	people := env.Import(t, csv, civil.MinDate.AddDays(1))
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	day := time.Date(2026, 11, 26, 0, 0, 0, 0, loc) // a Thursday
 	now := day.Add(16 * time.Hour)
@@ -124,7 +124,7 @@ func TestLiveCountsEqualStore(t *testing.T) {
 
 	// A roster change (a child moves to the other school): rebuilt.
 	people[3].Site = "jules-ferry"
-	if _, err := ros.Import(ctx, people, roster.MinDate.AddDays(2), nil); err != nil {
+	if _, err := ros.Import(ctx, people, civil.MinDate.AddDays(2), nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // the roster's cache checks for imports every second

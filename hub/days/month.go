@@ -4,30 +4,21 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"pointage/hub/counts"
 	"pointage/hub/export"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
-
-// ParseMonth parses YYYY-MM and returns its first day.
-func ParseMonth(s string) (roster.Date, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return roster.Date{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", s)
-	}
-	return roster.Date{Year: t.Year(), Month: t.Month(), Day: 1}, nil
-}
 
 // Export computes every day of a month and returns its rows for the
 // billing (meals, garderie) or payroll (staff) export. progress, if set,
 // is called after each day with (days done, days in the month).
 func (s *Service) Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error) {
-	first, err := ParseMonth(month)
+	m, err := civil.ParseMonth(month)
 	if err != nil {
 		return export.Export{}, err
 	}
+	first := m.First()
 	if !kind.Valid() {
 		return export.Export{}, fmt.Errorf("export %q: want meals, garderie or staff", kind)
 	}
@@ -37,7 +28,7 @@ func (s *Service) Export(ctx context.Context, kind export.Kind, month, site stri
 			return export.Export{}, err
 		}
 	}
-	total := first.AddDays(32).AddDays(-(first.AddDays(32).Day)).Day // days in the month
+	total := m.Days()
 	// Past days come from the day cache when it holds (daycache.go); the
 	// others are counted, two at a time.
 	rows := make([]*dayRows, total)
@@ -108,7 +99,7 @@ func flagsByPerson(r counts.Result, service string) (review, corrected map[strin
 	return review, corrected
 }
 
-func mealRows(day roster.Date, r counts.Result) []export.MealRow {
+func mealRows(day civil.Date, r counts.Result) []export.MealRow {
 	review, corrected := flagsByPerson(r, "canteen")
 	var out []export.MealRow
 	for _, sv := range r.Detail.Canteen.Served {
@@ -126,7 +117,7 @@ func mealRows(day roster.Date, r counts.Result) []export.MealRow {
 	return out
 }
 
-func garderieRows(day roster.Date, r counts.Result) []export.GarderieRow {
+func garderieRows(day civil.Date, r counts.Result) []export.GarderieRow {
 	review, _ := flagsByPerson(r, "garderie")
 	var out []export.GarderieRow
 	for _, sd := range r.Detail.Garderie {
@@ -147,7 +138,7 @@ func garderieRows(day roster.Date, r counts.Result) []export.GarderieRow {
 	return out
 }
 
-func staffRows(day roster.Date, r counts.Result) []export.StaffRow {
+func staffRows(day civil.Date, r counts.Result) []export.StaffRow {
 	review, corrected := flagsByPerson(r, "staff")
 	var out []export.StaffRow
 	for _, sd := range r.Detail.Staff {

@@ -7,6 +7,7 @@ import (
 
 	"pointage/hub/counts"
 	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -126,7 +127,7 @@ func ref(id string, p *roster.Person) PersonRef {
 }
 
 // School returns one site's day in detail, names included.
-func (s *Service) School(ctx context.Context, day roster.Date, site string) (any, error) {
+func (s *Service) School(ctx context.Context, day civil.Date, site string) (any, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err
@@ -225,7 +226,7 @@ type ChildEnrolment struct {
 
 // People returns the children and staff of a site as of the day, by
 // class then last name then first name (staff by name).
-func (s *Service) People(ctx context.Context, day roster.Date, site string) (any, error) {
+func (s *Service) People(ctx context.Context, day civil.Date, site string) (any, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err

@@ -12,8 +12,8 @@ import (
 	"pointage/hub/api"
 	"pointage/hub/corrections"
 	"pointage/hub/days/daystest"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // schoolFixture is Friday 27 November 2026 at jules-ferry, seen at 18:30
@@ -32,7 +32,7 @@ func schoolFixture(t *testing.T) *Service {
 		"0A00000003;E003;child;Martin;Jade;jules-ferry;CE1;standard;lu ma me je ve;\n"+
 		"0A00000004;E004;child;Kaloi;Tom;jules-ferry;CM1;standard;lu;\n"+
 		"0A00000009;S001;staff;Dupont;Paul;jules-ferry;;standard;lu ma me je ve;\n"+
-		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", roster.MinDate.AddDays(1))
+		"0B00000001;P001;child;Tein;Tui;pasteur;CP;standard;lu ma me je ve;\n", civil.MinDate.AddDays(1))
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, loc) }
 	seq := uint64(0)
@@ -80,7 +80,7 @@ func servedNames(list []ServedView) []string {
 
 func TestSchoolDay(t *testing.T) {
 	svc := schoolFixture(t)
-	day := roster.Date{Year: 2026, Month: 11, Day: 27}
+	day := civil.Date{Year: 2026, Month: 11, Day: 27}
 	got, err := svc.School(context.Background(), day, "jules-ferry")
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestSchoolDay(t *testing.T) {
 func TestSchoolStaffMissingClockOut(t *testing.T) {
 	svc := schoolFixture(t)
 	svc.opts.Now = func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, svc.opts.Loc) }
-	got, err := svc.School(context.Background(), roster.Date{Year: 2026, Month: 11, Day: 27}, "jules-ferry")
+	got, err := svc.School(context.Background(), civil.Date{Year: 2026, Month: 11, Day: 27}, "jules-ferry")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestSchoolStaffMissingClockOut(t *testing.T) {
 
 func TestPeople(t *testing.T) {
 	svc := schoolFixture(t)
-	got, err := svc.People(context.Background(), roster.Date{Year: 2026, Month: 11, Day: 27}, "jules-ferry")
+	got, err := svc.People(context.Background(), civil.Date{Year: 2026, Month: 11, Day: 27}, "jules-ferry")
 	if err != nil {
 		t.Fatal(err)
 	}

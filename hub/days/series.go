@@ -9,7 +9,7 @@ import (
 
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 // QuarterHour is the width of a bucket of the day's series.
@@ -74,7 +74,7 @@ func bucketLabels() []string {
 // DaySeries returns the day's check-ins per quarter hour for a site (""
 // = every site added up); canteenOnly leaves the garderie and staff
 // series out (the kitchen's view). ErrUnknownSite for a site nobody knows.
-func (s *Service) DaySeries(ctx context.Context, day roster.Date, site string, canteenOnly bool) (any, error) {
+func (s *Service) DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (any, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ const (
 // pastDays caches the meal figures of past days per site (Service.past).
 type pastDays struct {
 	mu   sync.Mutex
-	days map[roster.Date]pastDay
+	days map[civil.Date]pastDay
 }
 
 type pastDay struct {
@@ -160,7 +160,7 @@ func mealsOf(d *Day) map[string]MonthDay {
 
 // mealsOfCounts is mealsOf for a day's cached counts (the JSON of
 // GET /api/v1/counts' sites).
-func (s *Service) mealsOfCounts(d roster.Date, sites []json.RawMessage) map[string]MonthDay {
+func (s *Service) mealsOfCounts(d civil.Date, sites []json.RawMessage) map[string]MonthDay {
 	out := make(map[string]MonthDay, len(sites))
 	for _, raw := range sites {
 		var r struct {
@@ -185,10 +185,10 @@ func (s *Service) mealsOfCounts(d roster.Date, sites []json.RawMessage) map[stri
 // first, up to today, for a site ("" = every site added up). Past days are
 // computed once (four at a time) and cached (see pastDayTTL); today comes
 // from the live figures. ErrUnknownSite for a site nobody knows.
-func (s *Service) MonthSeries(ctx context.Context, first roster.Date, site string) (any, error) {
-	first = roster.Date{Year: first.Year, Month: first.Month, Day: 1}
+func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string) (any, error) {
+	first = civil.Date{Year: first.Year, Month: first.Month, Day: 1}
 	today := s.Today()
-	var days []roster.Date
+	var days []civil.Date
 	for d := first; d.Month == first.Month && !today.Before(d); d = d.AddDays(1) {
 		days = append(days, d)
 	}

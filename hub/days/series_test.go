@@ -10,8 +10,8 @@ import (
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
 	"pointage/hub/days/daystest"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // Quarter hours follow the site's wall clock: 10:59 in Nouméa is 23:59
@@ -61,7 +61,7 @@ func seriesFixture(t *testing.T, now time.Time) (*Service, store.Store, *correct
 	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
 		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n"+
 		"0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;sans-porc;lu ma me je ve;;F13\n"+
-		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n", roster.MinDate.AddDays(1))
+		"0A00000003;E003;child;Martin;Jade;pasteur;CP;standard;lu ma me je ve;;F14\n", civil.MinDate.AddDays(1))
 	svc := New(Options{Store: st, Roster: ros, Corrections: corr, Loc: now.Location(), Now: func() time.Time { return now }})
 	return svc, st, corr
 }
@@ -92,7 +92,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err := svc.DaySeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 2}, "jules-ferry", false)
+	v, err := svc.DaySeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 2}, "jules-ferry", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,14 +104,14 @@ func TestDayAndMonthSeries(t *testing.T) {
 	if day.Buckets[43] != "10:45" || len(day.Buckets) != 96 {
 		t.Fatalf("buckets: %v", day.Buckets[40:44])
 	}
-	v, _ = svc.DaySeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 2}, "", true)
+	v, _ = svc.DaySeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 2}, "", true)
 	if day = v.(DaySeriesView); day.Totals["canteen"] != 3 || len(day.Series) != 1 {
 		t.Fatalf("the city's canteen only: %+v", day)
 	}
 
 	month := func(site string) string {
 		t.Helper()
-		v, err := svc.MonthSeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 1}, site)
+		v, err := svc.MonthSeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 1}, site)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,13 +158,13 @@ func TestDayAndMonthSeries(t *testing.T) {
 		t.Fatalf("a stale day was not computed again:\n%s", got)
 	}
 
-	if _, err := svc.MonthSeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 1}, "nowhere"); err == nil {
+	if _, err := svc.MonthSeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 1}, "nowhere"); err == nil {
 		t.Fatal("an unknown site was accepted")
 	}
-	if _, err := svc.DaySeries(ctx, roster.Date{Year: 2026, Month: time.November, Day: 2}, "nowhere", false); err == nil {
+	if _, err := svc.DaySeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 2}, "nowhere", false); err == nil {
 		t.Fatal("an unknown site was accepted")
 	}
-	v, _ = svc.MonthSeries(ctx, roster.Date{Year: 2027, Month: time.January, Day: 1}, "")
+	v, _ = svc.MonthSeries(ctx, civil.Date{Year: 2027, Month: time.January, Day: 1}, "")
 	if n := len(v.(MonthSeriesView).Days); n != 0 {
 		t.Fatalf("a month to come has %d days", n)
 	}
@@ -176,7 +176,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 func BenchmarkMonthSeriesSQLite(b *testing.B) {
 	st := benchSQLite(b)
 	svc := benchCity(b, st, schoolDays())
-	first := roster.Date{Year: 2026, Month: time.November, Day: 1}
+	first := civil.Date{Year: 2026, Month: time.November, Day: 1}
 	b.Run("cold", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			svc.past.mu.Lock()

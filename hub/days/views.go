@@ -8,7 +8,7 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/counts"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
 
@@ -27,7 +27,7 @@ type CachedCountsView struct {
 }
 
 // Counts returns the counts of a day (site "" = every known site).
-func (s *Service) Counts(ctx context.Context, day roster.Date, site string) (any, error) {
+func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (any, error) {
 	if day == s.Today() { // from the running figures
 		all, err := s.liveResults(ctx, day)
 		if err != nil {
@@ -112,7 +112,7 @@ type EventsView struct {
 }
 
 // Events lists a site's events of a day with what each counted as.
-func (s *Service) Events(ctx context.Context, day roster.Date, site string, withNames bool) (any, error) {
+func (s *Service) Events(ctx context.Context, day civil.Date, site string, withNames bool) (any, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err
@@ -146,7 +146,7 @@ type UnknownBadgeView struct {
 }
 
 // UnknownBadges lists the badges not in the roster seen on a day.
-func (s *Service) UnknownBadges(ctx context.Context, day roster.Date, site string) (any, error) {
+func (s *Service) UnknownBadges(ctx context.Context, day civil.Date, site string) (any, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,10 @@
 package export
 
 import (
+	"pointage/internal/civil"
 	"strconv"
 	"strings"
 	"time"
-
-	"pointage/hub/roster"
 )
 
 // A cell is one value of a row before it is rendered: as French text for
@@ -14,7 +13,7 @@ import (
 type cell struct {
 	kind cellKind
 	s    string        // cText, cLabel
-	date roster.Date   // cDate; cClock: the row's day
+	date civil.Date    // cDate; cClock: the row's day
 	t    time.Time     // cClock, already in the export's zone
 	d    time.Duration // cHours, cHHMM, rounded to the minute
 	b    bool          // cBool
@@ -35,11 +34,11 @@ const (
 
 func text(s string) cell             { return cell{kind: cText, s: s} }
 func label(s string) cell            { return cell{kind: cLabel, s: s} }
-func dateCell(d roster.Date) cell    { return cell{kind: cDate, date: d} }
+func dateCell(d civil.Date) cell     { return cell{kind: cDate, date: d} }
 func boolCell(b bool) cell           { return cell{kind: cBool, b: b} }
 func hoursCell(d time.Duration) cell { return cell{kind: cHours, d: roundMinute(d)} }
 func hhmmCell(d time.Duration) cell  { return cell{kind: cHHMM, d: roundMinute(d)} }
-func clockCell(day roster.Date, t time.Time, loc *time.Location) cell {
+func clockCell(day civil.Date, t time.Time, loc *time.Location) cell {
 	return cell{kind: cClock, date: day, t: t.In(loc)}
 }
 
@@ -220,7 +219,7 @@ func flagsText(flags []string) string {
 
 // pairsText writes clock-in pairs as "07:02–11:30 / 12:15–16:05", with
 // "07:02–?" for a missing clock-out.
-func pairsText(day roster.Date, pairs []Pair, loc *time.Location) string {
+func pairsText(day civil.Date, pairs []Pair, loc *time.Location) string {
 	b := make([]byte, 0, 16*len(pairs))
 	for i, p := range pairs {
 		if i > 0 {
@@ -238,7 +237,7 @@ func pairsText(day roster.Date, pairs []Pair, loc *time.Location) string {
 }
 
 // appendDate appends d as dd/mm/yyyy.
-func appendDate(b []byte, d roster.Date) []byte {
+func appendDate(b []byte, d civil.Date) []byte {
 	b = append2(b, d.Day)
 	b = append(b, '/')
 	b = append2(b, int(d.Month))
@@ -251,9 +250,9 @@ func appendDate(b []byte, d roster.Date) []byte {
 
 // appendClock appends t's time as HH:MM, preceded by its date when t is
 // not on day (a check-out after midnight must not read as the same day).
-func appendClock(b []byte, day roster.Date, t time.Time) []byte {
-	if roster.DateOf(t) != day {
-		b = appendDate(b, roster.DateOf(t))
+func appendClock(b []byte, day civil.Date, t time.Time) []byte {
+	if civil.DateOf(t) != day {
+		b = appendDate(b, civil.DateOf(t))
 		b = append(b, ' ')
 	}
 	b = append2(b, t.Hour())
@@ -295,12 +294,9 @@ func yesNo(b bool) string {
 
 // frenchMonth names a YYYY-MM month in French: "novembre 2026".
 func frenchMonth(month string) string {
-	t, err := time.Parse("2006-01", month)
+	m, err := civil.ParseMonth(month)
 	if err != nil {
 		return month
 	}
-	return monthNames[t.Month()-1] + " " + strconv.Itoa(t.Year())
+	return m.French()
 }
-
-var monthNames = [...]string{"janvier", "février", "mars", "avril", "mai", "juin",
-	"juillet", "août", "septembre", "octobre", "novembre", "décembre"}

@@ -8,7 +8,7 @@ import (
 	_ "time/tzdata"
 
 	"pointage/hub/export"
-	"pointage/hub/roster"
+	"pointage/internal/civil"
 )
 
 func ExampleWriteCSV() {
@@ -18,9 +18,9 @@ func ExampleWriteCSV() {
 	e := export.Export{
 		Kind: export.Staff, Month: "2026-11", Site: "jules-ferry", Loc: loc,
 		Staff: []export.StaffRow{
-			{Date: roster.Date{Year: 2026, Month: time.November, Day: 24}, Site: "jules-ferry", PersonID: "A017",
+			{Date: civil.Date{Year: 2026, Month: time.November, Day: 24}, Site: "jules-ferry", PersonID: "A017",
 				LastName: "Wamytan", FirstName: "Rose", Pairs: []export.Pair{{In: in, Out: &out}}, Hours: out.Sub(in)},
-			{Date: roster.Date{Year: 2026, Month: time.November, Day: 25}, Site: "jules-ferry", PersonID: "A017",
+			{Date: civil.Date{Year: 2026, Month: time.November, Day: 25}, Site: "jules-ferry", PersonID: "A017",
 				LastName: "Wamytan", FirstName: "Rose", Pairs: []export.Pair{{In: in.AddDate(0, 0, 1)}},
 				Flags: []string{export.FlagMissingClockOut}},
 		},

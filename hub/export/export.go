@@ -3,10 +3,9 @@ package export
 import (
 	"fmt"
 	"io"
+	"pointage/internal/civil"
 	"strings"
 	"time"
-
-	"pointage/hub/roster"
 )
 
 // Kind says which monthly figures an Export holds.
@@ -52,7 +51,7 @@ const (
 
 // MealRow is one meal served (or expected) to one child on one day.
 type MealRow struct {
-	Date      roster.Date
+	Date      civil.Date
 	Site      string
 	PersonID  string
 	LastName  string
@@ -67,7 +66,7 @@ type MealRow struct {
 
 // GarderieRow is one child's stay in one garderie session.
 type GarderieRow struct {
-	Date         roster.Date
+	Date         civil.Date
 	Site         string
 	Session      string // SessionMorning, SessionEvening or a site's own name
 	PersonID     string
@@ -92,7 +91,7 @@ type Pair struct {
 
 // StaffRow is one member of staff's clock-ins on one day.
 type StaffRow struct {
-	Date      roster.Date
+	Date      civil.Date
 	Site      string
 	PersonID  string
 	LastName  string
@@ -216,12 +215,12 @@ func validate(e Export) error {
 	if e.Loc == nil {
 		return fmt.Errorf("no time zone (Loc): %w", ErrInvalidExport)
 	}
-	m, err := time.Parse("2006-01", e.Month)
+	m, err := civil.ParseMonth(e.Month)
 	if err != nil {
 		return fmt.Errorf("month %q (want YYYY-MM): %w", e.Month, ErrInvalidExport)
 	}
-	year, month := m.Year(), m.Month()
-	check := func(i int, d roster.Date, site string) error {
+	year, month := m.Year, m.Month
+	check := func(i int, d civil.Date, site string) error {
 		if d.Year != year || d.Month != month || !d.Valid() {
 			return fmt.Errorf("%s row %d: day %s is not in month %s: %w", e.Kind, i, d, e.Month, ErrInvalidExport)
 		}

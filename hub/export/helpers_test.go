@@ -1,11 +1,10 @@
 package export
 
 import (
+	"pointage/internal/civil"
 	"testing"
 	"time"
 	_ "time/tzdata" // Pacific/Noumea on any machine
-
-	"pointage/hub/roster"
 )
 
 func noumea(t testing.TB) *time.Location {
@@ -17,7 +16,7 @@ func noumea(t testing.TB) *time.Location {
 	return loc
 }
 
-func day(d int) roster.Date { return roster.Date{Year: 2026, Month: time.November, Day: d} }
+func day(d int) civil.Date { return civil.Date{Year: 2026, Month: time.November, Day: d} }
 
 // at is a local time in Nouméa on 2026-11-d.
 func at(t testing.TB, d, h, m int) time.Time {

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"maps"
+	"pointage/internal/civil"
 	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
-
-	"pointage/hub/roster"
 )
 
 // table is an export's rows seen through its kind: what both writers need
@@ -40,7 +39,7 @@ func (t table) fill(i int, dst []cell) {
 
 // rowKey is what rows are sorted on.
 type rowKey struct {
-	date                  roster.Date
+	date                  civil.Date
 	site, last, first, id string
 	at                    time.Time // garderie: arrival; staff: first clock-in
 	extra                 string    // garderie: session

@@ -6,14 +6,13 @@ import (
 	"compress/flate"
 	"fmt"
 	"io"
+	"pointage/internal/civil"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
-
-	"pointage/hub/roster"
 )
 
 // SummarySheet is the name of the XLSX workbook's first sheet.
@@ -290,7 +289,7 @@ func (x *xlsxRow) value(c cell) any {
 		return excelDay(c.date)
 	case cClock:
 		v := excelTime(c.t)
-		if roster.DateOf(c.t) != c.date {
+		if civil.DateOf(c.t) != c.date {
 			return excelize.Cell{StyleID: x.st.dateTime, Value: v}
 		}
 		return v
@@ -309,13 +308,13 @@ func (x *xlsxRow) value(c cell) any {
 // times in the export's zone: Excel has no time zones.
 const unixEpochSerial = 25569
 
-func excelDay(d roster.Date) float64 {
+func excelDay(d civil.Date) float64 {
 	return float64(d.Time().Unix()/86400 + unixEpochSerial)
 }
 
 func excelTime(t time.Time) float64 {
 	secs := t.Hour()*3600 + t.Minute()*60 + t.Second()
-	return excelDay(roster.DateOf(t)) + float64(secs)/86400
+	return excelDay(civil.DateOf(t)) + float64(secs)/86400
 }
 
 func excelHours(d time.Duration) float64 { return float64(d/time.Minute) / 60 }

@@ -22,8 +22,8 @@ import (
 
 	"pointage/hub/audit"
 	"pointage/hub/counts"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // DefaultMonths is the default retention of raw check-ins.
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS retention_months (
 
 // Figures computes a month's figures from the store (days.Service).
 type Figures interface {
-	MonthFigures(ctx context.Context, first roster.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error)
+	MonthFigures(ctx context.Context, first civil.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error)
 }
 
 // Options wire a Retention.
@@ -90,25 +90,25 @@ func New(ctx context.Context, opts Options) (*Retention, error) {
 
 // Cutoff is the first local day kept: the first day of the month Months
 // months before the current one.
-func (r *Retention) Cutoff() roster.Date {
-	now := roster.DateOf(r.opts.Now().In(r.opts.Loc))
+func (r *Retention) Cutoff() civil.Date {
+	now := civil.DateOf(r.opts.Now().In(r.opts.Loc))
 	y, m := now.Year, int(now.Month)-r.opts.Months
 	for m < 1 {
 		m += 12
 		y--
 	}
-	return roster.Date{Year: y, Month: time.Month(m), Day: 1}
+	return civil.Date{Year: y, Month: time.Month(m), Day: 1}
 }
 
 // Report says what a run did.
 type Report struct {
-	Cutoff     roster.Date // first day kept
-	Months     []string    // months aggregated this run
-	Children   int         // child-month rows kept
-	Staff      int         // staff-month rows kept
-	Events     int64       // check-ins purged (-1: the store cannot tell)
-	Received   int64       // rows purged from received, handled, rejected, conflicts
-	Corrected  int64       // corrections purged
+	Cutoff     civil.Date // first day kept
+	Months     []string   // months aggregated this run
+	Children   int        // child-month rows kept
+	Staff      int        // staff-month rows kept
+	Events     int64      // check-ins purged (-1: the store cannot tell)
+	Received   int64      // rows purged from received, handled, rejected, conflicts
+	Corrected  int64      // corrections purged
 	DryRun     bool
 	Aggregated bool
 }
@@ -131,8 +131,8 @@ func (r *Retention) Run(ctx context.Context, dryRun bool, progress func(month st
 	}
 	cutoffAt := rep.Cutoff.In(r.opts.Loc)
 	if any && oldest.Before(cutoffAt) {
-		first := roster.DateOf(oldest.In(r.opts.Loc))
-		for m := (roster.Date{Year: first.Year, Month: first.Month, Day: 1}); m.Before(rep.Cutoff); m = nextMonth(m) {
+		first := civil.DateOf(oldest.In(r.opts.Loc))
+		for m := (civil.Date{Year: first.Year, Month: first.Month, Day: 1}); m.Before(rep.Cutoff); m = nextMonth(m) {
 			done, err := r.aggregated(ctx, m)
 			if err != nil {
 				return rep, err
@@ -180,14 +180,14 @@ func (r *Retention) Run(ctx context.Context, dryRun bool, progress func(month st
 	return rep, nil
 }
 
-func nextMonth(d roster.Date) roster.Date {
+func nextMonth(d civil.Date) civil.Date {
 	if d.Month == time.December {
-		return roster.Date{Year: d.Year + 1, Month: time.January, Day: 1}
+		return civil.Date{Year: d.Year + 1, Month: time.January, Day: 1}
 	}
-	return roster.Date{Year: d.Year, Month: d.Month + 1, Day: 1}
+	return civil.Date{Year: d.Year, Month: d.Month + 1, Day: 1}
 }
 
-func (r *Retention) aggregated(ctx context.Context, m roster.Date) (bool, error) {
+func (r *Retention) aggregated(ctx context.Context, m civil.Date) (bool, error) {
 	var n int
 	err := r.opts.DB.QueryRowContext(ctx, `SELECT count(*) FROM retention_months WHERE month = ?`, counts.Month(m)).Scan(&n)
 	if err != nil {
@@ -216,7 +216,7 @@ type staffData struct {
 
 // aggregate computes and keeps one month's figures, in one transaction
 // with its retention_months row.
-func (r *Retention) aggregate(ctx context.Context, m roster.Date) (int, int, error) {
+func (r *Retention) aggregate(ctx context.Context, m civil.Date) (int, int, error) {
 	children, staff, err := r.opts.Figures.MonthFigures(ctx, m)
 	if err != nil {
 		return 0, 0, fmt.Errorf("retention: %w", err)
@@ -260,7 +260,7 @@ func (r *Retention) aggregate(ctx context.Context, m roster.Date) (int, int, err
 // cutoff: received (only those handled: a pending event is never lost),
 // the handled journal, rejected, conflicts, and the corrections of those days (gaps declared
 // lost stay: they hold no person and the sequences refer to them).
-func (r *Retention) purgeDB(ctx context.Context, cutoff roster.Date, cutoffAt time.Time) (rows, corrs int64, err error) {
+func (r *Retention) purgeDB(ctx context.Context, cutoff civil.Date, cutoffAt time.Time) (rows, corrs int64, err error) {
 	ms := cutoffAt.UnixMilli()
 	for _, q := range []string{
 		`DELETE FROM received WHERE state != 0 AND received_at < ?`,

@@ -14,8 +14,8 @@ import (
 	"pointage/hub/days/daystest"
 	"pointage/hub/ingest"
 	"pointage/hub/retention"
-	"pointage/hub/roster"
 	"pointage/hub/store"
+	"pointage/internal/civil"
 )
 
 // Eighteen months after November 2026, its check-ins are purged and its
@@ -27,7 +27,7 @@ func TestRetention(t *testing.T) {
 	sqlDB, st, ros, corr := env.DB, env.Store, env.Roster, env.Corrections
 	auditLog, _ := audit.New(ctx, sqlDB, nil)
 	env.Import(t, "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days;garderie;family_id\n"+
-		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n", roster.MinDate.AddDays(1))
+		"0A00000001;E001;child;Wamytan;Léa;jules-ferry;CP;standard;lu ma me je ve;soir;F12\n", civil.MinDate.AddDays(1))
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	ev := func(id string, seq uint64, service string, at time.Time) store.Event {
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: "0A00000001",

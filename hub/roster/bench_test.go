@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"fmt"
+	"pointage/internal/civil"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,7 @@ func BenchmarkImport10k(b *testing.B) {
 		b.StopTimer()
 		r, _ := openDB(b)
 		b.StartTimer()
-		if _, err := r.Import(context.Background(), people, Date{2026, 3, 2}, nil); err != nil {
+		if _, err := r.Import(context.Background(), people, civil.Date{Year: 2026, Month: 3, Day: 2}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -38,11 +39,11 @@ func BenchmarkImport10k(b *testing.B) {
 func BenchmarkReimport10kUnchanged(b *testing.B) {
 	people := manyPeople(10000)
 	r, _ := openDB(b)
-	if _, err := r.Import(context.Background(), people, Date{2026, 3, 2}, nil); err != nil {
+	if _, err := r.Import(context.Background(), people, civil.Date{Year: 2026, Month: 3, Day: 2}, nil); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if res, err := r.Import(context.Background(), people, Date{2026, 3, 3}, nil); err != nil || res.Unchanged != 10000 {
+		if res, err := r.Import(context.Background(), people, civil.Date{Year: 2026, Month: 3, Day: 3}, nil); err != nil || res.Unchanged != 10000 {
 			b.Fatal(res, err)
 		}
 	}
@@ -53,7 +54,7 @@ func BenchmarkReimport10kUnchanged(b *testing.B) {
 func BenchmarkReimport10kAllChanged(b *testing.B) {
 	people := manyPeople(10000)
 	r, _ := openDB(b)
-	from := Date{2026, 3, 2}
+	from := civil.Date{Year: 2026, Month: 3, Day: 2}
 	if _, err := r.Import(context.Background(), people, from, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -71,11 +72,11 @@ func BenchmarkReimport10kAllChanged(b *testing.B) {
 // BenchmarkAsOf10kUncached: loading a day's snapshot of 10,000 people.
 func BenchmarkAsOf10kUncached(b *testing.B) {
 	r, _ := openDB(b)
-	if _, err := r.Import(context.Background(), manyPeople(10000), Date{2026, 3, 2}, nil); err != nil {
+	if _, err := r.Import(context.Background(), manyPeople(10000), civil.Date{Year: 2026, Month: 3, Day: 2}, nil); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := r.load(context.Background(), Date{2026, 6, 1}); err != nil {
+		if _, err := r.load(context.Background(), civil.Date{Year: 2026, Month: 6, Day: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,11 +85,11 @@ func BenchmarkAsOf10kUncached(b *testing.B) {
 // BenchmarkAsOfCached: the hub asking for today again.
 func BenchmarkAsOfCached(b *testing.B) {
 	r, _ := openDB(b)
-	if _, err := r.Import(context.Background(), manyPeople(10000), Date{2026, 3, 2}, nil); err != nil {
+	if _, err := r.Import(context.Background(), manyPeople(10000), civil.Date{Year: 2026, Month: 3, Day: 2}, nil); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := r.AsOf(context.Background(), Date{2026, 6, 1}); err != nil {
+		if _, err := r.AsOf(context.Background(), civil.Date{Year: 2026, Month: 6, Day: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -18,7 +18,7 @@
 // Lookup from scanned badge to person. ImportFile is the command
 // `pointage-hub roster import`.
 //
-// Days are civil dates (Date), computed by the caller in the site's
+// Days are civil dates (civil.Date), computed by the caller in the site's
 // timezone. The package holds no goroutines and takes the *sql.DB it is
 // given (pointage/hub/db.Open); it creates its own tables.
 package roster

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"pointage/internal/civil"
 )
 
 // ImportParsed imports the good rows of a parsed file from the day from
@@ -12,7 +13,7 @@ import (
 // rejected: a typo in a child's row does not take the child off the roster.
 // A file with no good row is refused (ErrInvalidFile): importing it would
 // remove everyone.
-func (r *Roster) ImportParsed(ctx context.Context, pr *ParseResult, from Date, progress func(done, total int)) (ImportResult, error) {
+func (r *Roster) ImportParsed(ctx context.Context, pr *ParseResult, from civil.Date, progress func(done, total int)) (ImportResult, error) {
 	if len(pr.People) == 0 {
 		return ImportResult{}, fmt.Errorf("%w: no row can be imported (%d rejected); nothing changed", ErrInvalidFile, len(pr.Errors))
 	}
@@ -39,7 +40,7 @@ func progressEvery(total int) int { return max(1000, (total+9)/10) }
 // It returns what the import did and what the parse found (nil if the file
 // could not be read); the exit code is the command's to decide. An error
 // means nothing was imported.
-func ImportFile(ctx context.Context, r *Roster, path string, from Date, out io.Writer) (ImportResult, *ParseResult, error) {
+func ImportFile(ctx context.Context, r *Roster, path string, from civil.Date, out io.Writer) (ImportResult, *ParseResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ImportResult{}, nil, fmt.Errorf("roster import: %w", err)

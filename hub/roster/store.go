@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"pointage/internal/civil"
 	"slices"
 	"strings"
 	"sync"
@@ -62,7 +63,7 @@ type Roster struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	snapshots map[Date]*Snapshot
+	snapshots map[civil.Date]*Snapshot
 	cacheGen  int64     // the latest import id the cached snapshots reflect
 	checkedAt time.Time // when cacheGen was last read from the database
 	epoch     int64     // bumped by each import through this Roster
@@ -81,7 +82,7 @@ func New(ctx context.Context, db *sql.DB) (*Roster, error) {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("create roster tables: %w", err)
 	}
-	return &Roster{db: db, now: time.Now, snapshots: map[Date]*Snapshot{}}, nil
+	return &Roster{db: db, now: time.Now, snapshots: map[civil.Date]*Snapshot{}}, nil
 }
 
 // ImportResult counts what an import did, person by person.
@@ -119,14 +120,14 @@ type ImportResult struct {
 // pass Validate and have distinct person ids and cards (else
 // ErrInvalidPerson). progress, if not nil, is called as people are
 // processed. A failed import changes nothing.
-func (r *Roster) Import(ctx context.Context, people []Person, from Date, progress func(done, total int)) (ImportResult, error) {
+func (r *Roster) Import(ctx context.Context, people []Person, from civil.Date, progress func(done, total int)) (ImportResult, error) {
 	return r.importPeople(ctx, people, nil, from, progress)
 }
 
 // version is one stored version of a person.
 type version struct {
 	id       int64
-	from, to Date
+	from, to civil.Date
 	importID int64
 	p        Person
 }
@@ -144,18 +145,18 @@ type op struct {
 	kind     opKind
 	id       int64
 	p        *Person
-	from, to Date
+	from, to civil.Date
 }
 
 // backdate records an import date that is too early for one person.
 type backdate struct {
 	personID string
-	need     Date // the earliest from that works for them
+	need     civil.Date // the earliest from that works for them
 	why      string
 }
 
-func (r *Roster) importPeople(ctx context.Context, people []Person, keep []string, from Date, progress func(done, total int)) (res ImportResult, err error) {
-	if !from.Valid() || !from.After(MinDate) || !from.Before(MaxDate) {
+func (r *Roster) importPeople(ctx context.Context, people []Person, keep []string, from civil.Date, progress func(done, total int)) (res ImportResult, err error) {
+	if !from.Valid() || !from.After(civil.MinDate) || !from.Before(civil.MaxDate) {
 		return res, fmt.Errorf("import roster: from date %s is not a valid day", from)
 	}
 	if err := checkPeople(people); err != nil {
@@ -217,27 +218,27 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 		}
 		switch {
 		case last == nil && !known[p.PersonID]:
-			ops = append(ops, op{kind: opInsert, p: p, from: MinDate, to: MaxDate})
+			ops = append(ops, op{kind: opInsert, p: p, from: civil.MinDate, to: civil.MaxDate})
 			res.Added++
 		case last == nil: // left the roster before dayBefore
-			ops = append(ops, op{kind: opInsert, p: p, from: from, to: MaxDate})
+			ops = append(ops, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
 			res.Added++
-		case last.to != MaxDate && last.to.Before(from): // left on dayBefore+1 exactly
+		case last.to != civil.MaxDate && last.to.Before(from): // left on dayBefore+1 exactly
 			if last.p.sameAs(*p) {
-				ops = append(ops, op{kind: opSetTo, id: last.id, to: MaxDate})
+				ops = append(ops, op{kind: opSetTo, id: last.id, to: civil.MaxDate})
 			} else {
-				ops = append(ops, op{kind: opInsert, p: p, from: from, to: MaxDate})
+				ops = append(ops, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
 			}
 			res.Added++
-		case last.to != MaxDate:
+		case last.to != civil.MaxDate:
 			late = append(late, backdate{p.PersonID, last.to.AddDays(1), "left the roster on " + last.to.AddDays(1).String()})
 		case last.p.sameAs(*p):
 			res.Unchanged++
 		case last.from.Before(from):
-			ops = append(ops, op{kind: opSetTo, id: last.id, to: dayBefore}, op{kind: opInsert, p: p, from: from, to: MaxDate})
+			ops = append(ops, op{kind: opSetTo, id: last.id, to: dayBefore}, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
 			res.Changed++
 		case last.from == from && prev != nil && prev.p.sameAs(*p): // a change of the same day, undone
-			ops = append(ops, op{kind: opDelete, id: last.id}, op{kind: opSetTo, id: prev.id, to: MaxDate})
+			ops = append(ops, op{kind: opDelete, id: last.id}, op{kind: opSetTo, id: prev.id, to: civil.MaxDate})
 			res.Changed++
 		case last.from == from:
 			ops = append(ops, op{kind: opReplace, id: last.id, p: p})
@@ -252,7 +253,7 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 	}
 	for id, vs := range recent {
 		last := vs[len(vs)-1]
-		if inFile[id] || last.to != MaxDate {
+		if inFile[id] || last.to != civil.MaxDate {
 			continue
 		}
 		switch {
@@ -325,7 +326,7 @@ func checkPeople(people []Person) error {
 	return nil
 }
 
-func backdatedError(late []backdate, from Date) error {
+func backdatedError(late []backdate, from civil.Date) error {
 	slices.SortFunc(late, func(a, b backdate) int {
 		if c := b.need.Compare(a.need); c != 0 {
 			return c // latest first: the date that works for everyone
@@ -391,7 +392,7 @@ func applyOps(ctx context.Context, tx *sql.Tx, ops []op, importID int64, total i
 			case opDelete:
 				return 0
 			case opSetTo:
-				if o.to != MaxDate {
+				if o.to != civil.MaxDate {
 					return 1
 				}
 			}
@@ -450,10 +451,10 @@ func scanVersion(s scanner) (version, error) {
 		return v, err
 	}
 	v.p.Role = Role(role)
-	if v.from, err = ParseDate(from); err != nil {
+	if v.from, err = civil.ParseDate(from); err != nil {
 		return v, fmt.Errorf("version %d: %w", v.id, err)
 	}
-	if v.to, err = ParseDate(to); err != nil {
+	if v.to, err = civil.ParseDate(to); err != nil {
 		return v, fmt.Errorf("version %d: %w", v.id, err)
 	}
 	if v.p.CanteenDays, err = ParseWeekdays(days); err != nil {
@@ -468,7 +469,7 @@ func scanVersion(s scanner) (version, error) {
 // Snapshot is the roster as it was valid on one day. It is shared (AsOf
 // caches it): read it, never modify what it returns.
 type Snapshot struct {
-	day    Date
+	day    civil.Date
 	people []Person // by person id
 	byID   map[string]*Person
 	index  *Index
@@ -476,7 +477,7 @@ type Snapshot struct {
 }
 
 // Day returns the day the snapshot is valid for.
-func (s *Snapshot) Day() Date { return s.day }
+func (s *Snapshot) Day() civil.Date { return s.day }
 
 // People returns everyone valid on the day, ordered by person id. The
 // slice is shared: do not modify it.
@@ -501,7 +502,7 @@ func (s *Snapshot) Sites() []string { return s.sites }
 // through this Roster shows at once; an import by another process (the
 // `roster import` command while the hub runs) within freshFor, when AsOf
 // next checks the latest import in the database.
-func (r *Roster) AsOf(ctx context.Context, day Date) (*Snapshot, error) {
+func (r *Roster) AsOf(ctx context.Context, day civil.Date) (*Snapshot, error) {
 	if !day.Valid() {
 		return nil, fmt.Errorf("roster as of %s: not a valid day", day)
 	}
@@ -561,7 +562,7 @@ func (r *Roster) latestImport(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-func (r *Roster) load(ctx context.Context, day Date) (*Snapshot, error) {
+func (r *Roster) load(ctx context.Context, day civil.Date) (*Snapshot, error) {
 	d := day.String()
 	rows, err := r.db.QueryContext(ctx, `SELECT `+versionCols+` FROM roster_versions
 		WHERE valid_from <= ? AND valid_to >= ? ORDER BY person_id`, d, d)
@@ -624,7 +625,7 @@ func (r *Roster) Sites(ctx context.Context) ([]string, error) {
 // Version is one stored state of a person and the days it is valid.
 type Version struct {
 	Person
-	From, To Date // inclusive; MinDate = every past day, MaxDate = current
+	From, To civil.Date // inclusive; civil.MinDate = every past day, civil.MaxDate = current
 }
 
 // History returns the versions of one person, oldest first.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pointage/hub/db"
+	"pointage/internal/civil"
 )
 
 // openDB opens a roster on a new hub.db; another opens a second Roster on
@@ -39,9 +40,9 @@ func openDBAt(t testing.TB, path string) *Roster {
 	return r
 }
 
-func day(t testing.TB, s string) Date {
+func day(t testing.TB, s string) civil.Date {
 	t.Helper()
-	d, err := ParseDate(s)
+	d, err := civil.ParseDate(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestImportVersions(t *testing.T) {
 			}
 		}
 		h, _ := r.History(context.Background(), "E1")
-		if len(h) != 2 || h[0].From != MinDate || h[0].To != day(t, "2026-05-10") || h[1].From != day(t, "2026-05-11") || h[1].To != MaxDate {
+		if len(h) != 2 || h[0].From != civil.MinDate || h[0].To != day(t, "2026-05-10") || h[1].From != day(t, "2026-05-11") || h[1].To != civil.MaxDate {
 			t.Errorf("history %+v", h)
 		}
 		a = a2
@@ -206,7 +207,7 @@ func TestImportSameDayCorrections(t *testing.T) {
 		t.Fatalf("undo: %+v", res)
 	}
 	h, _ = r.History(context.Background(), "E1")
-	if len(h) != 1 || h[0].From != MinDate || h[0].To != MaxDate || h[0].Regime != "standard" {
+	if len(h) != 1 || h[0].From != civil.MinDate || h[0].To != civil.MaxDate || h[0].Regime != "standard" {
 		t.Fatalf("undoing the day's change should leave one version: %+v", h)
 	}
 
@@ -216,7 +217,7 @@ func TestImportSameDayCorrections(t *testing.T) {
 		t.Fatalf("put back: %+v", res)
 	}
 	h, _ = r.History(context.Background(), "E2")
-	if len(h) != 1 || h[0].To != MaxDate {
+	if len(h) != 1 || h[0].To != civil.MaxDate {
 		t.Fatalf("E2 history %+v", h)
 	}
 }
@@ -416,30 +417,5 @@ func TestConcurrentAsOfAndImport(t *testing.T) {
 	s, _ := r.AsOf(ctx, day(t, "2026-08-01"))
 	if s.People()[0].Regime != "standard" {
 		t.Errorf("last import not visible: %s", s.People()[0].Regime)
-	}
-}
-
-func TestDate(t *testing.T) {
-	d := day(t, "2026-02-28")
-	if d.AddDays(1).String() != "2026-03-01" || d.AddDays(-59).String() != "2025-12-31" {
-		t.Error("AddDays")
-	}
-	if !d.Before(day(t, "2026-03-01")) || d.Before(d) || !MaxDate.After(d) || MinDate.String() != "0001-01-01" {
-		t.Error("order")
-	}
-	if d.Weekday() != time.Saturday {
-		t.Error("weekday")
-	}
-	noumea := time.FixedZone("Pacific/Noumea", 11*3600)
-	if got := DateOf(time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC).In(noumea)); got.String() != "2026-11-24" {
-		t.Errorf("DateOf Nouméa = %s", got)
-	}
-	for _, bad := range []string{"2026-02-30", "26-02-01", "2026/02/01", ""} {
-		if _, err := ParseDate(bad); err == nil {
-			t.Errorf("ParseDate(%q) accepted", bad)
-		}
-	}
-	if (Date{2026, 2, 30}).Valid() || (Date{}).Valid() {
-		t.Error("Valid")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store/sqlitestore"
+	"pointage/internal/civil"
 )
 
 // Env is a hub.db and a SQLite store, closed when the test ends.
@@ -52,7 +53,7 @@ func New(t testing.TB, now func() time.Time) Env {
 
 // Import imports a roster file valid from the day from and returns the
 // people parsed.
-func (e Env) Import(t testing.TB, csv string, from roster.Date) []roster.Person {
+func (e Env) Import(t testing.TB, csv string, from civil.Date) []roster.Person {
 	t.Helper()
 	parsed, err := roster.Parse(strings.NewReader(csv))
 	if err != nil || len(parsed.Errors) > 0 {

@@ -1,13 +1,20 @@
-package roster
+// Package civil is the hub's vocabulary of calendar days and months, with
+// no time and no zone: the "day" of DESIGN §5, which the caller computes
+// in the site's timezone (DateOf(t.In(loc))). It is a leaf: the roster, the
+// counting rules, the read model, the calendar, the corrections, the
+// exports and the API share it without depending on one another.
+//
+// cloud.google.com/go/civil has the same Date, but it comes with the whole
+// google-cloud root module; these 150 lines are the part the hub needs.
+package civil
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
-// Date is a civil calendar day (no time, no zone): the "day" of DESIGN §5,
-// which the caller computes in the site's timezone (DateOf(t.In(loc))).
-// The zero Date is not a valid day.
+// Date is a civil calendar day. The zero Date is not a valid day.
 type Date struct {
 	Year  int
 	Month time.Month
@@ -94,3 +101,38 @@ func cmpInt(a, b int) int {
 	}
 	return 0
 }
+
+// Month is a calendar month.
+type Month struct {
+	Year  int
+	Month time.Month
+}
+
+// ParseMonth parses YYYY-MM, of a year from 1 to 9999.
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil || t.Year() < 1 {
+		return Month{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", s)
+	}
+	return Month{t.Year(), t.Month()}, nil
+}
+
+// MonthOf returns the month of d.
+func MonthOf(d Date) Month { return Month{d.Year, d.Month} }
+
+// String formats m as YYYY-MM.
+func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+
+// First returns the first day of m.
+func (m Month) First() Date { return Date{m.Year, m.Month, 1} }
+
+// Days returns the number of days of m.
+func (m Month) Days() int { return time.Date(m.Year, m.Month+1, 0, 0, 0, 0, 0, time.UTC).Day() }
+
+// French names m in French: "novembre 2026".
+func (m Month) French() string {
+	return monthNames[m.Month-1] + " " + strconv.Itoa(m.Year)
+}
+
+var monthNames = [...]string{"janvier", "février", "mars", "avril", "mai", "juin",
+	"juillet", "août", "septembre", "octobre", "novembre", "décembre"}
