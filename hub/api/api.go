@@ -15,6 +15,7 @@ import (
 
 	"pointage/hub/audit"
 	"pointage/hub/corrections"
+	"pointage/hub/days"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/internal/civil"
@@ -65,30 +66,23 @@ type DeviceStatuses interface {
 
 // Days computes the figures of local days.
 type Days interface {
-	// Counts returns the counts JSON of DESIGN §9 for a day (site "" = every
-	// known site); ErrUnknownSite when site is not known.
-	Counts(ctx context.Context, day civil.Date, site string) (any, error)
-	// Events returns the events JSON of DESIGN §9 for a site and day.
-	Events(ctx context.Context, day civil.Date, site string, withNames bool) (any, error)
+	// Counts returns the counts of DESIGN §9 for a day (site "" = every
+	// known site); days.ErrUnknownSite when site is not known.
+	Counts(ctx context.Context, day civil.Date, site string) (days.CountsView, error)
+	// Events returns the events of DESIGN §9 for a site and day.
+	Events(ctx context.Context, day civil.Date, site string, withNames bool) (days.EventsView, error)
 	// UnknownBadges lists badges not in the roster seen that day.
-	UnknownBadges(ctx context.Context, day civil.Date, site string) (any, error)
+	UnknownBadges(ctx context.Context, day civil.Date, site string) (days.UnknownBadgesView, error)
 	// Today is the current local day.
 	Today() civil.Date
 	// Changed returns a channel closed at the next change of figures.
 	Changed() <-chan struct{}
 	// Export computes a month's export rows.
 	Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error)
-	// History returns what the hub holds about one person over the days
-	// from..to: ErrUnknownPerson, ErrBadRange.
-	History(ctx context.Context, personID string, from, to civil.Date) (any, error)
+	// PersonHistory returns what the hub holds about one person over the
+	// days from..to: days.ErrUnknownPerson, days.ErrBadRange.
+	PersonHistory(ctx context.Context, personID string, from, to civil.Date) (*days.PersonHistory, error)
 }
-
-// Errors of Days.
-var (
-	ErrUnknownSite   = errors.New("unknown site")
-	ErrUnknownPerson = errors.New("unknown person")
-	ErrBadRange      = errors.New("bad period")
-)
 
 // Options wire the API.
 type Options struct {
@@ -127,13 +121,13 @@ func New(opts Options) *API {
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	d := a.opts.Days
-	mux.Handle("GET /api/v1/counts", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/counts", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, _ User) (days.CountsView, error) {
 		return d.Counts(ctx, day, site)
 	}), "office", "school", "kitchen"))
-	mux.Handle("GET /api/v1/events", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, u User) (any, error) {
+	mux.Handle("GET /api/v1/events", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, u User) (days.EventsView, error) {
 		return d.Events(ctx, day, site, u.Role != "kitchen")
 	}), "office", "school"))
-	mux.Handle("GET /api/v1/unknown-badges", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/unknown-badges", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, _ User) (days.UnknownBadgesView, error) {
 		return d.UnknownBadges(ctx, day, site)
 	}), "office", "school"))
 	mux.Handle("GET /api/v1/devices", a.auth(a.devices, "office", "school"))
@@ -272,8 +266,8 @@ func siteParam(r *http.Request, u User, required bool) (string, int, string) {
 }
 
 // dayQuery is a GET of one local day's figures: ?date= and ?site= are
-// checked, then f answers.
-func (a *API) dayQuery(siteRequired bool, f func(ctx context.Context, day civil.Date, site string, u User) (any, error)) handler {
+// checked, then f answers with the view T.
+func dayQuery[T any](a *API, siteRequired bool, f func(ctx context.Context, day civil.Date, site string, u User) (T, error)) handler {
 	return func(w http.ResponseWriter, r *http.Request, u User) {
 		day, err := a.day(r)
 		if err != nil {
@@ -285,15 +279,16 @@ func (a *API) dayQuery(siteRequired bool, f func(ctx context.Context, day civil.
 			writeError(w, status, msg)
 			return
 		}
-		a.respond(w, r, func() (any, error) { return f(r.Context(), day, site, u) })
+		v, err := f(r.Context(), day, site, u)
+		a.respond(w, r, v, err)
 	}
 }
 
-// respond runs f and writes its result, mapping known errors to 4xx.
-func (a *API) respond(w http.ResponseWriter, r *http.Request, f func() (any, error)) {
-	v, err := f()
+// respond writes v, or err mapped to a status: days.ErrUnknownSite is a
+// 404, an unknown error a 500 (logged).
+func (a *API) respond(w http.ResponseWriter, r *http.Request, v any, err error) {
 	switch {
-	case errors.Is(err, ErrUnknownSite):
+	case errors.Is(err, days.ErrUnknownSite):
 		writeError(w, http.StatusNotFound, err.Error())
 	case err != nil:
 		a.log.Error("api request failed", "path", r.URL.Path, "err", err)
@@ -302,6 +297,26 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, f func() (any, err
 		writeJSON(w, http.StatusOK, v)
 	}
 }
+
+// The bodies of the endpoints whose data is not the read model's.
+type (
+	// DevicesView is GET /api/v1/devices.
+	DevicesView struct {
+		Devices []ingest.DeviceView `json:"devices"`
+	}
+	// RejectedView is GET /api/v1/rejected.
+	RejectedView struct {
+		Rejected []ingest.Rejected `json:"rejected"`
+	}
+	// CorrectionsView is GET /api/v1/corrections.
+	CorrectionsView struct {
+		Corrections []corrections.Correction `json:"corrections"`
+	}
+	// AuditView is GET /api/v1/audit.
+	AuditView struct {
+		Entries []audit.Entry `json:"entries"`
+	}
+)
 
 // deviceViews is every device's status joined with its sequence accounting.
 func (a *API) deviceViews(ctx context.Context) ([]ingest.DeviceView, error) {
@@ -318,19 +333,14 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, status, msg)
 		return
 	}
-	a.respond(w, r, func() (any, error) {
-		views, err := a.deviceViews(r.Context())
-		if err != nil {
-			return nil, err
+	views, err := a.deviceViews(r.Context())
+	out := DevicesView{Devices: []ingest.DeviceView{}}
+	for _, v := range views {
+		if site == "" || v.Site == site {
+			out.Devices = append(out.Devices, v)
 		}
-		out := []ingest.DeviceView{}
-		for _, v := range views {
-			if site == "" || v.Site == site {
-				out = append(out, v)
-			}
-		}
-		return map[string]any{"devices": out}, nil
-	})
+	}
+	a.respond(w, r, out, err)
 }
 
 func (a *API) rejected(w http.ResponseWriter, r *http.Request, _ User) {
@@ -343,13 +353,11 @@ func (a *API) rejected(w http.ResponseWriter, r *http.Request, _ User) {
 		}
 		limit = n
 	}
-	a.respond(w, r, func() (any, error) {
-		rej, err := a.opts.Ingest.RecentRejected(r.Context(), limit)
-		if rej == nil {
-			rej = []ingest.Rejected{}
-		}
-		return map[string]any{"rejected": rej}, err
-	})
+	rej, err := a.opts.Ingest.RecentRejected(r.Context(), limit)
+	if rej == nil {
+		rej = []ingest.Rejected{}
+	}
+	a.respond(w, r, RejectedView{Rejected: rej}, err)
 }
 
 func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
@@ -371,10 +379,8 @@ func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "to is before from")
 		return
 	}
-	a.respond(w, r, func() (any, error) {
-		list, err := a.opts.Corrections.List(r.Context(), corrections.Filter{Site: site, From: q.Get("from"), To: q.Get("to")})
-		return map[string]any{"corrections": list}, err
-	})
+	list, err := a.opts.Corrections.List(r.Context(), corrections.Filter{Site: site, From: q.Get("from"), To: q.Get("to")})
+	a.respond(w, r, CorrectionsView{Corrections: list}, err)
 }
 
 func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
@@ -420,7 +426,7 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	if err != nil {
-		a.respond(w, r, func() (any, error) { return nil, err })
+		a.respond(w, r, nil, err)
 		return
 	}
 	if saved.Kind == corrections.DeclareLost {
@@ -544,7 +550,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 	}
 	e, err := a.opts.Days.Export(r.Context(), kind, q.Get("month"), site, nil)
 	if err != nil {
-		if errors.Is(err, ErrUnknownSite) {
+		if errors.Is(err, days.ErrUnknownSite) {
 			writeError(w, http.StatusNotFound, err.Error())
 			return
 		}
@@ -552,7 +558,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		a.respond(w, r, func() (any, error) { return nil, err })
+		a.respond(w, r, nil, err)
 		return
 	}
 	w.Header().Set("Content-Type", export.ContentType(format))

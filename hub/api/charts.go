@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"pointage/hub/days"
 	"pointage/hub/ingest"
 	"pointage/internal/civil"
 )
@@ -17,7 +18,7 @@ import (
 //	GET /api/v1/series/month?month=YYYY-MM[&site=S]   office, school, kitchen
 func (a *API) registerCharts(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/alerts", a.auth(a.alerts, "office", "school"))
-	mux.Handle("GET /api/v1/series/day", a.auth(a.dayQuery(false, func(ctx context.Context, day civil.Date, site string, u User) (any, error) {
+	mux.Handle("GET /api/v1/series/day", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, u User) (days.DaySeriesView, error) {
 		return a.opts.Charts.DaySeries(ctx, day, site, u.Role == "kitchen")
 	}), "office", "school", "kitchen"))
 	mux.Handle("GET /api/v1/series/month", a.auth(a.monthSeries, "office", "school", "kitchen"))
@@ -27,14 +28,14 @@ func (a *API) registerCharts(mux *http.ServeMux) {
 // their data.
 type ChartDays interface {
 	// Alerts returns the alerts of the devices given (every site, or
-	// site's only); ErrUnknownSite when site is not known.
-	Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (any, error)
+	// site's only); days.ErrUnknownSite when site is not known.
+	Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (days.AlertsView, error)
 	// DaySeries returns the day's check-ins per quarter hour and service
 	// (canteenOnly: the canteen's only).
-	DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (any, error)
+	DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (days.DaySeriesView, error)
 	// MonthSeries returns the meals per day of the month that starts on
 	// first.
-	MonthSeries(ctx context.Context, first civil.Date, site string) (any, error)
+	MonthSeries(ctx context.Context, first civil.Date, site string) (days.MonthSeriesView, error)
 }
 
 func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
@@ -43,13 +44,13 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, status, msg)
 		return
 	}
-	a.respond(w, r, func() (any, error) {
-		views, err := a.deviceViews(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		return a.opts.Charts.Alerts(r.Context(), views, site)
-	})
+	views, err := a.deviceViews(r.Context())
+	if err != nil {
+		a.respond(w, r, nil, err)
+		return
+	}
+	v, err := a.opts.Charts.Alerts(r.Context(), views, site)
+	a.respond(w, r, v, err)
 }
 
 // month reads ?month=YYYY-MM (default the current month).
@@ -77,5 +78,6 @@ func (a *API) monthSeries(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, status, msg)
 		return
 	}
-	a.respond(w, r, func() (any, error) { return a.opts.Charts.MonthSeries(r.Context(), first, site) })
+	v, err := a.opts.Charts.MonthSeries(r.Context(), first, site)
+	a.respond(w, r, v, err)
 }

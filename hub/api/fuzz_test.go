@@ -18,6 +18,8 @@ import (
 	"pointage/hub/api"
 	"pointage/hub/audit"
 	"pointage/hub/corrections"
+	"pointage/hub/counts"
+	"pointage/hub/days"
 	"pointage/hub/db"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
@@ -51,43 +53,46 @@ func fzSite(site string) error {
 		return fmt.Errorf("%w: site %q", errUnchecked, site)
 	}
 	if !fzSites[site] {
-		return fmt.Errorf("%w: %q", api.ErrUnknownSite, site)
+		return fmt.Errorf("%w: %q", days.ErrUnknownSite, site)
 	}
 	return nil
 }
 
-func fzDaySite(day civil.Date, site string) (any, error) {
+// fzDaySite checks what the API hands the read model, and answers a view
+// of type T that says which day and site it was asked for.
+func fzDaySite[T any](day civil.Date, site string, view func(day, site string) T) (T, error) {
+	var zero T
 	if err := fzDay(day); err != nil {
-		return nil, err
+		return zero, err
 	}
 	if err := fzSite(site); err != nil {
-		return nil, err
+		return zero, err
 	}
-	return map[string]any{"date": day.String(), "site": site}, nil
+	return view(day.String(), site), nil
 }
 
 type fzDays struct{}
 
-func (fzDays) Counts(_ context.Context, day civil.Date, site string) (any, error) {
-	return fzDaySite(day, site)
+func (fzDays) Counts(_ context.Context, day civil.Date, site string) (days.CountsView, error) {
+	return fzDaySite(day, site, func(d, _ string) days.CountsView { return days.CountsView{Date: d, Sites: []counts.Result{}} })
 }
-func (fzDays) Events(_ context.Context, day civil.Date, site string, _ bool) (any, error) {
+func (fzDays) Events(_ context.Context, day civil.Date, site string, _ bool) (days.EventsView, error) {
 	if site == "" {
-		return nil, fmt.Errorf("%w: events without a site", errUnchecked)
+		return days.EventsView{}, fmt.Errorf("%w: events without a site", errUnchecked)
 	}
-	return fzDaySite(day, site)
+	return fzDaySite(day, site, func(d, s string) days.EventsView { return days.EventsView{Date: d, Site: s} })
 }
-func (fzDays) UnknownBadges(_ context.Context, day civil.Date, site string) (any, error) {
-	return fzDaySite(day, site)
+func (fzDays) UnknownBadges(_ context.Context, day civil.Date, site string) (days.UnknownBadgesView, error) {
+	return fzDaySite(day, site, func(d, _ string) days.UnknownBadgesView { return days.UnknownBadgesView{Date: d} })
 }
 func (fzDays) Today() civil.Date        { return civil.Date{Year: 2026, Month: time.November, Day: 28} }
 func (fzDays) Changed() <-chan struct{} { return make(chan struct{}) }
 func (fzDays) Export(_ context.Context, kind export.Kind, month, site string, _ func(done, total int)) (export.Export, error) {
-	t, err := time.Parse("2006-01", month)
+	m, err := civil.ParseMonth(month)
 	if err != nil {
-		return export.Export{}, fmt.Errorf("month %q: want YYYY-MM, like 2026-11", month) // as days.ParseMonth
+		return export.Export{}, err // as days.Service.Export
 	}
-	if err := fzDay(civil.Date{Year: t.Year(), Month: t.Month(), Day: 1}); err != nil {
+	if err := fzDay(m.First()); err != nil {
 		return export.Export{}, err
 	}
 	if !kind.Valid() {
@@ -98,37 +103,37 @@ func (fzDays) Export(_ context.Context, kind export.Kind, month, site string, _ 
 	}
 	return export.Export{Kind: kind, Month: month, Site: site, Loc: time.UTC}, nil
 }
-func (fzDays) History(_ context.Context, personID string, from, to civil.Date) (any, error) {
+func (fzDays) PersonHistory(_ context.Context, personID string, from, to civil.Date) (*days.PersonHistory, error) {
 	if err := errors.Join(fzDay(from), fzDay(to)); err != nil {
 		return nil, err
 	}
 	if to.Before(from) || from.AddDays(731).Before(to) {
-		return nil, fmt.Errorf("%w: reversed or too long", api.ErrBadRange)
+		return nil, fmt.Errorf("%w: reversed or too long", days.ErrBadRange)
 	}
 	if personID != "E001" {
-		return nil, fmt.Errorf("%w: %q", api.ErrUnknownPerson, personID)
+		return nil, fmt.Errorf("%w: %q", days.ErrUnknownPerson, personID)
 	}
-	return map[string]any{"person_id": personID}, nil
+	return &days.PersonHistory{PersonID: personID}, nil
 }
 
 // SchoolDays and ChartDays.
-func (fzDays) School(_ context.Context, day civil.Date, site string) (any, error) {
-	return fzDaySite(day, site)
+func (fzDays) School(_ context.Context, day civil.Date, site string) (days.SchoolView, error) {
+	return fzDaySite(day, site, func(d, s string) days.SchoolView { return days.SchoolView{Date: d, Site: s} })
 }
-func (fzDays) People(_ context.Context, day civil.Date, site string) (any, error) {
-	return fzDaySite(day, site)
+func (fzDays) People(_ context.Context, day civil.Date, site string) (days.PeopleView, error) {
+	return fzDaySite(day, site, func(d, s string) days.PeopleView { return days.PeopleView{Date: d, Site: s} })
 }
-func (fzDays) Alerts(_ context.Context, _ []ingest.DeviceView, site string) (any, error) {
-	return fzDaySite(civil.Date{Year: 2026, Month: time.November, Day: 28}, site)
+func (fzDays) Alerts(_ context.Context, _ []ingest.DeviceView, site string) (days.AlertsView, error) {
+	return fzDaySite(civil.Date{Year: 2026, Month: time.November, Day: 28}, site, func(string, string) days.AlertsView { return days.AlertsView{} })
 }
-func (fzDays) DaySeries(_ context.Context, day civil.Date, site string, _ bool) (any, error) {
-	return fzDaySite(day, site)
+func (fzDays) DaySeries(_ context.Context, day civil.Date, site string, _ bool) (days.DaySeriesView, error) {
+	return fzDaySite(day, site, func(d, s string) days.DaySeriesView { return days.DaySeriesView{Date: d, Site: s} })
 }
-func (fzDays) MonthSeries(_ context.Context, first civil.Date, site string) (any, error) {
+func (fzDays) MonthSeries(_ context.Context, first civil.Date, site string) (days.MonthSeriesView, error) {
 	if first.Day != 1 {
-		return nil, fmt.Errorf("%w: month starting %v", errUnchecked, first)
+		return days.MonthSeriesView{}, fmt.Errorf("%w: month starting %v", errUnchecked, first)
 	}
-	return fzDaySite(first, site)
+	return fzDaySite(first, site, func(_, s string) days.MonthSeriesView { return days.MonthSeriesView{Site: s} })
 }
 
 type fzIngest struct{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pointage/hub/audit"
+	"pointage/hub/days"
 	"pointage/internal/civil"
 )
 
@@ -89,16 +90,16 @@ func (a *API) history(w http.ResponseWriter, r *http.Request, u User) {
 			*p.d = d
 		}
 	}
-	v, err := a.opts.Days.History(r.Context(), id, from, to)
+	v, err := a.opts.Days.PersonHistory(r.Context(), id, from, to)
 	switch {
-	case errors.Is(err, ErrUnknownPerson):
+	case errors.Is(err, days.ErrUnknownPerson):
 		writeError(w, http.StatusNotFound, err.Error())
 		return
-	case errors.Is(err, ErrBadRange):
+	case errors.Is(err, days.ErrBadRange):
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case err != nil:
-		a.respond(w, r, func() (any, error) { return nil, err })
+		a.respond(w, r, nil, err)
 		return
 	}
 	a.record(r, u, audit.ViewChild, id, from.String()+" to "+to.String())
@@ -142,8 +143,8 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request, _ User) {
 	}
 	entries, err := a.opts.Audit.List(r.Context(), f)
 	if err != nil {
-		a.respond(w, r, func() (any, error) { return nil, err })
+		a.respond(w, r, nil, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, AuditView{Entries: entries})
 }

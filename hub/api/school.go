@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"pointage/hub/days"
 	"pointage/internal/civil"
 )
 
@@ -19,22 +20,22 @@ func (a *API) registerSchool(mux *http.ServeMux) {
 	if s == nil {
 		return
 	}
-	mux.Handle("GET /api/v1/school", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/school", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, _ User) (days.SchoolView, error) {
 		return s.School(ctx, day, site)
 	}), "office", "school"))
-	mux.Handle("GET /api/v1/people", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
+	mux.Handle("GET /api/v1/people", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, _ User) (days.PeopleView, error) {
 		return s.People(ctx, day, site)
 	}), "office", "school"))
 }
 
 // SchoolDays gives the school and roll-call pages their data. Both return
-// ErrUnknownSite (wrapped) for a site nobody knows.
+// days.ErrUnknownSite (wrapped) for a site nobody knows.
 type SchoolDays interface {
 	// School returns one site's day in detail, names included: canteen
 	// served, absent, unexpected, duplicates and unknown badges; garderie
 	// sessions with each child's times; staff days.
-	School(ctx context.Context, day civil.Date, site string) (any, error)
+	School(ctx context.Context, day civil.Date, site string) (days.SchoolView, error)
 	// People returns the children (class, diet, canteen days, garderie
 	// enrolment) and staff of a site as of the day.
-	People(ctx context.Context, day civil.Date, site string) (any, error)
+	People(ctx context.Context, day civil.Date, site string) (days.PeopleView, error)
 }

@@ -162,7 +162,7 @@ type AlertsView struct {
 
 // Alerts returns the alerts of every site (site "") or of one, from the
 // devices' views the caller read; ErrUnknownSite for a site nobody knows.
-func (s *Service) Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (any, error) {
+func (s *Service) Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (AlertsView, error) {
 	if site != "" {
 		known := false
 		for _, d := range devices {
@@ -170,7 +170,7 @@ func (s *Service) Alerts(ctx context.Context, devices []ingest.DeviceView, site 
 		}
 		if !known {
 			if _, err := s.Compute(ctx, s.Today(), site); err != nil {
-				return nil, err
+				return AlertsView{}, err
 			}
 		}
 		mine := []ingest.DeviceView{}

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"pointage/hub/api"
 	"pointage/hub/calendar"
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
@@ -193,7 +192,7 @@ func (s *Service) Compute(ctx context.Context, day civil.Date, site string) (*Da
 			return nil, err
 		}
 		if !slices.Contains(known, site) {
-			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", ErrUnknownSite, site)
 		}
 		s.cacheMu.Lock()
 		delete(s.cache, day)
@@ -202,7 +201,7 @@ func (s *Service) Compute(ctx context.Context, day civil.Date, site string) (*Da
 			return nil, err
 		}
 		if _, ok := all.Results[site]; !ok {
-			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", ErrUnknownSite, site)
 		}
 	}
 	return &Day{Date: all.Date, Sites: []string{site}, Results: map[string]counts.Result{site: all.Results[site]}, Snapshot: all.Snapshot}, nil

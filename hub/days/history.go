@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"pointage/hub/api"
 	"pointage/hub/corrections"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -16,9 +15,6 @@ import (
 // MaxHistoryDays bounds one person's history request (a family's access
 // request covers the retention period, 18 months).
 const MaxHistoryDays = 731
-
-// ErrUnknownPerson is returned for a person id the roster never had.
-var ErrUnknownPerson = api.ErrUnknownPerson
 
 // PersonHistory is everything the hub holds about one person over a
 // period: the roster versions, the check-ins of their badges, and the
@@ -66,11 +62,9 @@ type HistoryEvent struct {
 }
 
 // History returns one person's data from day from to day to (inclusive).
-func (s *Service) History(ctx context.Context, personID string, from, to civil.Date) (any, error) {
-	return s.PersonHistory(ctx, personID, from, to)
-}
 
-// PersonHistory is History, typed.
+// PersonHistory returns what the hub holds about one person over the days
+// from..to: ErrUnknownPerson, ErrBadRange.
 func (s *Service) PersonHistory(ctx context.Context, personID string, from, to civil.Date) (*PersonHistory, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("%w: to is before from", ErrBadRange)
@@ -128,9 +122,6 @@ func (s *Service) PersonHistory(ctx context.Context, personID string, from, to c
 	}
 	return h, nil
 }
-
-// ErrBadRange is returned for a reversed or too long period.
-var ErrBadRange = api.ErrBadRange
 
 // badgeSuffix is what a store can filter a badge's scans on: its last 6
 // hex digits (a scan matches on 24 bits at the least), or the whole badge

@@ -127,10 +127,10 @@ func ref(id string, p *roster.Person) PersonRef {
 }
 
 // School returns one site's day in detail, names included.
-func (s *Service) School(ctx context.Context, day civil.Date, site string) (any, error) {
+func (s *Service) School(ctx context.Context, day civil.Date, site string) (SchoolView, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return SchoolView{}, err
 	}
 	r := d.Results[site]
 	det := r.Detail
@@ -226,10 +226,10 @@ type ChildEnrolment struct {
 
 // People returns the children and staff of a site as of the day, by
 // class then last name then first name (staff by name).
-func (s *Service) People(ctx context.Context, day civil.Date, site string) (any, error) {
+func (s *Service) People(ctx context.Context, day civil.Date, site string) (PeopleView, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return PeopleView{}, err
 	}
 	v := PeopleView{Date: day.String(), Site: site, Sessions: []string{}, Children: []ChildEnrolment{}, Staff: []PersonRef{}}
 	for _, sd := range d.Results[site].Detail.Garderie {

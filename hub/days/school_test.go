@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"pointage/hub/api"
 	"pointage/hub/corrections"
 	"pointage/hub/days/daystest"
 	"pointage/hub/store"
@@ -85,7 +84,7 @@ func TestSchoolDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := got.(SchoolView)
+	v := got
 	if v.Date != "2026-11-27" || v.Offset != "+11:00" || v.Now != "2026-11-27T18:30:00.000+11:00" || v.Past || v.Closed {
 		t.Fatalf("header: %+v", v)
 	}
@@ -142,7 +141,7 @@ func TestSchoolDay(t *testing.T) {
 		}
 	}
 
-	if _, err := svc.School(context.Background(), day, "nowhere"); !errors.Is(err, api.ErrUnknownSite) {
+	if _, err := svc.School(context.Background(), day, "nowhere"); !errors.Is(err, ErrUnknownSite) {
 		t.Fatalf("unknown site: %v", err)
 	}
 }
@@ -155,7 +154,7 @@ func TestSchoolStaffMissingClockOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := got.(SchoolView)
+	v := got
 	if !v.Past || len(v.Staff) != 1 || !reflect.DeepEqual(v.Staff[0].Flags, []string{"missing_clock_out"}) || v.Staff[0].Shifts[1].Out != "" {
 		t.Fatalf("past day staff: past=%v %+v", v.Past, v.Staff)
 	}
@@ -167,7 +166,7 @@ func TestPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := got.(PeopleView)
+	v := got
 	var list []string
 	for _, c := range v.Children {
 		list = append(list, c.Class+" "+c.FirstName+" "+strings.Join(c.Garderie, "+"))

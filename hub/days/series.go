@@ -74,10 +74,10 @@ func bucketLabels() []string {
 // DaySeries returns the day's check-ins per quarter hour for a site (""
 // = every site added up); canteenOnly leaves the garderie and staff
 // series out (the kitchen's view). ErrUnknownSite for a site nobody knows.
-func (s *Service) DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (any, error) {
+func (s *Service) DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (DaySeriesView, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return DaySeriesView{}, err
 	}
 	v := DaySeriesView{Date: day.String(), Site: site, Timezone: s.opts.Loc.String(), IntervalMinutes: int(QuarterHour / time.Minute),
 		Buckets: bucketLabels(), Series: map[string][]int{}, Totals: map[string]int{}}
@@ -185,7 +185,7 @@ func (s *Service) mealsOfCounts(d civil.Date, sites []json.RawMessage) map[strin
 // first, up to today, for a site ("" = every site added up). Past days are
 // computed once (four at a time) and cached (see pastDayTTL); today comes
 // from the live figures. ErrUnknownSite for a site nobody knows.
-func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string) (any, error) {
+func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string) (MonthSeriesView, error) {
 	first = civil.Date{Year: first.Year, Month: first.Month, Day: 1}
 	today := s.Today()
 	var days []civil.Date
@@ -197,7 +197,7 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 	if len(days) > 0 {
 		corrs, err := s.opts.Corrections.List(ctx, corrections.Filter{From: days[0].String(), To: days[len(days)-1].String()})
 		if err != nil {
-			return nil, err
+			return MonthSeriesView{}, err
 		}
 		for _, c := range corrs {
 			nCorr[c.Day]++
@@ -271,7 +271,7 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return MonthSeriesView{}, err
 		}
 	}
 
@@ -296,7 +296,7 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 	}
 	if !known {
 		if _, err := s.Compute(ctx, today, site); err != nil {
-			return nil, err
+			return MonthSeriesView{}, err
 		}
 	}
 	return v, nil

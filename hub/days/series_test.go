@@ -96,7 +96,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	day := v.(DaySeriesView)
+	day := v
 	if day.Series["canteen"][10*4+3] != 1 || day.Series["canteen"][11*4] != 1 || day.Totals["canteen"] != 2 ||
 		day.Series["garderie"][15*4+1] != 1 || day.Series["garderie"][17*4] != 1 || day.Totals["staff"] != 0 {
 		t.Fatalf("day series: %+v", day.Totals)
@@ -105,7 +105,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 		t.Fatalf("buckets: %v", day.Buckets[40:44])
 	}
 	v, _ = svc.DaySeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 2}, "", true)
-	if day = v.(DaySeriesView); day.Totals["canteen"] != 3 || len(day.Series) != 1 {
+	if day = v; day.Totals["canteen"] != 3 || len(day.Series) != 1 {
 		t.Fatalf("the city's canteen only: %+v", day)
 	}
 
@@ -116,7 +116,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, x := range v.(MonthSeriesView).Days {
+		for _, x := range v.Days {
 			b, _ := json.Marshal(x)
 			out = append(out, string(b))
 		}
@@ -164,8 +164,8 @@ func TestDayAndMonthSeries(t *testing.T) {
 	if _, err := svc.DaySeries(ctx, civil.Date{Year: 2026, Month: time.November, Day: 2}, "nowhere", false); err == nil {
 		t.Fatal("an unknown site was accepted")
 	}
-	v, _ = svc.MonthSeries(ctx, civil.Date{Year: 2027, Month: time.January, Day: 1}, "")
-	if n := len(v.(MonthSeriesView).Days); n != 0 {
+	future, _ := svc.MonthSeries(ctx, civil.Date{Year: 2027, Month: time.January, Day: 1}, "")
+	if n := len(future.Days); n != 0 {
 		t.Fatalf("a month to come has %d days", n)
 	}
 }
@@ -186,7 +186,7 @@ func BenchmarkMonthSeriesSQLite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if n := len(v.(MonthSeriesView).Days); n != 30 {
+			if n := len(v.Days); n != 30 {
 				b.Fatalf("%d days", n)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"pointage/hub/api"
 	"pointage/hub/counts"
 	"pointage/internal/civil"
 	"pointage/internal/wire"
@@ -19,19 +18,12 @@ type CountsView struct {
 	Sites    []counts.Result `json:"sites"`
 }
 
-// CachedCountsView is CountsView with the sites as cached (the same JSON).
-type CachedCountsView struct {
-	Date     string            `json:"date"`
-	Timezone string            `json:"timezone"`
-	Sites    []json.RawMessage `json:"sites"`
-}
-
 // Counts returns the counts of a day (site "" = every known site).
-func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (any, error) {
+func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (CountsView, error) {
 	if day == s.Today() { // from the running figures
 		all, err := s.liveResults(ctx, day)
 		if err != nil {
-			return nil, err
+			return CountsView{}, err
 		}
 		v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
 		for _, r := range all {
@@ -40,20 +32,21 @@ func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (any,
 			}
 		}
 		if site != "" && len(v.Sites) == 0 {
-			return nil, fmt.Errorf("%w: %q (no roster entry, device or event)", api.ErrUnknownSite, site)
+			return CountsView{}, fmt.Errorf("%w: %q (no roster entry, device or event)", ErrUnknownSite, site)
 		}
 		return v, nil
 	}
 	// A past day: from the day cache when it holds.
 	sites, key, ok := s.cachedCounts(ctx, day)
 	if ok {
-		v := CachedCountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []json.RawMessage{}}
+		v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
 		for _, raw := range sites {
-			var head struct {
-				Site string `json:"site"`
+			var r counts.Result // the cache holds the JSON of a Result: it decodes to the same JSON
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return CountsView{}, fmt.Errorf("day cache of %s: %w", day, err)
 			}
-			if json.Unmarshal(raw, &head) == nil && (site == "" || head.Site == site) {
-				v.Sites = append(v.Sites, raw)
+			if site == "" || r.Site == site {
+				v.Sites = append(v.Sites, r)
 			}
 		}
 		if site == "" || len(v.Sites) > 0 {
@@ -64,13 +57,13 @@ func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (any,
 	if key != "" && !ok { // a past day not cached yet: keep every site's counts
 		all, err := s.Compute(ctx, day, "")
 		if err != nil {
-			return nil, err
+			return CountsView{}, err
 		}
 		s.keepCounts(ctx, day, key, all)
 	}
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return CountsView{}, err
 	}
 	v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
 	for _, x := range d.Sites {
@@ -112,10 +105,10 @@ type EventsView struct {
 }
 
 // Events lists a site's events of a day with what each counted as.
-func (s *Service) Events(ctx context.Context, day civil.Date, site string, withNames bool) (any, error) {
+func (s *Service) Events(ctx context.Context, day civil.Date, site string, withNames bool) (EventsView, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return EventsView{}, err
 	}
 	r := d.Results[site]
 	v := EventsView{Date: day.String(), Site: site, Events: []EventView{}}
@@ -145,11 +138,17 @@ type UnknownBadgeView struct {
 	Last    time.Time `json:"last"`
 }
 
+// UnknownBadgesView is the body of GET /api/v1/unknown-badges.
+type UnknownBadgesView struct {
+	Date          string             `json:"date"`
+	UnknownBadges []UnknownBadgeView `json:"unknown_badges"`
+}
+
 // UnknownBadges lists the badges not in the roster seen on a day.
-func (s *Service) UnknownBadges(ctx context.Context, day civil.Date, site string) (any, error) {
+func (s *Service) UnknownBadges(ctx context.Context, day civil.Date, site string) (UnknownBadgesView, error) {
 	d, err := s.Compute(ctx, day, site)
 	if err != nil {
-		return nil, err
+		return UnknownBadgesView{}, err
 	}
 	out := []UnknownBadgeView{}
 	for _, x := range d.Sites {
@@ -158,5 +157,5 @@ func (s *Service) UnknownBadges(ctx context.Context, day civil.Date, site string
 				First: u.First.In(s.opts.Loc), Last: u.Last.In(s.opts.Loc)})
 		}
 	}
-	return map[string]any{"date": day.String(), "unknown_badges": out}, nil
+	return UnknownBadgesView{Date: day.String(), UnknownBadges: out}, nil
 }
