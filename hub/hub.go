@@ -24,6 +24,7 @@ import (
 	"pointage/hub/audit"
 	"pointage/hub/broker"
 	"pointage/hub/calendar"
+	"pointage/hub/changes"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/db"
@@ -144,13 +145,16 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		}
 		pub = linkPublisher{h.link}
 	}
+	// One feed of changes: ingest's stored events reach the read model's
+	// live tally through it, and the live stream waits on it.
+	feed := changes.New()
 	var registry ingest.Registry
 	if cfg.RequireRegistration {
 		registry = registered{h.devices}
 	}
 	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: h.db, Store: h.store, Publisher: pub, TopicRoot: cfg.TopicRoot,
 		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg,
-		OnStored: func(evs []store.Event) { h.days.Stored(evs) }, // h.days is set before Run starts the writer
+		Changes: feed,
 	}); err != nil {
 		return nil, err
 	}
@@ -174,7 +178,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
 		DB: h.db, ConfigKey: configKey(cfg),
 		Sessions:   sessionsOf(sites),
-		KnownSites: h.knownSites, Changed: h.ingest.Changed, Logger: h.log})
+		KnownSites: h.knownSites, Changes: feed, Logger: h.log})
 	if h.users, err = users.New(ctx, h.db, h.log); err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Loc: loc, Now: opts.Now, Audit: h.audit, Logger: h.log}); err != nil {
 		return nil, err
 	}
-	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
+	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days},
 		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)

@@ -49,6 +49,7 @@ type SessionUsers interface {
 // Ingest is what the API reads of the ingest pipeline.
 type Ingest interface {
 	Sequences() []ingest.SequenceState
+	DeviceViews(ctx context.Context) ([]ingest.DeviceView, error)
 	RecentRejected(ctx context.Context, limit int) ([]ingest.Rejected, error)
 	DeclareLost(ctx context.Context, site, device, epoch string, from, to uint64, correctionID string) error
 }
@@ -57,11 +58,6 @@ type Ingest interface {
 type Corrections interface {
 	Add(ctx context.Context, c corrections.Correction) (corrections.Correction, error)
 	List(ctx context.Context, f corrections.Filter) ([]corrections.Correction, error)
-}
-
-// DeviceStatuses reads the devices' last statuses.
-type DeviceStatuses interface {
-	DeviceStatuses(ctx context.Context) ([]ingest.DeviceStatus, error)
 }
 
 // Days computes the figures of local days.
@@ -89,7 +85,6 @@ type Options struct {
 	Users       Users // nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
-	Devices     DeviceStatuses
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
@@ -318,14 +313,6 @@ type (
 	}
 )
 
-// deviceViews is every device's status joined with its sequence accounting.
-func (a *API) deviceViews(ctx context.Context) ([]ingest.DeviceView, error) {
-	statuses, err := a.opts.Devices.DeviceStatuses(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.Views(statuses, a.opts.Ingest.Sequences()), nil
-}
 
 func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 	site, status, msg := siteParam(r, u, false)
@@ -333,7 +320,7 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, status, msg)
 		return
 	}
-	views, err := a.deviceViews(r.Context())
+	views, err := a.opts.Ingest.DeviceViews(r.Context())
 	out := DevicesView{Devices: []ingest.DeviceView{}}
 	for _, v := range views {
 		if site == "" || v.Site == site {

@@ -44,7 +44,7 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, status, msg)
 		return
 	}
-	views, err := a.deviceViews(r.Context())
+	views, err := a.opts.Ingest.DeviceViews(r.Context())
 	if err != nil {
 		a.respond(w, r, nil, err)
 		return

@@ -30,19 +30,21 @@ func (u chartUsers) Check(_ context.Context, name, pass string) (api.User, bool)
 	return x, ok && pass == name
 }
 
-type chartIngest struct{ seqs []ingest.SequenceState }
+type chartIngest struct {
+	statuses []ingest.DeviceStatus
+	seqs     []ingest.SequenceState
+}
 
 func (c chartIngest) Sequences() []ingest.SequenceState { return c.seqs }
+func (c chartIngest) DeviceViews(context.Context) ([]ingest.DeviceView, error) {
+	return ingest.Views(c.statuses, c.seqs), nil
+}
 func (chartIngest) RecentRejected(context.Context, int) ([]ingest.Rejected, error) {
 	return nil, nil
 }
 func (chartIngest) DeclareLost(context.Context, string, string, string, uint64, uint64, string) error {
 	return nil
 }
-
-type chartDevices []ingest.DeviceStatus
-
-func (d chartDevices) DeviceStatuses(context.Context) ([]ingest.DeviceStatus, error) { return d, nil }
 
 // chartAPI serves the API over a real days.Service (SQLite store) holding
 // known events of Wednesday 4 November 2026, at 16:00 in Nouméa (the
@@ -81,7 +83,7 @@ func chartAPI(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	seen := now.Add(-20 * time.Minute)
-	devices := chartDevices{
+	devices := []ingest.DeviceStatus{
 		{Site: "jules-ferry", Device: "jf-garderie", Epoch: "E", State: "offline", ReceivedAt: seen,
 			Status: wire.Status{Readers: []wire.ReaderStatus{{Name: "porte", Connected: true}}}},
 		{Site: "pasteur", Device: "pa-cantine", Epoch: "E", State: "online", ReceivedAt: now,
@@ -92,7 +94,7 @@ func chartAPI(t *testing.T) http.Handler {
 		"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
 		"cuisine": {Name: "cuisine", Role: "kitchen"},
 	}
-	a := api.New(api.Options{Users: users, Ingest: chartIngest{}, Devices: devices, Days: svc, Charts: svc, Now: func() time.Time { return now }})
+	a := api.New(api.Options{Users: users, Ingest: chartIngest{statuses: devices}, Days: svc, Charts: svc, Now: func() time.Time { return now }})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	return mux

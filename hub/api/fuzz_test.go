@@ -138,7 +138,8 @@ func (fzDays) MonthSeries(_ context.Context, first civil.Date, site string) (day
 
 type fzIngest struct{}
 
-func (fzIngest) Sequences() []ingest.SequenceState { return nil }
+func (fzIngest) Sequences() []ingest.SequenceState                        { return nil }
+func (fzIngest) DeviceViews(context.Context) ([]ingest.DeviceView, error) { return nil, nil }
 func (fzIngest) RecentRejected(_ context.Context, limit int) ([]ingest.Rejected, error) {
 	if limit < 1 || limit > 1000 {
 		return nil, fmt.Errorf("%w: limit %d", errUnchecked, limit)
@@ -165,10 +166,6 @@ func (fzCorrections) List(_ context.Context, f corrections.Filter) ([]correction
 	}
 	return []corrections.Correction{}, fzSite(f.Site)
 }
-
-type fzDevices struct{}
-
-func (fzDevices) DeviceStatuses(context.Context) ([]ingest.DeviceStatus, error) { return nil, nil }
 
 // fzUsers: the password is the user name.
 type fzUsers map[string]api.User
@@ -210,7 +207,7 @@ func fzHandler(f *testing.F) http.Handler {
 			"cuisine": {Name: "cuisine", Role: "kitchen"},
 			"cuisjf":  {Name: "cuisjf", Role: "kitchen", Site: "jules-ferry"},
 		},
-		Ingest: fzIngest{}, Corrections: fzCorrections{}, Devices: fzDevices{}, Days: fzDays{},
+		Ingest: fzIngest{}, Corrections: fzCorrections{}, Days: fzDays{},
 		School: fzDays{}, Charts: fzDays{}, Audit: log, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	mux := http.NewServeMux()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"pointage/hub/calendar"
+	"pointage/hub/changes"
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
 	"pointage/hub/roster"
@@ -37,8 +38,9 @@ type Options struct {
 	Sessions func(site string) []counts.Session
 	// KnownSites lists the sites of registered devices and sequences.
 	KnownSites func(ctx context.Context) ([]string, error)
-	// Changed returns a channel closed at the next stored event.
-	Changed func() <-chan struct{}
+	// Changes is the hub's change feed: the service takes the stored events
+	// from it (Stored) and tells it of corrections (nil: a feed of its own).
+	Changes *changes.Feed
 	Logger  *slog.Logger
 	// DB is hub.db, for the day cache of export rows (daycache.go); nil:
 	// no cache, every export counts its days.
@@ -53,8 +55,6 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	changed chan struct{} // closed on corrections
 	corrGen atomic.Uint64 // counts the corrections recorded
 
 	cacheMu sync.Mutex
@@ -89,8 +89,13 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opts: opts, log: opts.Logger, changed: make(chan struct{}), cache: map[civil.Date]*cached{},
+	if opts.Changes == nil {
+		opts.Changes = changes.New()
+	}
+	s := &Service{opts: opts, log: opts.Logger, cache: map[civil.Date]*cached{},
 		past: pastDays{days: map[civil.Date]pastDay{}}}
+	opts.Changes.OnStored(s.Stored)
+	return s
 }
 
 // Today is the current local day.
@@ -103,32 +108,12 @@ func (s *Service) Bounds(day civil.Date) (time.Time, time.Time) {
 
 // Changed returns a channel closed at the next change of figures (an event
 // stored, a status, a correction).
-func (s *Service) Changed() <-chan struct{} {
-	s.mu.Lock()
-	mine := s.changed
-	s.mu.Unlock()
-	if s.opts.Changed == nil {
-		return mine
-	}
-	other := s.opts.Changed()
-	out := make(chan struct{})
-	go func() {
-		select {
-		case <-mine:
-		case <-other:
-		}
-		close(out)
-	}()
-	return out
-}
+func (s *Service) Changed() <-chan struct{} { return s.opts.Changes.Changed() }
 
 // Corrected tells the service a correction was recorded.
 func (s *Service) Corrected() {
 	s.corrGen.Add(1)
-	s.mu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+	s.opts.Changes.Notify()
 }
 
 // sites returns every known site: roster, devices, sequences, and the

@@ -80,8 +80,8 @@ func (s *Service) Warm(ctx context.Context) error {
 	return err
 }
 
-// Stored takes events just stored (ingest's OnStored): today's join the
-// live events and are counted at once.
+// Stored takes events just stored (from the change feed): today's join
+// the live events and are counted at once.
 func (s *Service) Stored(evs []store.Event) {
 	today := s.Today()
 	// Events of past days (a device catching up) make those days' cached

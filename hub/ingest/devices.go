@@ -63,6 +63,16 @@ type DeviceView struct {
 	OtherEpochs     []SequenceState     `json:"other_epochs,omitempty"` // earlier epochs with gaps still open
 }
 
+// DeviceViews is every device's last status joined with its sequence
+// accounting: one view per device, by site and device.
+func (in *Ingest) DeviceViews(ctx context.Context) ([]DeviceView, error) {
+	statuses, err := in.DeviceStatuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Views(statuses, in.Sequences()), nil
+}
+
 // Views joins statuses and sequence accounting into one view per device.
 func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
 	byDevice := map[string]*DeviceView{}
@@ -111,19 +121,4 @@ func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
 		return out[i].Device < out[j].Device
 	})
 	return out
-}
-
-// Changed returns a channel closed the next time events are stored or a
-// device's status changes.
-func (in *Ingest) Changed() <-chan struct{} {
-	in.changedMu.Lock()
-	defer in.changedMu.Unlock()
-	return in.changed
-}
-
-func (in *Ingest) notifyChanged() {
-	in.changedMu.Lock()
-	close(in.changed)
-	in.changed = make(chan struct{})
-	in.changedMu.Unlock()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"pointage/hub/changes"
 	"pointage/hub/store"
 	"pointage/internal/wire"
 )
@@ -38,9 +39,9 @@ type Options struct {
 	Now       func() time.Time
 	// Registry, when set, refuses check-ins of unregistered devices.
 	Registry Registry
-	// OnStored, when set, receives every batch of events just stored (the
-	// live counts), from the writer goroutine; it must not block.
-	OnStored func([]store.Event)
+	// Changes is told of every batch of events stored and of every status
+	// (nil: a feed of its own, which nobody reads).
+	Changes *changes.Feed
 	// Metrics registers the ingest metrics (default: a private registry).
 	Metrics prometheus.Registerer
 
@@ -53,6 +54,9 @@ type Options struct {
 }
 
 func (o *Options) ensureDefaults() {
+	if o.Changes == nil {
+		o.Changes = changes.New()
+	}
 	if o.TopicRoot == "" {
 		o.TopicRoot = wire.DefaultRoot
 	}
@@ -109,9 +113,6 @@ type Ingest struct {
 	// which sleeps. Taken before mu, never inside it.
 	writeMu sync.Mutex
 
-	changedMu sync.Mutex
-	changed   chan struct{} // closed at the next change (Changed)
-
 	mu       sync.Mutex // guards trackers, clocks and lastLog
 	trackers map[seqKey]*tracker
 	clocks   map[string]clockInfo // by device
@@ -145,7 +146,6 @@ func New(ctx context.Context, opts Options) (*Ingest, error) {
 		opts: opts, db: opts.DB, log: opts.Logger, metrics: m,
 		msgs:     make(chan message, 16384),
 		fresh:    make(chan []store.Event, 4),
-		changed:  make(chan struct{}),
 		done:     make(chan struct{}),
 		trackers: map[seqKey]*tracker{},
 		clocks:   map[string]clockInfo{},
@@ -356,7 +356,7 @@ func (in *Ingest) process(ctx context.Context, batch []message) error {
 		in.afterStatus(s)
 	}
 	if len(statuses) > 0 {
-		in.notifyChanged()
+		in.opts.Changes.Notify()
 	}
 	return errors.Join(classifyErr, recordErr)
 }

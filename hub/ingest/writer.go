@@ -228,13 +228,11 @@ func (in *Ingest) handled(ctx context.Context, stored, bad []store.Event, reason
 	}
 	in.metrics.checkins.WithLabelValues("stored").Add(float64(len(stored)))
 	in.metrics.checkins.WithLabelValues("quarantined").Add(float64(len(bad)))
-	if len(stored) > 0 && in.opts.OnStored != nil {
-		in.opts.OnStored(stored)
-	}
+	// The live counts first: a device acked sees its scan counted.
+	in.opts.Changes.Stored(stored)
 	for k, a := range moved {
 		in.ack(a.site, k.device, k.epoch, a.through)
 	}
-	in.notifyChanged()
 	return nil
 }
 
