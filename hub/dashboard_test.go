@@ -25,7 +25,19 @@ import (
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	chromium := testenv.Require(t, "chromium") // fails under CI=true when missing
-	profile := t.TempDir()                     // registered first: removed after Chromium has exited
+	// Not t.TempDir: Chromium's helper processes may still write in the
+	// profile for a moment after the browser exits, and t.TempDir's
+	// cleanup fails the test on "directory not empty". Removed (retried)
+	// after Chromium has exited: this cleanup is registered first.
+	profile, err := os.MkdirTemp("", "pointage-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox, // CI runs as root

@@ -189,7 +189,9 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Loc: loc, Now: opts.Now, Audit: h.audit, Logger: h.log}); err != nil {
 		return nil, err
 	}
-	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days},
+	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: h.corr, Sequences: h.ingest, Today: h.days.Today,
+		Corrected: h.days.Corrected, Audit: h.audit, Logger: h.log})
+	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: recorder,
 		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
@@ -240,21 +242,6 @@ func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, b
 func (a apiUsers) FromSession(r *http.Request) (api.User, bool) {
 	u, ok := web.UserFromRequest(a.s, r)
 	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
-}
-
-// correctionsNotifier tells the day service about each new correction, so
-// the live stream updates.
-type correctionsNotifier struct {
-	*corrections.Store
-	days *days.Service
-}
-
-func (c correctionsNotifier) Add(ctx context.Context, x corrections.Correction) (corrections.Correction, error) {
-	saved, err := c.Store.Add(ctx, x)
-	if err == nil {
-		c.days.Corrected()
-	}
-	return saved, err
 }
 
 // knownSites lists the sites of registered devices and of sequences.

@@ -48,15 +48,14 @@ type SessionUsers interface {
 
 // Ingest is what the API reads of the ingest pipeline.
 type Ingest interface {
-	Sequences() []ingest.SequenceState
 	DeviceViews(ctx context.Context) ([]ingest.DeviceView, error)
 	RecentRejected(ctx context.Context, limit int) ([]ingest.Rejected, error)
-	DeclareLost(ctx context.Context, site, device, epoch string, from, to uint64, correctionID string) error
 }
 
-// Corrections records and lists corrections.
+// Corrections records corrections (*corrections.Recorder: the rules,
+// the record, the read model told, the audit log) and lists them.
 type Corrections interface {
-	Add(ctx context.Context, c corrections.Correction) (corrections.Correction, error)
+	Record(ctx context.Context, by corrections.Author, c corrections.Correction) (corrections.Correction, error)
 	List(ctx context.Context, f corrections.Filter) ([]corrections.Correction, error)
 }
 
@@ -313,7 +312,6 @@ type (
 	}
 )
 
-
 func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 	site, status, msg := siteParam(r, u, false)
 	if status != 0 {
@@ -383,73 +381,30 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())
 		return
 	}
-	if u.Role == "school" && c.Site != u.Site {
-		writeError(w, http.StatusForbidden, "your account is limited to site "+u.Site)
-		return
-	}
-	if c.Kind == corrections.DeclareLost && u.Role != "office" {
-		writeError(w, http.StatusForbidden, "only the office declares a gap lost")
-		return
-	}
-	c.User = u.Name // attributed to who is logged in, whatever the body says
-	if c.Day == "" {
-		c.Day = a.opts.Days.Today().String()
-	}
-	if err := c.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if c.Kind == corrections.DeclareLost {
-		// Refused before it is recorded: a correction is never deleted, so
-		// one that cannot apply must not be written.
-		if msg := a.cannotDeclareLost(c); msg != "" {
-			writeError(w, http.StatusBadRequest, msg)
-			return
-		}
-	}
-	saved, err := a.opts.Corrections.Add(r.Context(), c)
-	if errors.Is(err, corrections.ErrClientIDReused) {
-		writeError(w, http.StatusConflict, err.Error())
-		return
-	}
-	if err != nil {
+	by := corrections.Author{Name: u.Name, Role: u.Role, Office: u.Role == "office", Site: u.Site, Addr: audit.Addr(r.RemoteAddr)}
+	saved, err := a.opts.Corrections.Record(r.Context(), by, c)
+	var refusal *corrections.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		writeError(w, refusalStatus[refusal.Kind], refusal.Msg)
+	case err != nil:
 		a.respond(w, r, nil, err)
-		return
-	}
-	if saved.Kind == corrections.DeclareLost {
-		// Applied on a replay too (it is idempotent): a retry then finishes
-		// a declaration whose first application failed.
-		if err := a.opts.Ingest.DeclareLost(r.Context(), saved.Site, saved.Device, saved.Epoch, saved.FromSeq, saved.ToSeq, saved.ID); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	if saved.Replay { // sent again (a lost answer, a tablet back online): recorded once
+	case saved.Replay: // sent again (a lost answer, a tablet back online): recorded once
 		writeJSON(w, http.StatusOK, saved)
-		return
+	default:
+		writeJSON(w, http.StatusCreated, saved)
 	}
-	a.log.Info("correction recorded", "id", saved.ID, "kind", saved.Kind, "site", saved.Site, "user", saved.User)
-	a.record(r, u, audit.Correction, saved.ID, fmt.Sprintf("%s %s %s %s: %s", saved.Kind, saved.Site, saved.Day, saved.PersonID, saved.Reason))
-	writeJSON(w, http.StatusCreated, saved)
+}
+
+var refusalStatus = map[corrections.RefusalKind]int{
+	corrections.Forbidden:      http.StatusForbidden,
+	corrections.Invalid:        http.StatusBadRequest,
+	corrections.ClientIDReused: http.StatusConflict,
 }
 
 // maxCorrectionBody bounds a correction's body: its longest field, the
 // reason, is 500 characters.
 const maxCorrectionBody = 16 << 10
-
-// cannotDeclareLost says why a declare_lost correction cannot apply (a
-// device and epoch the hub has no sequence of, a range too long), or "".
-func (a *API) cannotDeclareLost(c corrections.Correction) string {
-	if c.ToSeq-c.FromSeq >= ingest.MaxLostRange {
-		return fmt.Sprintf("to_seq: at most %d seqs in one declaration", ingest.MaxLostRange)
-	}
-	for _, sq := range a.opts.Ingest.Sequences() {
-		if sq.Device == c.Device && sq.Epoch == c.Epoch {
-			return ""
-		}
-	}
-	return fmt.Sprintf("device: no sequence known for device %s epoch %q", c.Device, c.Epoch)
-}
 
 // stream sends the day's counts now and at every change, as server-sent
 // events (event: counts), with a comment every 15 s to keep proxies open.

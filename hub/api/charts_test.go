@@ -42,6 +42,9 @@ func (c chartIngest) DeviceViews(context.Context) ([]ingest.DeviceView, error) {
 func (chartIngest) RecentRejected(context.Context, int) ([]ingest.Rejected, error) {
 	return nil, nil
 }
+func (c chartIngest) CanDeclareLost(device, epoch string, from, to uint64) error {
+	return ingest.CheckLost(c.seqs, device, epoch, from, to)
+}
 func (chartIngest) DeclareLost(context.Context, string, string, string, uint64, uint64, string) error {
 	return nil
 }
@@ -235,7 +238,8 @@ func (l *lostIngest) DeclareLost(_ context.Context, _, _, _ string, _, _ uint64,
 func TestDeclareLostRecordedOnlyWhenItApplies(t *testing.T) {
 	env := daystest.New(t, nil)
 	ing := &lostIngest{chartIngest: chartIngest{seqs: []ingest.SequenceState{{Site: "jules-ferry", Device: "jf-1", Epoch: "E1"}}}}
-	a := api.New(api.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}, Corrections: env.Corrections, Ingest: ing})
+	rec := corrections.NewRecorder(corrections.RecorderOptions{Store: env.Corrections, Sequences: ing, Today: func() civil.Date { return civil.Date{Year: 2026, Month: 11, Day: 27} }})
+	a := api.New(api.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}, Corrections: rec, Ingest: ing})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)

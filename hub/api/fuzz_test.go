@@ -152,7 +152,7 @@ func (fzIngest) DeclareLost(context.Context, string, string, string, uint64, uin
 
 type fzCorrections struct{}
 
-func (fzCorrections) Add(_ context.Context, c corrections.Correction) (corrections.Correction, error) {
+func (fzCorrections) Record(_ context.Context, _ corrections.Author, c corrections.Correction) (corrections.Correction, error) {
 	return c, nil
 }
 func (fzCorrections) List(_ context.Context, f corrections.Filter) ([]corrections.Correction, error) {

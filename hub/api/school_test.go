@@ -55,7 +55,8 @@ func schoolAPI(t *testing.T) *httptest.Server {
 			"cuisine": {Name: "cuisine", Role: "kitchen"},
 			"cuisjf":  {Name: "cuisjf", Role: "kitchen", Site: "jules-ferry"},
 		},
-		Corrections: notifier{corr, svc}, Days: svc, School: svc, Now: func() time.Time { return now },
+		Corrections: corrections.NewRecorder(corrections.RecorderOptions{Store: corr, Today: svc.Today, Corrected: svc.Corrected}),
+		Days:        svc, School: svc, Now: func() time.Time { return now },
 	})
 	mux := http.NewServeMux()
 	a.Register(mux)
@@ -125,20 +126,6 @@ func get(t *testing.T, srv *httptest.Server, user, path string, into any) (int, 
 		}
 	}
 	return resp.StatusCode, string(raw)
-}
-
-// notifier tells the days service about a new correction, as the hub does.
-type notifier struct {
-	*corrections.Store
-	svc *days.Service
-}
-
-func (n notifier) Add(ctx context.Context, c corrections.Correction) (corrections.Correction, error) {
-	saved, err := n.Store.Add(ctx, c)
-	if err == nil {
-		n.svc.Corrected()
-	}
-	return saved, err
 }
 
 type person struct {

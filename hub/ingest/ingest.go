@@ -775,6 +775,28 @@ func (in *Ingest) loadReceived(ctx context.Context, k seqKey, tr *tracker) error
 // MaxLostRange is the largest range one declaration may cover.
 const MaxLostRange = 100000
 
+// CanDeclareLost says why declaring from..to of device and epoch lost
+// cannot apply, or nil: it is checked before the correction is recorded,
+// since a correction is never deleted.
+func (in *Ingest) CanDeclareLost(device, epoch string, from, to uint64) error {
+	return CheckLost(in.Sequences(), device, epoch, from, to)
+}
+
+// CheckLost is the rule of CanDeclareLost over the sequences seqs: a range
+// of at most MaxLostRange seqs, of a device and epoch the hub has a
+// sequence of.
+func CheckLost(seqs []SequenceState, device, epoch string, from, to uint64) error {
+	if to-from >= MaxLostRange {
+		return fmt.Errorf("to_seq: at most %d seqs in one declaration", MaxLostRange)
+	}
+	for _, sq := range seqs {
+		if sq.Device == device && sq.Epoch == epoch {
+			return nil
+		}
+	}
+	return fmt.Errorf("device: no sequence known for device %s epoch %q", device, epoch)
+}
+
 // markLost records seqs the office declared lost as arrived and handled.
 func markLost(tr *tracker, from, to uint64, now time.Time) {
 	for s := from; s <= to; s++ {
