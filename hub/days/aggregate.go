@@ -12,13 +12,13 @@ import (
 // meals, garderie sessions, late pick-ups) and per staff member (days,
 // hours, missing clock-outs) from the store, every site: what the
 // retention keeps once the month's raw check-ins are purged.
-func (s *Service) MonthFigures(ctx context.Context, first civil.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error) {
+func (s *Views) MonthFigures(ctx context.Context, first civil.Date) ([]counts.ChildMonthRow, []counts.StaffMonthRow, error) {
 	if first.Day != 1 {
 		return nil, nil, fmt.Errorf("month figures: %s is not the first day of a month", first)
 	}
 	var results []counts.Result
 	for d := first; d.Month == first.Month; d = d.AddDays(1) {
-		day, err := s.compute(ctx, d, true)
+		day, err := s.comp.compute(ctx, d, true)
 		if err != nil {
 			return nil, nil, fmt.Errorf("month figures of %s: %w", counts.Month(first), err)
 		}

@@ -162,14 +162,14 @@ type AlertsView struct {
 
 // Alerts returns the alerts of every site (site "") or of one, from the
 // devices' views the caller read; ErrUnknownSite for a site nobody knows.
-func (s *Service) Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (AlertsView, error) {
+func (s *Views) Alerts(ctx context.Context, devices []ingest.DeviceView, site string) (AlertsView, error) {
 	if site != "" {
 		known := false
 		for _, d := range devices {
 			known = known || d.Site == site
 		}
 		if !known {
-			if _, err := s.Compute(ctx, s.Today(), site); err != nil {
+			if _, err := s.comp.Compute(ctx, s.comp.Today(), site); err != nil {
 				return AlertsView{}, err
 			}
 		}

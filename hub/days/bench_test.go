@@ -148,7 +148,7 @@ func benchCounts(b *testing.B, st store.Store) {
 func BenchmarkCountsDayCached(b *testing.B) {
 	st := benchSQLite(b)
 	svc := benchCity(b, st, []civil.Date{benchDay})
-	svc.opts.DB = benchDB
+	svc.Computer.opts.DB = benchDB
 	if _, err := svc.Counts(context.Background(), benchDay, ""); err != nil { // fills the cache
 		b.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func benchExport(b *testing.B, st store.Store, format string) {
 func BenchmarkExportMonthCached(b *testing.B) {
 	st := benchSQLite(b)
 	svc := benchCity(b, st, schoolDays())
-	svc.opts.DB = benchDB
+	svc.Computer.opts.DB = benchDB
 	started := time.Now()
 	if _, err := svc.Export(context.Background(), export.Meals, "2026-11", "", nil); err != nil { // fills the cache
 		b.Fatal(err)
@@ -247,7 +247,7 @@ func BenchmarkExportMonthInfluxDB(b *testing.B) {
 func BenchmarkCountsDayLive(b *testing.B) {
 	st := benchSQLite(b)
 	svc := benchCity(b, st, []civil.Date{benchDay})
-	svc.opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
+	svc.Computer.opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
 	if err := svc.Warm(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func BenchmarkCountsDayLive(b *testing.B) {
 // and folded into the running figures (Warm).
 func benchStartup(b *testing.B, st store.Store) {
 	svc := benchCity(b, st, []civil.Date{benchDay})
-	opts := svc.opts
+	opts := *svc.Computer.opts
 	opts.Now = func() time.Time { return benchDay.In(benchLoc).Add(13 * time.Hour) }
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

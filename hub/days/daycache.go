@@ -64,7 +64,7 @@ type dayCache struct {
 	computed int
 }
 
-func (s *Service) cacheReady(ctx context.Context) bool {
+func (s *Cache) cacheReady(ctx context.Context) bool {
 	if s.opts.DB == nil {
 		return false
 	}
@@ -81,7 +81,7 @@ func (s *Service) cacheReady(ctx context.Context) bool {
 }
 
 // NewCacheEpoch invalidates every cached day; the hub calls it at start.
-func (s *Service) NewCacheEpoch(ctx context.Context) error {
+func (s *Cache) NewCacheEpoch(ctx context.Context) error {
 	if !s.cacheReady(ctx) {
 		return nil
 	}
@@ -90,7 +90,7 @@ func (s *Service) NewCacheEpoch(ctx context.Context) error {
 }
 
 // bumpDays marks the cached rows of these days stale.
-func (s *Service) bumpDays(ctx context.Context, days map[civil.Date]bool) {
+func (s *Cache) bumpDays(ctx context.Context, days map[civil.Date]bool) {
 	if len(days) == 0 || !s.cacheReady(ctx) {
 		return
 	}
@@ -104,7 +104,7 @@ func (s *Service) bumpDays(ctx context.Context, days map[civil.Date]bool) {
 }
 
 // dayKey is what a day's rows depend on (see the package comment above).
-func (s *Service) dayKey(ctx context.Context, day civil.Date) (string, error) {
+func (s *Cache) dayKey(ctx context.Context, day civil.Date) (string, error) {
 	db := s.opts.DB
 	var epoch, version int64
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE((SELECT v FROM day_cache_epoch WHERE id = 1), 0), COALESCE((SELECT v FROM day_versions WHERE day = ?), 0)`,
@@ -125,8 +125,8 @@ func (s *Service) dayKey(ctx context.Context, day civil.Date) (string, error) {
 // cachedCounts returns the counts of a past day, every site, from the
 // cache when its key holds (ok false otherwise, with the key to store a
 // fresh count under).
-func (s *Service) cachedCounts(ctx context.Context, day civil.Date) (sites []json.RawMessage, key string, ok bool) {
-	if !day.Before(s.Today()) || !s.cacheReady(ctx) {
+func (s *Cache) cachedCounts(ctx context.Context, day civil.Date) (sites []json.RawMessage, key string, ok bool) {
+	if !day.Before(s.comp.Today()) || !s.cacheReady(ctx) {
 		return nil, "", false
 	}
 	key, err := s.dayKey(ctx, day)
@@ -146,7 +146,7 @@ func (s *Service) cachedCounts(ctx context.Context, day civil.Date) (sites []jso
 }
 
 // keepCounts stores a past day's counts under key.
-func (s *Service) keepCounts(ctx context.Context, day civil.Date, key string, d *Day) {
+func (s *Cache) keepCounts(ctx context.Context, day civil.Date, key string, d *Day) {
 	if key == "" {
 		return
 	}
@@ -173,8 +173,8 @@ type dayRows struct {
 
 // rowsOfDay returns a day's export rows: from the cache for a past day
 // when its key still holds, else counted (and cached for a past day).
-func (s *Service) rowsOfDay(ctx context.Context, day civil.Date) (*dayRows, error) {
-	cacheable := day.Before(s.Today()) && s.cacheReady(ctx)
+func (s *Cache) rowsOfDay(ctx context.Context, day civil.Date) (*dayRows, error) {
+	cacheable := day.Before(s.comp.Today()) && s.cacheReady(ctx)
 	var key string
 	if cacheable {
 		var err error
@@ -201,10 +201,10 @@ func (s *Service) rowsOfDay(ctx context.Context, day civil.Date) (*dayRows, erro
 	// Counted from the store (what a restart would count), every site.
 	var d *Day
 	var err error
-	if day.Before(s.Today()) {
-		d, err = s.compute(ctx, day, true)
+	if day.Before(s.comp.Today()) {
+		d, err = s.comp.compute(ctx, day, true)
 	} else {
-		d, err = s.Compute(ctx, day, "")
+		d, err = s.comp.Compute(ctx, day, "")
 	}
 	if err != nil {
 		return nil, err
@@ -251,7 +251,7 @@ func decodeRows[T any](b []byte, into *[]T) error {
 // are not cached yet, then, every night, the day that just ended: the
 // month's export then reads rows instead of counting. It runs until ctx
 // ends.
-func (s *Service) FillCache(ctx context.Context) {
+func (s *Cache) FillCache(ctx context.Context) {
 	if !s.cacheReady(ctx) {
 		return
 	}
@@ -262,7 +262,7 @@ func (s *Service) FillCache(ctx context.Context) {
 	case <-time.After(fillCacheDelay):
 	}
 	for {
-		today := s.Today()
+		today := s.comp.Today()
 		first := civil.Date{Year: today.Year, Month: today.Month, Day: 1}.AddDays(-1)
 		first = civil.Date{Year: first.Year, Month: first.Month, Day: 1}
 		started, n := time.Now(), 0
@@ -283,7 +283,7 @@ func (s *Service) FillCache(ctx context.Context) {
 			s.log.Info("export rows of past days prepared", "days", n, "took", time.Since(started).Round(time.Millisecond))
 		}
 		// Again a few minutes after the next local midnight.
-		next := s.Today().AddDays(1).In(s.opts.Loc).Add(5 * time.Minute)
+		next := s.comp.Today().AddDays(1).In(s.opts.Loc).Add(5 * time.Minute)
 		wait := time.Until(next)
 		if now := s.opts.Now(); next.After(now) {
 			wait = next.Sub(now)
@@ -299,14 +299,14 @@ func (s *Service) FillCache(ctx context.Context) {
 // fillCacheDelay is how long after the start FillCache begins.
 const fillCacheDelay = time.Minute
 
-func (s *Service) cacheComputed() int {
+func (s *Cache) cacheComputed() int {
 	s.dc.mu.Lock()
 	defer s.dc.mu.Unlock()
 	return s.dc.computed
 }
 
 // storedPastDays returns the local days before today of the events.
-func (s *Service) storedPastDays(evs []store.Event, today civil.Date) map[civil.Date]bool {
+func (s *Cache) storedPastDays(evs []store.Event, today civil.Date) map[civil.Date]bool {
 	var out map[civil.Date]bool
 	for _, e := range evs {
 		d := civil.DateOf(e.At.In(s.opts.Loc))
@@ -318,4 +318,10 @@ func (s *Service) storedPastDays(evs []store.Event, today civil.Date) map[civil.
 		}
 	}
 	return out
+}
+
+// stored takes events just stored (from the change feed): events of past
+// days (a device catching up) make those days' cached rows stale.
+func (s *Cache) stored(evs []store.Event) {
+	s.bumpDays(context.Background(), s.storedPastDays(evs, s.comp.Today()))
 }

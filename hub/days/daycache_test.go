@@ -162,7 +162,7 @@ func TestDayCache(t *testing.T) {
 	}
 	file(svc, export.Staff, "")
 	counted(92, "after a new epoch")
-	svc.opts.ConfigKey = "k2"
+	svc.Computer.opts.ConfigKey = "k2"
 	file(svc, export.Staff, "")
 	counted(122, "after a configuration change")
 	same("at the end")

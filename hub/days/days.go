@@ -50,9 +50,23 @@ type Options struct {
 	ConfigKey string
 }
 
-// Service computes days.
+// Service is the read model, assembled from three parts with one job
+// each (their methods are the Service's):
+//   - Computer: a local day's figures (Compute), today's kept up to date
+//     event by event (the live tally: live.go), recent days in memory;
+//   - Cache: past days' counts and export rows kept in hub.db (daycache.go);
+//   - Views: what the API, the dashboard, the exports and retention read
+//     (views.go: counts, events, unknown badges; school.go; series.go;
+//     alerts.go; history.go; month.go: exports; aggregate.go: retention).
 type Service struct {
-	opts Options
+	*Computer
+	*Cache
+	*Views
+}
+
+// Computer computes local days' figures.
+type Computer struct {
+	opts *Options
 	log  *slog.Logger
 
 	corrGen atomic.Uint64 // counts the corrections recorded
@@ -61,8 +75,22 @@ type Service struct {
 	cache   map[civil.Date]*cached
 
 	live live
-	past pastDays // the month series' past days (series.go)
-	dc   dayCache // export rows of past days in hub.db (daycache.go)
+}
+
+// Cache keeps past days' figures in hub.db.
+type Cache struct {
+	opts *Options
+	log  *slog.Logger
+	comp *Computer
+	dc   dayCache
+}
+
+// Views builds the read model's views from the Computer and the Cache.
+type Views struct {
+	opts  *Options
+	comp  *Computer
+	cache *Cache
+	past  pastDays // the month series' past days (series.go)
 }
 
 // cached is a computed day (every site), valid until the next change of
@@ -92,33 +120,43 @@ func New(opts Options) *Service {
 	if opts.Changes == nil {
 		opts.Changes = changes.New()
 	}
-	s := &Service{opts: opts, log: opts.Logger, cache: map[civil.Date]*cached{},
-		past: pastDays{days: map[civil.Date]pastDay{}}}
+	o := &opts
+	comp := &Computer{opts: o, log: opts.Logger, cache: map[civil.Date]*cached{}}
+	cache := &Cache{opts: o, log: opts.Logger, comp: comp}
+	views := &Views{opts: o, comp: comp, cache: cache, past: pastDays{days: map[civil.Date]pastDay{}}}
+	s := &Service{Computer: comp, Cache: cache, Views: views}
 	opts.Changes.OnStored(s.Stored)
 	return s
 }
 
+// Stored takes events just stored (from the change feed): past days'
+// cached rows they change are made stale, and today's are counted.
+func (s *Service) Stored(evs []store.Event) {
+	s.Cache.stored(evs)
+	s.Computer.Stored(evs)
+}
+
 // Today is the current local day.
-func (s *Service) Today() civil.Date { return civil.DateOf(s.opts.Now().In(s.opts.Loc)) }
+func (s *Computer) Today() civil.Date { return civil.DateOf(s.opts.Now().In(s.opts.Loc)) }
 
 // Bounds returns the UTC instants [from, to) of a local day.
-func (s *Service) Bounds(day civil.Date) (time.Time, time.Time) {
+func (s *Computer) Bounds(day civil.Date) (time.Time, time.Time) {
 	return day.In(s.opts.Loc).UTC(), day.AddDays(1).In(s.opts.Loc).UTC()
 }
 
 // Changed returns a channel closed at the next change of figures (an event
 // stored, a status, a correction).
-func (s *Service) Changed() <-chan struct{} { return s.opts.Changes.Changed() }
+func (s *Computer) Changed() <-chan struct{} { return s.opts.Changes.Changed() }
 
 // Corrected tells the service a correction was recorded.
-func (s *Service) Corrected() {
+func (s *Computer) Corrected() {
 	s.corrGen.Add(1)
 	s.opts.Changes.Notify()
 }
 
 // sites returns every known site: roster, devices, sequences, and the
 // events and corrections of the day.
-func (s *Service) sites(ctx context.Context, evs []store.Event, corrs []corrections.Correction) ([]string, error) {
+func (s *Computer) sites(ctx context.Context, evs []store.Event, corrs []corrections.Correction) ([]string, error) {
 	set := map[string]bool{}
 	all, err := s.opts.Roster.Sites(ctx)
 	if err != nil {
@@ -162,7 +200,7 @@ type Day struct {
 // is computed (the cross-site checks need them all) and kept until the
 // figures change, so repeated requests (dashboards, the live stream) cost
 // little.
-func (s *Service) Compute(ctx context.Context, day civil.Date, site string) (*Day, error) {
+func (s *Computer) Compute(ctx context.Context, day civil.Date, site string) (*Day, error) {
 	all, err := s.computeAll(ctx, day)
 	if err != nil {
 		return nil, err
@@ -192,7 +230,7 @@ func (s *Service) Compute(ctx context.Context, day civil.Date, site string) (*Da
 	return &Day{Date: all.Date, Sites: []string{site}, Results: map[string]counts.Result{site: all.Results[site]}, Snapshot: all.Snapshot}, nil
 }
 
-func (s *Service) computeAll(ctx context.Context, day civil.Date) (*Day, error) {
+func (s *Computer) computeAll(ctx context.Context, day civil.Date) (*Day, error) {
 	now := s.opts.Now()
 	s.cacheMu.Lock()
 	c := s.cache[day]
@@ -223,13 +261,13 @@ func (s *Service) computeAll(ctx context.Context, day civil.Date) (*Day, error) 
 // ComputeFromStore computes every site of a day from the store, bypassing
 // the live events and the cache: what a restart would compute. Tests use
 // it to prove the live figures equal the stored ones.
-func (s *Service) ComputeFromStore(ctx context.Context, day civil.Date) (*Day, error) {
+func (s *Computer) ComputeFromStore(ctx context.Context, day civil.Date) (*Day, error) {
 	return s.compute(ctx, day, true)
 }
 
 // compute computes every known site of a day, today from the live events
 // unless fromStore.
-func (s *Service) compute(ctx context.Context, day civil.Date, fromStore bool) (*Day, error) {
+func (s *Computer) compute(ctx context.Context, day civil.Date, fromStore bool) (*Day, error) {
 	// Every site is read, even for one: the cross-site checks need them all.
 	var evs []store.Event
 	var err error
@@ -282,7 +320,7 @@ func (s *Service) compute(ctx context.Context, day civil.Date, fromStore bool) (
 // builder turns a day's roster and corrections into the counting inputs
 // of its sites: Compute's and the live City's.
 type builder struct {
-	s      *Service
+	s      *Computer
 	day    civil.Date
 	snap   *roster.Snapshot
 	corrs  []corrections.Correction
@@ -298,7 +336,7 @@ type siteScan struct {
 }
 
 // newBuilder reads the day's roster and corrections.
-func (s *Service) newBuilder(ctx context.Context, day civil.Date) (*builder, error) {
+func (s *Computer) newBuilder(ctx context.Context, day civil.Date) (*builder, error) {
 	snap, err := s.opts.Roster.AsOf(ctx, day)
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ type HistoryEvent struct {
 
 // PersonHistory returns what the hub holds about one person over the days
 // from..to: ErrUnknownPerson, ErrBadRange.
-func (s *Service) PersonHistory(ctx context.Context, personID string, from, to civil.Date) (*PersonHistory, error) {
+func (s *Views) PersonHistory(ctx context.Context, personID string, from, to civil.Date) (*PersonHistory, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("%w: to is before from", ErrBadRange)
 	}
@@ -95,8 +95,8 @@ func (s *Service) PersonHistory(ctx context.Context, personID string, from, to c
 		h.Roster = append(h.Roster, rv)
 		suffixes[badgeSuffix(v.Match.Badge)] = true
 	}
-	start, _ := s.Bounds(from)
-	_, end := s.Bounds(to)
+	start, _ := s.comp.Bounds(from)
+	_, end := s.comp.Bounds(to)
 	q := store.Query{From: start, To: end}
 	for x := range suffixes {
 		q.BadgeSuffixes = append(q.BadgeSuffixes, x)

@@ -75,18 +75,15 @@ type eventKey struct {
 // Warm loads today's events from the store and builds the running
 // figures. The hub calls it before ingest starts, so no stored event is
 // missed; Stored ignores duplicates anyway.
-func (s *Service) Warm(ctx context.Context) error {
+func (s *Computer) Warm(ctx context.Context) error {
 	_, err := s.liveResults(ctx, s.Today())
 	return err
 }
 
 // Stored takes events just stored (from the change feed): today's join
 // the live events and are counted at once.
-func (s *Service) Stored(evs []store.Event) {
+func (s *Computer) Stored(evs []store.Event) {
 	today := s.Today()
-	// Events of past days (a device catching up) make those days' cached
-	// export rows stale.
-	s.bumpDays(context.Background(), s.storedPastDays(evs, today))
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if !s.live.loaded || s.live.day != today {
@@ -111,7 +108,7 @@ func (s *Service) Stored(evs []store.Event) {
 
 // load reads day's events from the store unless they are in memory.
 // Called with live.mu held.
-func (s *Service) load(ctx context.Context, day civil.Date) error {
+func (s *Computer) load(ctx context.Context, day civil.Date) error {
 	if s.live.loaded && s.live.day == day {
 		return nil
 	}
@@ -130,7 +127,7 @@ func (s *Service) load(ctx context.Context, day civil.Date) error {
 
 // liveEvents returns a copy of the events of day (today), loading them
 // from the store the first time of the day.
-func (s *Service) liveEvents(ctx context.Context, day civil.Date) ([]store.Event, error) {
+func (s *Computer) liveEvents(ctx context.Context, day civil.Date) ([]store.Event, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {
@@ -142,7 +139,7 @@ func (s *Service) liveEvents(ctx context.Context, day civil.Date) ([]store.Event
 // liveResults returns today's figures of every known site from the
 // running figures, building them first if the day, the roster or the
 // corrections changed since.
-func (s *Service) liveResults(ctx context.Context, day civil.Date) ([]counts.Result, error) {
+func (s *Computer) liveResults(ctx context.Context, day civil.Date) ([]counts.Result, error) {
 	for {
 		gen := s.corrGen.Load() // before reading: a correction meanwhile rebuilds next time
 		// The roster's generation, not its snapshot's identity: AsOf's small
@@ -175,7 +172,7 @@ func (s *Service) liveResults(ctx context.Context, day civil.Date) ([]counts.Res
 
 // liveFigures builds the running figures from b (if not nil) and reads
 // them; ok is false when there are none to read.
-func (s *Service) liveFigures(ctx context.Context, day civil.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
+func (s *Computer) liveFigures(ctx context.Context, day civil.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {

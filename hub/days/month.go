@@ -13,7 +13,7 @@ import (
 // Export computes every day of a month and returns its rows for the
 // billing (meals, garderie) or payroll (staff) export. progress, if set,
 // is called after each day with (days done, days in the month).
-func (s *Service) Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error) {
+func (s *Views) Export(ctx context.Context, kind export.Kind, month, site string, progress func(done, total int)) (export.Export, error) {
 	m, err := civil.ParseMonth(month)
 	if err != nil {
 		return export.Export{}, err
@@ -24,7 +24,7 @@ func (s *Service) Export(ctx context.Context, kind export.Kind, month, site stri
 	}
 	e := export.Export{Kind: kind, Month: month, Site: site, Loc: s.opts.Loc, GeneratedAt: s.opts.Now()}
 	if site != "" { // an unknown site is an error, not an empty export
-		if _, err := s.Compute(ctx, first, site); err != nil {
+		if _, err := s.comp.Compute(ctx, first, site); err != nil {
 			return export.Export{}, err
 		}
 	}
@@ -42,7 +42,7 @@ func (s *Service) Export(ctx context.Context, kind export.Kind, month, site stri
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				rows[i], errs[i] = s.rowsOfDay(ctx, first.AddDays(i))
+				rows[i], errs[i] = s.cache.rowsOfDay(ctx, first.AddDays(i))
 				mu.Lock()
 				done++
 				if progress != nil {

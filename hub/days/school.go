@@ -127,8 +127,8 @@ func ref(id string, p *roster.Person) PersonRef {
 }
 
 // School returns one site's day in detail, names included.
-func (s *Service) School(ctx context.Context, day civil.Date, site string) (SchoolView, error) {
-	d, err := s.Compute(ctx, day, site)
+func (s *Views) School(ctx context.Context, day civil.Date, site string) (SchoolView, error) {
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return SchoolView{}, err
 	}
@@ -226,8 +226,8 @@ type ChildEnrolment struct {
 
 // People returns the children and staff of a site as of the day, by
 // class then last name then first name (staff by name).
-func (s *Service) People(ctx context.Context, day civil.Date, site string) (PeopleView, error) {
-	d, err := s.Compute(ctx, day, site)
+func (s *Views) People(ctx context.Context, day civil.Date, site string) (PeopleView, error) {
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return PeopleView{}, err
 	}

@@ -149,7 +149,7 @@ func TestSchoolDay(t *testing.T) {
 // A missing clock-out is flagged on a past day, never guessed.
 func TestSchoolStaffMissingClockOut(t *testing.T) {
 	svc := schoolFixture(t)
-	svc.opts.Now = func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, svc.opts.Loc) }
+	svc.Computer.opts.Now = func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, svc.Computer.opts.Loc) }
 	got, err := svc.School(context.Background(), civil.Date{Year: 2026, Month: 11, Day: 27}, "jules-ferry")
 	if err != nil {
 		t.Fatal(err)

@@ -74,8 +74,8 @@ func bucketLabels() []string {
 // DaySeries returns the day's check-ins per quarter hour for a site (""
 // = every site added up); canteenOnly leaves the garderie and staff
 // series out (the kitchen's view). ErrUnknownSite for a site nobody knows.
-func (s *Service) DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (DaySeriesView, error) {
-	d, err := s.Compute(ctx, day, site)
+func (s *Views) DaySeries(ctx context.Context, day civil.Date, site string, canteenOnly bool) (DaySeriesView, error) {
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return DaySeriesView{}, err
 	}
@@ -146,7 +146,7 @@ type pastDay struct {
 	at          time.Time
 }
 
-func (s *Service) pastDays() *pastDays { return &s.past }
+func (s *Views) pastDays() *pastDays { return &s.past }
 
 func mealsOf(d *Day) map[string]MonthDay {
 	out := make(map[string]MonthDay, len(d.Sites))
@@ -160,7 +160,7 @@ func mealsOf(d *Day) map[string]MonthDay {
 
 // mealsOfCounts is mealsOf for a day's cached counts (the JSON of
 // GET /api/v1/counts' sites).
-func (s *Service) mealsOfCounts(d civil.Date, sites []json.RawMessage) map[string]MonthDay {
+func (s *Views) mealsOfCounts(d civil.Date, sites []json.RawMessage) map[string]MonthDay {
 	out := make(map[string]MonthDay, len(sites))
 	for _, raw := range sites {
 		var r struct {
@@ -185,9 +185,9 @@ func (s *Service) mealsOfCounts(d civil.Date, sites []json.RawMessage) map[strin
 // first, up to today, for a site ("" = every site added up). Past days are
 // computed once (four at a time) and cached (see pastDayTTL); today comes
 // from the live figures. ErrUnknownSite for a site nobody knows.
-func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string) (MonthSeriesView, error) {
+func (s *Views) MonthSeries(ctx context.Context, first civil.Date, site string) (MonthSeriesView, error) {
 	first = civil.Date{Year: first.Year, Month: first.Month, Day: 1}
-	today := s.Today()
+	today := s.comp.Today()
 	var days []civil.Date
 	for d := first; d.Month == first.Month && !today.Before(d); d = d.AddDays(1) {
 		days = append(days, d)
@@ -232,7 +232,7 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 			for i := range next {
 				d := days[i]
 				if d == today {
-					all, err := s.Compute(ctx, d, "") // cached by Compute
+					all, err := s.comp.Compute(ctx, d, "") // cached by Compute
 					if err != nil {
 						errs[i] = err
 						continue
@@ -243,17 +243,17 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 				// The day cache's counts (filled in the background) first;
 				// else compute, not Compute: a month would evict today from
 				// Compute's small cache.
-				sites, key, ok := s.cachedCounts(ctx, d)
+				sites, key, ok := s.cache.cachedCounts(ctx, d)
 				if ok {
 					figures[i] = s.mealsOfCounts(d, sites)
 				} else {
-					all, err := s.compute(ctx, d, false)
+					all, err := s.comp.compute(ctx, d, false)
 					if err != nil {
 						errs[i] = fmt.Errorf("%s: %w", d, err)
 						continue
 					}
 					figures[i] = mealsOf(all)
-					s.keepCounts(ctx, d, key, all)
+					s.cache.keepCounts(ctx, d, key, all)
 				}
 				cache.mu.Lock()
 				if len(cache.days) >= pastDaysLimit {
@@ -295,7 +295,7 @@ func (s *Service) MonthSeries(ctx context.Context, first civil.Date, site string
 		v.Days = append(v.Days, m)
 	}
 	if !known {
-		if _, err := s.Compute(ctx, today, site); err != nil {
+		if _, err := s.comp.Compute(ctx, today, site); err != nil {
 			return MonthSeriesView{}, err
 		}
 	}

@@ -152,7 +152,7 @@ func TestDayAndMonthSeries(t *testing.T) {
 		t.Fatalf("a cached day was read again at once:\n%s", got)
 	}
 	later := now.Add(pastDayTTL)
-	svc.opts.Now = func() time.Time { return later }
+	svc.Computer.opts.Now = func() time.Time { return later }
 	month("jules-ferry") // two stale days a request
 	if got := month("jules-ferry"); !strings.Contains(got, `{"date":"2026-11-01","meals":1,`) {
 		t.Fatalf("a stale day was not computed again:\n%s", got)

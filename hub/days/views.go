@@ -19,9 +19,9 @@ type CountsView struct {
 }
 
 // Counts returns the counts of a day (site "" = every known site).
-func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (CountsView, error) {
-	if day == s.Today() { // from the running figures
-		all, err := s.liveResults(ctx, day)
+func (s *Views) Counts(ctx context.Context, day civil.Date, site string) (CountsView, error) {
+	if day == s.comp.Today() { // from the running figures
+		all, err := s.comp.liveResults(ctx, day)
 		if err != nil {
 			return CountsView{}, err
 		}
@@ -37,7 +37,7 @@ func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (Coun
 		return v, nil
 	}
 	// A past day: from the day cache when it holds.
-	sites, key, ok := s.cachedCounts(ctx, day)
+	sites, key, ok := s.cache.cachedCounts(ctx, day)
 	if ok {
 		v := CountsView{Date: day.String(), Timezone: s.opts.Loc.String(), Sites: []counts.Result{}}
 		for _, raw := range sites {
@@ -55,13 +55,13 @@ func (s *Service) Counts(ctx context.Context, day civil.Date, site string) (Coun
 		// A site known since (a device registered): counted below.
 	}
 	if key != "" && !ok { // a past day not cached yet: keep every site's counts
-		all, err := s.Compute(ctx, day, "")
+		all, err := s.comp.Compute(ctx, day, "")
 		if err != nil {
 			return CountsView{}, err
 		}
-		s.keepCounts(ctx, day, key, all)
+		s.cache.keepCounts(ctx, day, key, all)
 	}
-	d, err := s.Compute(ctx, day, site)
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return CountsView{}, err
 	}
@@ -105,8 +105,8 @@ type EventsView struct {
 }
 
 // Events lists a site's events of a day with what each counted as.
-func (s *Service) Events(ctx context.Context, day civil.Date, site string, withNames bool) (EventsView, error) {
-	d, err := s.Compute(ctx, day, site)
+func (s *Views) Events(ctx context.Context, day civil.Date, site string, withNames bool) (EventsView, error) {
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return EventsView{}, err
 	}
@@ -145,8 +145,8 @@ type UnknownBadgesView struct {
 }
 
 // UnknownBadges lists the badges not in the roster seen on a day.
-func (s *Service) UnknownBadges(ctx context.Context, day civil.Date, site string) (UnknownBadgesView, error) {
-	d, err := s.Compute(ctx, day, site)
+func (s *Views) UnknownBadges(ctx context.Context, day civil.Date, site string) (UnknownBadgesView, error) {
+	d, err := s.comp.Compute(ctx, day, site)
 	if err != nil {
 		return UnknownBadgesView{}, err
 	}
