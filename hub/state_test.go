@@ -226,6 +226,14 @@ func TestHubDBFromBeforeVersions(t *testing.T) {
 	if err != nil || !slices.Contains(sites, "jules-ferry") || !slices.Contains(sites, "victor-hugo") {
 		t.Fatalf("known sites %v %v", sites, err)
 	}
+	// A site known only from a sequence (its device removed) is still known
+	// with ingest not running: hub.db's sequences are read.
+	if err := st.Devices.Remove(ctx, "d3"); err != nil {
+		t.Fatal(err)
+	}
+	if sites, err := st.KnownSites(ctx); err != nil || !slices.Contains(sites, "victor-hugo") {
+		t.Fatalf("known sites without d3 registered: %v %v", sites, err)
+	}
 	if _, err := st.DB.Exec(`DELETE FROM audit_log`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("the audit log's triggers are gone: DELETE gave %v", err)
 	}
