@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,18 +21,12 @@ import (
 	"pointage/hub/api"
 	"pointage/hub/audit"
 	"pointage/hub/broker"
-	"pointage/hub/calendar"
-	"pointage/hub/changes"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
-	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/ingest"
-	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
-	"pointage/hub/store/influxstore"
-	"pointage/hub/store/sqlitestore"
 	"pointage/hub/users"
 	"pointage/hub/web"
 	"pointage/internal/link"
@@ -52,35 +44,24 @@ type Options struct {
 
 // Hub is a configured pointage-hub.
 type Hub struct {
-	cfg     Config
-	opts    Options
-	log     *slog.Logger
-	db      *sql.DB
-	devices *devices.Registry
-	store   store.Store
-	broker  *broker.Broker // nil with an external broker
-	link    *link.Link     // nil with the embedded broker
-	ingest  *ingest.Ingest
-	roster  *roster.Roster
-	corr    *corrections.Store
-	users   *users.Store
-	audit   *audit.Log
-	keep    *retention.Retention
-	days    *days.Service
-	api     *api.API
-	reg     *prometheus.Registry
-	httpLn  net.Listener
-	http    *http.Server
+	cfg    Config
+	opts   Options
+	log    *slog.Logger
+	state  *State         // hub.db, the store and what is built on them
+	broker *broker.Broker // nil with an external broker
+	link   *link.Link     // nil with the embedded broker
+	ingest *ingest.Ingest
+	api    *api.API
+	reg    *prometheus.Registry
+	httpLn net.Listener
+	http   *http.Server
 
 	closeOnce sync.Once
 }
 
-// New opens the databases and the store, and listens on the HTTP and
+// New opens the hub's state (OpenState), and listens on the HTTP and
 // embedded MQTT addresses; Run serves.
 func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -96,24 +77,10 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	}()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if h.db, err = db.Open(ctx, filepath.Join(cfg.DataDir, "hub.db")); err != nil {
+	if h.state, err = OpenState(ctx, cfg, StateOptions{Logger: h.log, Now: opts.Now}); err != nil {
 		return nil, err
 	}
-	if h.devices, err = devices.New(ctx, h.db, h.log); err != nil {
-		return nil, err
-	}
-	if cfg.InfluxURL != "" {
-		h.store, err = influxstore.Open(ctx, influxstore.Options{URL: cfg.InfluxURL, Org: cfg.InfluxOrg, Bucket: cfg.InfluxBucket,
-			Token: string(cfg.InfluxToken), Logger: h.log})
-		h.log.Info("store: InfluxDB", "url", cfg.InfluxURL, "bucket", cfg.InfluxBucket)
-	} else {
-		path := filepath.Join(cfg.DataDir, "checkins.db")
-		h.store, err = sqlitestore.Open(ctx, path, h.log)
-		h.log.Info("store: SQLite", "path", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open the store: %w", err)
-	}
+	st := h.state
 
 	var pub ingest.Publisher
 	if cfg.MQTTURL == "" {
@@ -124,7 +91,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		if opts.AllowAnyDevice {
 			bopts.AllowAll = true
 		} else {
-			bopts.Auth = h.devices
+			bopts.Auth = st.Devices
 		}
 		if h.broker, err = broker.New(bopts); err != nil {
 			return nil, err
@@ -145,54 +112,21 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		}
 		pub = linkPublisher{h.link}
 	}
-	// One feed of changes: ingest's stored events reach the read model's
-	// live tally through it, and the live stream waits on it.
-	feed := changes.New()
 	var registry ingest.Registry
 	if cfg.RequireRegistration {
-		registry = registered{h.devices}
+		registry = registered{st.Devices}
 	}
-	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: h.db, Store: h.store, Publisher: pub, TopicRoot: cfg.TopicRoot,
+	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: st.DB, Store: st.Store, Publisher: pub, TopicRoot: cfg.TopicRoot,
 		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg,
-		Changes: feed,
+		Changes: st.Changes, // the day service's live tally and the live stream
 	}); err != nil {
 		return nil, err
 	}
-	loc, _ := time.LoadLocation(cfg.Timezone) // validated
-	var cal *calendar.Calendar
-	if cfg.Calendar != "" {
-		if cal, err = calendar.Load(cfg.Calendar); err != nil {
-			return nil, fmt.Errorf("--calendar: %w", err)
-		}
-	}
-	sites, err := LoadSites(cfg.Sites)
-	if err != nil {
-		return nil, err
-	}
-	if h.roster, err = roster.New(ctx, h.db); err != nil {
-		return nil, err
-	}
-	if h.corr, err = corrections.New(ctx, h.db, opts.Now); err != nil {
-		return nil, err
-	}
-	h.days = days.New(days.Options{Store: h.store, Roster: h.roster, Corrections: h.corr, Calendar: cal, Loc: loc, Now: opts.Now,
-		DB: h.db, ConfigKey: configKey(cfg),
-		Sessions:   sessionsOf(sites),
-		KnownSites: h.knownSites, Changes: feed, Logger: h.log})
-	if h.users, err = users.New(ctx, h.db, h.log); err != nil {
-		return nil, err
-	}
-	if h.audit, err = audit.New(ctx, h.db, opts.Now); err != nil {
-		return nil, err
-	}
-	if h.keep, err = retention.New(ctx, retention.Options{DB: h.db, Store: h.store, Figures: h.days, Months: cfg.RetentionMonths,
-		Loc: loc, Now: opts.Now, Audit: h.audit, Logger: h.log}); err != nil {
-		return nil, err
-	}
-	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: h.corr, Sequences: h.ingest, Today: h.days.Today,
-		Corrected: h.days.Corrected, Audit: h.audit, Logger: h.log})
-	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: recorder,
-		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
+	st.useLiveSequences(h.sequenceSites)
+	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: st.Corrections, Sequences: h.ingest, Today: st.Days.Today,
+		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
+	h.api = api.New(api.Options{Users: apiUsers{st.Users}, Ingest: h.ingest, Corrections: recorder,
+		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
 	if err != nil {
@@ -244,20 +178,14 @@ func (a apiUsers) FromSession(r *http.Request) (api.User, bool) {
 	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
 }
 
-// knownSites lists the sites of registered devices and of sequences.
-func (h *Hub) knownSites(ctx context.Context) ([]string, error) {
-	devs, err := h.devices.List(ctx)
-	if err != nil {
-		return nil, err
-	}
+// sequenceSites lists the sites of the sequences ingest keeps (State's
+// KnownSites while the hub runs).
+func (h *Hub) sequenceSites() []string {
 	var out []string
-	for _, d := range devs {
-		out = append(out, d.Site)
-	}
 	for _, s := range h.ingest.Sequences() {
 		out = append(out, s.Site)
 	}
-	return out, nil
+	return out
 }
 
 // linkPublisher adapts link.Link to ingest.Publisher.
@@ -317,26 +245,29 @@ func (h *Hub) MQTTConnected() bool {
 	return h.broker != nil
 }
 
+// State is the hub's state: hub.db, the store and what is built on them.
+func (h *Hub) State() *State { return h.state }
+
 // Devices is the device registry.
-func (h *Hub) Devices() *devices.Registry { return h.devices }
+func (h *Hub) Devices() *devices.Registry { return h.state.Devices }
 
 // Ingest is the ingest pipeline.
 func (h *Hub) Ingest() *ingest.Ingest { return h.ingest }
 
 // Roster is the roster.
-func (h *Hub) Roster() *roster.Roster { return h.roster }
+func (h *Hub) Roster() *roster.Roster { return h.state.Roster }
 
 // Users is the user store.
-func (h *Hub) Users() *users.Store { return h.users }
+func (h *Hub) Users() *users.Store { return h.state.Users }
 
 // Days computes the figures of local days.
-func (h *Hub) Days() *days.Service { return h.days }
+func (h *Hub) Days() *days.Service { return h.state.Days }
 
 // Audit is the audit log.
-func (h *Hub) Audit() *audit.Log { return h.audit }
+func (h *Hub) Audit() *audit.Log { return h.state.Audit }
 
 // Store is the time-series store.
-func (h *Hub) Store() store.Store { return h.store }
+func (h *Hub) Store() store.Store { return h.state.Store }
 
 func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -350,7 +281,7 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
-	mux.Handle("/", web.New(web.Options{Users: h.users, Audit: h.audit, Logger: h.log})) // the dashboard
+	mux.Handle("/", web.New(web.Options{Users: h.state.Users, Audit: h.state.Audit, Logger: h.log})) // the dashboard
 	return apiHeaders(mux)
 }
 
@@ -358,7 +289,7 @@ func (h *Hub) routes() http.Handler {
 // credentials changed (password set, device removed), by this process or
 // by the `devices` command, within RevokeEvery.
 func (h *Hub) revokeSessions(ctx context.Context) {
-	last, err := h.devices.LatestRevocation(ctx)
+	last, err := h.state.Devices.LatestRevocation(ctx)
 	if err != nil {
 		h.log.Error("device revocations unreadable: a removed device keeps its open session until it reconnects", "err", err)
 	}
@@ -370,7 +301,7 @@ func (h *Hub) revokeSessions(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		devices, next, err := h.devices.Revocations(ctx, last)
+		devices, next, err := h.state.Devices.Revocations(ctx, last)
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Warn("could not read device revocations", "err", err)
@@ -426,12 +357,12 @@ func apiHeaders(next http.Handler) http.Handler {
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.Close()
 	started := time.Now()
-	if err := h.days.Warm(ctx); err != nil {
+	if err := h.state.Days.Warm(ctx); err != nil {
 		h.log.Warn("could not load today's events for the live counts; the first request will retry", "err", err)
 	} else {
 		h.log.Info("live counts loaded from the store", "took", time.Since(started).Round(time.Millisecond))
 	}
-	if !h.users.Any(ctx) {
+	if !h.state.Users.Any(ctx) {
 		h.log.Warn("no users yet: the API answers local (loopback) requests without authentication and refuses all others; create one with pointage-hub users add")
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -441,16 +372,16 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); h.ingest.Run(runCtx) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); h.keep.Loop(runCtx) }() // raw check-ins older than --retention-months
+	go func() { defer wg.Done(); h.state.Retention.Loop(runCtx) }() // raw check-ins older than --retention-months
 	if h.broker != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); h.revokeSessions(runCtx) }()
 	}
-	if err := h.days.NewCacheEpoch(ctx); err != nil {
+	if err := h.state.Days.NewCacheEpoch(ctx); err != nil {
 		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
 	} else {
 		wg.Add(1)
-		go func() { defer wg.Done(); h.days.FillCache(runCtx) }() // past days' export rows, in the background
+		go func() { defer wg.Done(); h.state.Days.FillCache(runCtx) }() // past days' export rows, in the background
 	}
 
 	if h.broker != nil {
@@ -504,11 +435,8 @@ func (h *Hub) Close() error {
 		if h.httpLn != nil {
 			h.httpLn.Close()
 		}
-		if h.store != nil {
-			h.store.Close()
-		}
-		if h.db != nil {
-			h.db.Close()
+		if h.state != nil {
+			h.state.Close()
 		}
 	})
 	return nil

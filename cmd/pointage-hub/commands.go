@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +16,6 @@ import (
 	"pointage/demo"
 	"pointage/hub"
 	"pointage/hub/audit"
-	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/export"
 	"pointage/hub/roster"
@@ -103,24 +100,12 @@ func dataDir(cmd *cobra.Command, dir string) string {
 	return dir
 }
 
-// openState opens hub.db under dir and builds one of the hub's stores on
-// it (devices, users, roster); closeDB releases the database.
-func openState[T any](ctx context.Context, dir string, build func(context.Context, *sql.DB) (T, error)) (t T, closeDB func(), err error) {
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
-	if err != nil {
-		return t, nil, err
-	}
-	if t, err = build(ctx, sqlDB); err != nil {
-		sqlDB.Close()
-		return t, nil, err
-	}
-	return t, func() { sqlDB.Close() }, nil
-}
-
-func openRegistry(ctx context.Context, dir string) (*devices.Registry, func(), error) {
-	return openState(ctx, dir, func(ctx context.Context, sqlDB *sql.DB) (*devices.Registry, error) {
-		return devices.New(ctx, sqlDB, nil)
-	})
+// openHubDB opens the hub's state in the command's data folder, hub.db
+// only (devices, users, roster): the commands given --data-dir alone.
+func openHubDB(cmd *cobra.Command, dir string) (*hub.State, error) {
+	cfg := hub.Defaults()
+	cfg.DataDir = dataDir(cmd, dir)
+	return hub.OpenState(cmd.Context(), cfg, hub.StateOptions{HubDBOnly: true})
 }
 
 // stdinPassword is the password of --password-stdin ("" without it: the
@@ -134,12 +119,12 @@ func stdinPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 
 // withRegistry runs f on the device registry of the command's data folder.
 func withRegistry(cmd *cobra.Command, dir string, f func(*devices.Registry) error) error {
-	reg, closeDB, err := openRegistry(cmd.Context(), dataDir(cmd, dir))
+	st, err := openHubDB(cmd, dir)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
-	return f(reg)
+	defer st.Close()
+	return f(st.Devices)
 }
 
 // readPasswordLine reads the first line of r; its newline is not part of it.
@@ -259,12 +244,12 @@ func rosterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, closeDB, err := openState(cmd.Context(), dataDir(cmd, dir), roster.New)
+			st, err := openHubDB(cmd, dir)
 			if err != nil {
 				return err
 			}
-			defer closeDB()
-			_, parsed, err := roster.ImportFile(cmd.Context(), r, args[0], day, cmd.OutOrStdout())
+			defer st.Close()
+			_, parsed, err := roster.ImportFile(cmd.Context(), st.Roster, args[0], day, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -333,13 +318,13 @@ func exportCmd() *cobra.Command {
 			if !export.ValidFormat(format) {
 				return fmt.Errorf("--format %q: want csv or xlsx", format)
 			}
-			off, closeAll, err := openOffline(cmd, &cfg, configFile)
+			st, err := openState(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
+			defer st.Close()
 			stderr := cmd.ErrOrStderr()
-			e, err := off.Days.Export(cmd.Context(), kind, month, site, func(done, total int) {
+			e, err := st.Days.Export(cmd.Context(), kind, month, site, func(done, total int) {
 				fmt.Fprintf(stderr, "\rcounting day %d/%d", done, total)
 			})
 			fmt.Fprintln(stderr)
@@ -364,7 +349,7 @@ func exportCmd() *cobra.Command {
 				os.Remove(out)
 				return err
 			}
-			recordCLI(cmd, off.Audit, audit.Export, string(kind)+" "+e.Month+" "+cmpOr(site, "all sites"), fmt.Sprintf("%s, %d rows, to %s", format, e.Len(), out))
+			recordCLI(cmd, st.Audit, audit.Export, string(kind)+" "+e.Month+" "+cmpOr(site, "all sites"), fmt.Sprintf("%s, %d rows, to %s", format, e.Len(), out))
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d rows)\n", out, e.Len())
 			return nil
 		},
@@ -382,11 +367,6 @@ func usersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "People who use the dashboard and the API (office, school, kitchen)"}
 	var dir, role, site string
 	var fromStdin bool
-	open := func(cmd *cobra.Command) (*users.Store, func(), error) {
-		return openState(cmd.Context(), dataDir(cmd, dir), func(ctx context.Context, sqlDB *sql.DB) (*users.Store, error) {
-			return users.New(ctx, sqlDB, nil)
-		})
-	}
 	add := &cobra.Command{
 		Use:   "add NAME --role office|school|kitchen [--site S]",
 		Short: "Add a user; prints a generated password once unless --password-stdin",
@@ -399,12 +379,12 @@ func usersCmd() *cobra.Command {
 			if !fromStdin {
 				password = users.GeneratePassword()
 			}
-			s, closeDB, err := open(cmd)
+			st, err := openHubDB(cmd, dir)
 			if err != nil {
 				return err
 			}
-			defer closeDB()
-			u, err := s.Add(cmd.Context(), args[0], role, site, password)
+			defer st.Close()
+			u, err := st.Users.Add(cmd.Context(), args[0], role, site, password)
 			if err != nil {
 				return err
 			}
@@ -426,12 +406,12 @@ func usersCmd() *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, closeDB, err := open(cmd)
+			st, err := openHubDB(cmd, dir)
 			if err != nil {
 				return err
 			}
-			defer closeDB()
-			all, err := s.List(cmd.Context())
+			defer st.Close()
+			all, err := st.Users.List(cmd.Context())
 			if err != nil {
 				return err
 			}

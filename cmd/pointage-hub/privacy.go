@@ -18,13 +18,14 @@ import (
 	"pointage/internal/civil"
 )
 
-// openOffline applies the configuration's precedence and opens what the
-// commands that run beside a hub use (hub.OpenOffline).
-func openOffline(cmd *cobra.Command, cfg *hub.Config, configFile string) (*hub.Offline, func(), error) {
+// openState applies the configuration's precedence and opens the hub's
+// state, for the commands that run beside a hub (export, audit,
+// person-data, retention).
+func openState(cmd *cobra.Command, cfg *hub.Config, configFile string) (*hub.State, error) {
 	if err := applyPrecedence(cmd, cfg, configFile); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return hub.OpenOffline(cmd.Context(), *cfg, nil)
+	return hub.OpenState(cmd.Context(), *cfg, hub.StateOptions{})
 }
 
 // cliUser is who runs a command, for the audit log.
@@ -53,14 +54,14 @@ func auditCmd() *cobra.Command {
 		Short: "Show the audit log (logins, corrections, exports, views of a person's data), or --verify its chain",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			off, closeAll, err := openOffline(cmd, &cfg, configFile)
+			st, err := openState(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
+			defer st.Close()
 			out := cmd.OutOrStdout()
 			if verify {
-				n, err := off.Audit.Verify(cmd.Context())
+				n, err := st.Audit.Verify(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("%w (%d entries hold before it); keep a copy of hub.db and tell whoever is responsible for the hub's security", err, n)
 				}
@@ -75,7 +76,7 @@ func auditCmd() *cobra.Command {
 				}
 				f.From = d.In(time.UTC)
 			}
-			entries, err := off.Audit.List(cmd.Context(), f)
+			entries, err := st.Audit.List(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -111,12 +112,12 @@ func personDataCmd() *cobra.Command {
 		Short: "Export everything held about one person (a family's access request, docs/PRIVACY.md) as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			off, closeAll, err := openOffline(cmd, &cfg, configFile)
+			st, err := openState(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
-			end := off.Days.Today()
+			defer st.Close()
+			end := st.Days.Today()
 			start := end.AddDays(-547) // 18 months: the default retention
 			for _, p := range []struct {
 				name, v string
@@ -132,14 +133,14 @@ func personDataCmd() *cobra.Command {
 				*p.d = d
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "reading %s's data from %s to %s…\n", args[0], start, end)
-			h, err := off.Days.PersonHistory(cmd.Context(), args[0], start, end)
+			h, err := st.Days.PersonHistory(cmd.Context(), args[0], start, end)
 			if err != nil {
 				return err
 			}
 			if out == "" {
 				out = fmt.Sprintf("pointage-%s-%s-%s.json", args[0], start, end)
 			}
-			months, err := off.Retention.PersonMonths(cmd.Context(), args[0])
+			months, err := st.Retention.PersonMonths(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -155,7 +156,7 @@ func personDataCmd() *cobra.Command {
 			if err := os.WriteFile(out, append(b, '\n'), 0o600); err != nil {
 				return err
 			}
-			recordCLI(cmd, off.Audit, audit.ExportChild, args[0], fmt.Sprintf("%s to %s, %d check-ins, to %s", start, end, len(h.Events), out))
+			recordCLI(cmd, st.Audit, audit.ExportChild, args[0], fmt.Sprintf("%s to %s, %d check-ins, to %s", start, end, len(h.Events), out))
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d roster versions, %d check-ins, %d corrections)\n", out, len(h.Roster), len(h.Events), len(h.Corrections))
 			return nil
 		},
@@ -183,13 +184,13 @@ func retentionCmd() *cobra.Command {
 		Short: "Apply the retention now: keep each old month's figures per person, purge its raw check-ins (the hub also does it daily)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			off, closeAll, err := openOffline(cmd, &cfg, configFile)
+			st, err := openState(cmd, &cfg, configFile)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
+			defer st.Close()
 			stderr := cmd.ErrOrStderr()
-			rep, err := off.Retention.Run(cmd.Context(), dryRun, func(month string) {
+			rep, err := st.Retention.Run(cmd.Context(), dryRun, func(month string) {
 				fmt.Fprintf(stderr, "month %s: computing the figures to keep…\n", month)
 			})
 			if err != nil {

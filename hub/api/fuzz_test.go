@@ -191,7 +191,7 @@ func fzHandler(f *testing.F) http.Handler {
 	// The audit log fsyncs each entry: on tmpfs that costs nothing and the
 	// fuzzer runs ten times faster.
 	dir := testenv.FastDir(f)
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"pointage/hub/db"
 )
 
 // Actions.
@@ -47,6 +49,9 @@ type Entry struct {
 	Hash   string    `json:"hash"`
 }
 
+// schema is version 1 of the audit log in hub.db (hub/db: a released
+// step never changes; a change is a new step). Its triggers refuse every
+// UPDATE and DELETE.
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_log (
 	id     INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,13 +78,14 @@ type Log struct {
 	mu  sync.Mutex // one writer: the chain needs the previous hash
 }
 
-// New creates the table if needed.
+func init() {
+	db.Register(db.Migration{Package: "audit", Steps: []db.Step{{Version: 1, SQL: schema}}})
+}
+
+// New is the audit log on hub.db, migrated (hub/db).
 func New(ctx context.Context, db *sql.DB, now func() time.Time) (*Log, error) {
 	if now == nil {
 		now = time.Now
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create the audit log: %w", err)
 	}
 	return &Log{db: db, now: now}, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"pointage/hub/db"
 	"pointage/internal/civil"
 	"pointage/internal/wire"
 )
@@ -175,6 +176,9 @@ type Store struct {
 	now func() time.Time
 }
 
+// schema, addClientID and clientIndex are version 1 of the corrections
+// table in hub.db (hub/db: a released step never changes; a change is a
+// new step).
 const schema = `CREATE TABLE IF NOT EXISTS corrections (
 	id TEXT PRIMARY KEY,
 	kind TEXT NOT NULL,
@@ -200,25 +204,33 @@ CREATE INDEX IF NOT EXISTS corrections_day ON corrections (site, day);`
 // is added to a table made by an older hub).
 const clientIndex = `CREATE UNIQUE INDEX IF NOT EXISTS corrections_client ON corrections (user, client_id) WHERE client_id != ''`
 
-// New creates the table.
+func init() {
+	db.Register(db.Migration{Package: "corrections", Steps: []db.Step{
+		{Version: 1, SQL: schema},
+		{Version: 1, Func: addClientID},
+		{Version: 1, SQL: clientIndex},
+	}})
+}
+
+// addClientID adds client_id to a table made by a hub before it had one
+// (the only step of version 1 that looks at what is there: CREATE TABLE IF
+// NOT EXISTS leaves such a table as it is).
+func addClientID(ctx context.Context, tx *sql.Tx) error {
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('corrections') WHERE name = 'client_id'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		_, err := tx.ExecContext(ctx, `ALTER TABLE corrections ADD COLUMN client_id TEXT NOT NULL DEFAULT ''`)
+		return err
+	}
+	return nil
+}
+
+// New is the corrections store on hub.db, migrated (hub/db).
 func New(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("corrections: create table: %w", err)
-	}
-	var has int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('corrections') WHERE name = 'client_id'`).Scan(&has); err != nil {
-		return nil, fmt.Errorf("corrections: %w", err)
-	}
-	if has == 0 { // a table made by an older hub
-		if _, err := db.ExecContext(ctx, `ALTER TABLE corrections ADD COLUMN client_id TEXT NOT NULL DEFAULT ''`); err != nil {
-			return nil, fmt.Errorf("corrections: add client_id: %w", err)
-		}
-	}
-	if _, err := db.ExecContext(ctx, clientIndex); err != nil {
-		return nil, fmt.Errorf("corrections: %w", err)
 	}
 	return &Store{db: db, now: now}, nil
 }

@@ -11,7 +11,8 @@ import (
 	"pointage/hub/db"
 )
 
-// openDB opens an empty hub.db, closed at the end of the test.
+// openDB opens an empty hub.db, not migrated, closed at the end of the
+// test.
 func openDB(t *testing.T) *sql.DB {
 	t.Helper()
 	sqlDB, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
@@ -22,10 +23,14 @@ func openDB(t *testing.T) *sql.DB {
 	return sqlDB
 }
 
-// openStore is a Store on an empty hub.db.
+// openStore is a Store on an empty hub.db, migrated.
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := New(context.Background(), openDB(t), nil)
+	sqlDB := openDB(t)
+	if _, err := db.Migrate(context.Background(), sqlDB); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), sqlDB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +144,8 @@ func TestClientIDRecordsOnce(t *testing.T) {
 	}
 }
 
-// A table made by a hub without client_id gets the column, and keeps its
-// rows.
+// A table made by a hub without client_id gets the column when hub.db is
+// migrated, and keeps its rows.
 func TestClientIDColumnAddedToAnOldTable(t *testing.T) {
 	ctx := context.Background()
 	sqlDB := openDB(t)
@@ -150,6 +155,9 @@ func TestClientIDColumnAddedToAnOldTable(t *testing.T) {
 		from_seq INTEGER NOT NULL DEFAULT 0, to_seq INTEGER NOT NULL DEFAULT 0, user TEXT NOT NULL, reason TEXT NOT NULL,
 		created_at INTEGER NOT NULL);
 		INSERT INTO corrections (id, kind, site, day, person_id, user, reason, created_at) VALUES ('old', 'absence', 'jules-ferry', '2026-11-20', 'E001', 'marie', 'malade', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx, sqlDB); err != nil {
 		t.Fatal(err)
 	}
 	s, err := New(ctx, sqlDB, nil)
@@ -169,7 +177,7 @@ func TestClientIDColumnAddedToAnOldTable(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].ID != "old" {
 		t.Fatalf("after the migration: %+v %v", list, err)
 	}
-	if _, err := New(ctx, sqlDB, nil); err != nil {
-		t.Fatalf("opening again: %v", err)
+	if m, err := db.Migrate(ctx, sqlDB); err != nil || m.Steps != 0 {
+		t.Fatalf("migrating again: %+v %v", m, err)
 	}
 }

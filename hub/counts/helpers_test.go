@@ -34,7 +34,7 @@ func mustLoc(name string) *time.Location {
 func snapshot(tb testing.TB, day civil.Date, people ...roster.Person) *roster.Snapshot {
 	tb.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(tb.TempDir(), "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(tb.TempDir(), "hub.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func benchInflux(b *testing.B) store.Store {
 func benchCity(b *testing.B, st store.Store, days []civil.Date) *Service {
 	b.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(b.TempDir(), "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(b.TempDir(), "hub.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pointage/hub/counts"
+	"pointage/hub/db"
 	"pointage/hub/export"
 	"pointage/hub/store"
 	"pointage/internal/civil"
@@ -31,6 +32,9 @@ import (
 //
 // Today and later days are never cached. The hub fills the cache in the
 // background (FillCache) so exports are fast from the first one.
+//
+// dayCacheSchema is version 1 of the cache's tables in hub.db (hub/db: a
+// released step never changes; a change is a new step).
 const dayCacheSchema = `
 CREATE TABLE IF NOT EXISTS day_rows (
 	day      TEXT PRIMARY KEY, -- YYYY-MM-DD
@@ -55,30 +59,20 @@ CREATE TABLE IF NOT EXISTS day_counts (
 );
 `
 
-// dayCache is the Service's handle on the cache tables (nil DB: no cache).
+func init() {
+	db.Register(db.Migration{Package: "days", Steps: []db.Step{{Version: 1, SQL: dayCacheSchema}}})
+}
+
+// dayCache is the Service's bookkeeping of the cache (nil DB: no cache).
 type dayCache struct {
-	once sync.Once
-	err  error
 	// computed counts the days computed for the cache (tests).
 	mu       sync.Mutex
 	computed int
 }
 
-func (s *Cache) cacheReady(ctx context.Context) bool {
-	if s.opts.DB == nil {
-		return false
-	}
-	s.dc.once.Do(func() {
-		if _, err := s.opts.DB.ExecContext(ctx, dayCacheSchema); err != nil {
-			s.dc.err = fmt.Errorf("create the day cache: %w", err)
-		}
-	})
-	if s.dc.err != nil {
-		s.log.Error("day cache unavailable; exports recount every day", "err", s.dc.err)
-		return false
-	}
-	return true
-}
+// cacheReady reports whether the Cache has its tables: a hub.db, migrated
+// (hub/db).
+func (s *Cache) cacheReady(context.Context) bool { return s.opts.DB != nil }
 
 // NewCacheEpoch invalidates every cached day; the hub calls it at start.
 func (s *Cache) NewCacheEpoch(ctx context.Context) error {

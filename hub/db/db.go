@@ -1,8 +1,11 @@
 // Package db opens the hub's SQLite databases (modernc.org/sqlite, pure Go)
 // with the settings every hub table relies on: WAL, synchronous=FULL, a busy
-// timeout and immediate write transactions. Each package that owns tables
-// creates them itself (CREATE TABLE IF NOT EXISTS) on the *sql.DB it is
-// given, so the hub's state lives in one file, hub.db, under --data-dir.
+// timeout and immediate write transactions, and keeps hub.db's schema
+// versioned (migrate.go): each package that owns tables in hub.db
+// registers its ordered steps (Register), and Migrate brings a database to
+// the current version, recorded in PRAGMA user_version. The packages'
+// constructors create nothing: they are given a migrated *sql.DB, so the
+// hub's state lives in one file, hub.db, under --data-dir.
 package db
 
 import (

@@ -19,7 +19,7 @@ var _ broker.Authenticator = (*devices.Registry)(nil)
 // the password devices add printed, and publishes under its own site.
 func TestRegistryAuthenticatesEmbeddedBrokerLogins(t *testing.T) {
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

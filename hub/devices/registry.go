@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"pointage/hub/credcache"
+	"pointage/hub/db"
 	"pointage/internal/wire"
 )
 
+// schema is version 1 of the registry's tables in hub.db (hub/db: a
+// released step never changes; a change is a new step).
 const schema = `
 CREATE TABLE IF NOT EXISTS devices (
 	device              TEXT PRIMARY KEY,  -- the MQTT username, unique across sites
@@ -60,16 +63,17 @@ type Registry struct {
 	cache *credcache.Cache[Device] // by device; SetPassword invalidates
 }
 
-// New creates the registry's table if needed.
+func init() {
+	db.Register(db.Migration{Package: "devices", Steps: []db.Step{{Version: 1, SQL: schema}}})
+}
+
+// New is the device registry on hub.db, migrated (hub/db).
 func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Registry, error) {
 	if db == nil {
 		return nil, errors.New("devices: no database")
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("devices: create table: %w", err)
 	}
 	r := &Registry{
 		db:     db,

@@ -25,7 +25,7 @@ func BenchmarkIngestInfluxDB(b *testing.B) {
 	n := 0
 	benchIngest(b, func() *env {
 		n++
-		sqlDB, err := db.Open(context.Background(), filepath.Join(b.TempDir(), "hub.db"))
+		sqlDB, err := db.OpenMigrated(context.Background(), filepath.Join(b.TempDir(), "hub.db"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -129,14 +129,11 @@ type message struct {
 // refusal is what is known of a message the broker refused unread.
 type refusal struct{ site, device, reason, detail string }
 
-// New creates the tables and loads the sequence accounting.
+// New loads the sequence accounting from hub.db, migrated (hub/db).
 func New(ctx context.Context, opts Options) (*Ingest, error) {
 	opts.ensureDefaults()
 	if opts.DB == nil || opts.Store == nil || opts.Publisher == nil {
 		return nil, errors.New("ingest: DB, Store and Publisher are required")
-	}
-	if err := createTables(ctx, opts.DB); err != nil {
-		return nil, err
 	}
 	m, err := newMetrics(opts.Metrics)
 	if err != nil {

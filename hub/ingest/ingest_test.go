@@ -127,7 +127,7 @@ type env struct {
 func newEnv(t testing.TB, dir string, tune func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +587,7 @@ func TestDamagedJournalRow(t *testing.T) {
 	e.send("d1", "E1", 4) // above a gap: in the journal, not in stored_through
 	waitFor(t, "seq 4 stored", func() bool { return len(e.stored()) == 3 })
 	e.stop()
-	sqlDB, err := db.Open(context.Background(), filepath.Join(dir, "hub.db"))
+	sqlDB, err := db.OpenMigrated(context.Background(), filepath.Join(dir, "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

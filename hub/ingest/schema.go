@@ -1,10 +1,6 @@
 package ingest
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-)
+import "pointage/hub/db"
 
 // Queue states of a received event.
 //
@@ -18,6 +14,8 @@ const (
 	stateQuarantined = 2 // refused by the store for good; handled, shown to the office
 )
 
+// schema is version 1 of ingest's tables in hub.db (hub/db: a released
+// step never changes; a change is a new step).
 const schema = `
 CREATE TABLE IF NOT EXISTS received (
 	device      TEXT NOT NULL,
@@ -99,9 +97,6 @@ CREATE TABLE IF NOT EXISTS device_status (
 );
 `
 
-func createTables(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("ingest: create tables: %w", err)
-	}
-	return nil
+func init() {
+	db.Register(db.Migration{Package: "ingest", Steps: []db.Step{{Version: 1, SQL: schema}}})
 }

@@ -22,6 +22,7 @@ import (
 
 	"pointage/hub/audit"
 	"pointage/hub/counts"
+	"pointage/hub/db"
 	"pointage/hub/store"
 	"pointage/internal/civil"
 )
@@ -29,6 +30,8 @@ import (
 // DefaultMonths is the default retention of raw check-ins.
 const DefaultMonths = 18
 
+// schema is version 1 of the retention's tables in hub.db (hub/db: a
+// released step never changes; a change is a new step).
 const schema = `
 CREATE TABLE IF NOT EXISTS monthly_aggregates (
 	month     TEXT NOT NULL, -- YYYY-MM
@@ -68,7 +71,11 @@ type Retention struct {
 	log  *slog.Logger
 }
 
-// New creates the tables if needed.
+func init() {
+	db.Register(db.Migration{Package: "retention", Steps: []db.Step{{Version: 1, SQL: schema}}})
+}
+
+// New is the retention on hub.db, migrated (hub/db).
 func New(ctx context.Context, opts Options) (*Retention, error) {
 	if opts.Months == 0 {
 		opts.Months = DefaultMonths
@@ -81,9 +88,6 @@ func New(ctx context.Context, opts Options) (*Retention, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if _, err := opts.DB.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create the retention tables: %w", err)
 	}
 	return &Retention{opts: opts, log: opts.Logger.With("component", "retention")}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"pointage/hub/db"
 	"pointage/internal/civil"
 	"slices"
 	"strings"
@@ -15,7 +16,8 @@ import (
 // The roster's tables in the hub's SQLite database. A version row is one
 // state of one person, valid from valid_from to valid_to inclusive (days
 // as YYYY-MM-DD; 0001-01-01 = the beginning of time, 9999-12-31 = still
-// current). A person's versions never overlap.
+// current). A person's versions never overlap. This is version 1 of them
+// (hub/db: a released step never changes; a change is a new step).
 const schema = `
 CREATE TABLE IF NOT EXISTS roster_imports (
 	id          INTEGER PRIMARY KEY,
@@ -77,11 +79,12 @@ const (
 	freshFor = time.Second
 )
 
-// New creates the roster's tables if needed.
+func init() {
+	db.Register(db.Migration{Package: "roster", Steps: []db.Step{{Version: 1, SQL: schema}}})
+}
+
+// New is the roster on hub.db, migrated (hub/db).
 func New(ctx context.Context, db *sql.DB) (*Roster, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create roster tables: %w", err)
-	}
 	return &Roster{db: db, now: time.Now, snapshots: map[civil.Date]*Snapshot{}}, nil
 }
 

@@ -28,7 +28,7 @@ func openDB(t testing.TB) (r *Roster, another func() *Roster) {
 func openDBAt(t testing.TB, path string) *Roster {
 	t.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, path)
+	sqlDB, err := db.OpenMigrated(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 func newTestStore(t *testing.T) (*Store, *testClock, *sql.DB) {
 	t.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

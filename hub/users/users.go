@@ -16,9 +16,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"pointage/hub/credcache"
+	"pointage/hub/db"
 	"pointage/internal/wire"
 )
 
+// schema is version 1 of the users' tables in hub.db (hub/db: a released
+// step never changes; a change is a new step).
 const schema = `
 CREATE TABLE IF NOT EXISTS users (
 	name        TEXT PRIMARY KEY COLLATE NOCASE, -- login; unique whatever the ASCII case
@@ -86,16 +89,17 @@ type Store struct {
 	throttle   map[throttleKey]*throttleState
 }
 
-// New creates the tables users and sessions if needed.
+func init() {
+	db.Register(db.Migration{Package: "users", Steps: []db.Step{{Version: 1, SQL: schema}}})
+}
+
+// New is the user store on hub.db, migrated (hub/db).
 func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("users: no database")
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("users: create tables: %w", err)
 	}
 	s := &Store{
 		db:       db,

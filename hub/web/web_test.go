@@ -20,7 +20,7 @@ import (
 func newServer(t *testing.T) (*httptest.Server, *users.Store) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	d, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

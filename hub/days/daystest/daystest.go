@@ -30,7 +30,7 @@ func New(t testing.TB, now func() time.Time) Env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	sqlDB, err := db.Open(ctx, filepath.Join(dir, "hub.db"))
+	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(dir, "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
