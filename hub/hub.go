@@ -22,6 +22,7 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/broker"
 	"pointage/hub/calendar"
 	"pointage/hub/corrections"
@@ -64,6 +65,7 @@ type Hub struct {
 	corr    *corrections.Store
 	users   *users.Store
 	audit   *audit.Log
+	auth    *auth.Auth
 	keep    *retention.Retention
 	days    *days.Service
 	api     *api.API
@@ -185,7 +187,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Loc: loc, Now: opts.Now, Audit: h.audit, Logger: h.log}); err != nil {
 		return nil, err
 	}
-	h.api = api.New(api.Options{Users: apiUsers{h.users}, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
+	h.auth = auth.New(auth.Options{Users: h.users, Sessions: h.users, Audit: h.audit, Logger: h.log})
+	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: correctionsNotifier{h.corr, h.days}, Devices: h.ingest,
 		Days: h.days, School: h.days, Charts: h.days, Audit: h.audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
@@ -211,31 +214,6 @@ type registered struct{ r *devices.Registry }
 func (r registered) Registered(ctx context.Context, site, device string) bool {
 	d, err := r.r.Get(ctx, device)
 	return err == nil && d.Site == site
-}
-
-// apiUsers adapts the user store to the API.
-type apiUsers struct{ s *users.Store }
-
-func (a apiUsers) Any(ctx context.Context) bool { return a.s.Any(ctx) }
-
-// CheckFrom is Check with the login throttle (api.ThrottledUsers).
-func (a apiUsers) CheckFrom(ctx context.Context, name, password, remoteIP string) (api.User, error) {
-	u, err := a.s.CheckFrom(ctx, name, password, remoteIP)
-	if errors.Is(err, users.ErrThrottled) {
-		return api.User{}, api.ErrThrottled
-	}
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, err
-}
-
-func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, bool) {
-	u, ok := a.s.Check(ctx, name, password)
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
-}
-
-// FromSession authenticates the dashboard's session cookie (api.SessionUsers).
-func (a apiUsers) FromSession(r *http.Request) (api.User, bool) {
-	u, ok := web.UserFromRequest(a.s, r)
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
 }
 
 // correctionsNotifier tells the day service about each new correction, so
@@ -359,7 +337,7 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
-	mux.Handle("/", web.New(web.Options{Users: h.users, Audit: h.audit, Logger: h.log})) // the dashboard
+	mux.Handle("/", web.New(web.Options{Auth: h.auth, Logger: h.log})) // the dashboard
 	return apiHeaders(mux)
 }
 

@@ -18,6 +18,7 @@ import (
 	"pointage/demo"
 	"pointage/hub"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/db"
 	"pointage/hub/devices"
 	"pointage/hub/export"
@@ -404,7 +405,7 @@ func usersCmd() *cobra.Command {
 				return err
 			}
 			defer closeDB()
-			u, err := s.Add(cmd.Context(), args[0], role, site, password)
+			u, err := s.Add(cmd.Context(), args[0], auth.Role(role), site, password) // Add validates it
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pointage/hub/api"
+	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
@@ -92,7 +93,7 @@ func chartAPI(t *testing.T) http.Handler {
 		"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
 		"cuisine": {Name: "cuisine", Role: "kitchen"},
 	}
-	a := api.New(api.Options{Users: users, Ingest: chartIngest{}, Devices: devices, Days: svc, Charts: svc, Now: func() time.Time { return now }})
+	a := api.New(api.Options{Auth: auth.New(auth.Options{Users: users}), Ingest: chartIngest{}, Devices: devices, Days: svc, Charts: svc, Now: func() time.Time { return now }})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	return mux
@@ -233,7 +234,7 @@ func (l *lostIngest) DeclareLost(_ context.Context, _, _, _ string, _, _ uint64,
 func TestDeclareLostRecordedOnlyWhenItApplies(t *testing.T) {
 	env := daystest.New(t, nil)
 	ing := &lostIngest{chartIngest: chartIngest{seqs: []ingest.SequenceState{{Site: "jules-ferry", Device: "jf-1", Epoch: "E1"}}}}
-	a := api.New(api.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}, Corrections: env.Corrections, Ingest: ing})
+	a := api.New(api.Options{Auth: auth.New(auth.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}}), Corrections: env.Corrections, Ingest: ing})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)

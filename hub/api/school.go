@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+
+	"pointage/hub/auth"
 	"pointage/internal/civil"
 )
 
@@ -21,10 +23,10 @@ func (a *API) registerSchool(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /api/v1/school", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return s.School(ctx, day, site)
-	}), "office", "school"))
+	}), auth.RoleOffice, auth.RoleSchool))
 	mux.Handle("GET /api/v1/people", a.auth(a.dayQuery(true, func(ctx context.Context, day civil.Date, site string, _ User) (any, error) {
 		return s.People(ctx, day, site)
-	}), "office", "school"))
+	}), auth.RoleOffice, auth.RoleSchool))
 }
 
 // SchoolDays gives the school and roll-call pages their data. Both return
