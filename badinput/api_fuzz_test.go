@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pointage/hub/auth"
 )
 
 // The users FuzzAPI authenticates as, by its role argument (the last one
@@ -205,7 +207,7 @@ func FuzzAPI(f *testing.F) {
 		if u.name == "" {
 			continue
 		}
-		if _, err := h.Users().Add(ctx, u.name, u.role, u.site, fzapiPassword); err != nil {
+		if _, err := h.Users().Add(ctx, u.name, auth.Role(u.role), u.site, fzapiPassword); err != nil {
 			f.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pointage/hub"
+	"pointage/hub/auth"
 	"pointage/hub/roster"
 	"pointage/hub/users"
 	"pointage/internal/civil"
@@ -309,7 +310,7 @@ func TestRolesThroughBasicAuth(t *testing.T) {
 		t.Fatalf("before any user, loopback gets %d", code)
 	}
 	for _, u := range []struct{ name, role, site string }{{"marie", "office", ""}, {"ecole-jf", "school", "jules-ferry"}, {"cuisine", "kitchen", ""}} {
-		if _, err := h.Users().Add(ctx, u.name, u.role, u.site, "password-"+u.name); err != nil {
+		if _, err := h.Users().Add(ctx, u.name, auth.Role(u.role), u.site, "password-"+u.name); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"pointage/hub/auth"
 	"pointage/hub/roster"
 	"pointage/hub/users"
 	"pointage/internal/civil"
@@ -81,7 +82,11 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []struct{ name, role, site string }{{"marie", users.RoleOffice, ""}, {"directrice", users.RoleSchool, "jules-ferry"}} {
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		site string
+	}{{"marie", auth.RoleOffice, ""}, {"directrice", auth.RoleSchool, "jules-ferry"}} {
 		if _, err := h.Users().Add(bg, u.name, u.role, u.site, "password-"+u.name); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"pointage/hub"
+	"pointage/hub/auth"
 	"pointage/hub/roster"
 	"pointage/hub/users"
 	"pointage/internal/civil"
@@ -50,7 +51,7 @@ func startSchoolHubWithRoster(t *testing.T, start time.Time) *hub.Hub {
 	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Users().Add(bg, "directrice", users.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
+	if _, err := h.Users().Add(bg, "directrice", auth.RoleSchool, "jules-ferry", "password-directrice"); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -237,7 +238,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	evalUntil(t, ctx, 5*time.Second, "typed day shown", text("servis"), func(s string) bool { return strings.Contains(s, "Tom Kaloi") })
 
 	// The office picks the school; the choice is kept in the URL.
-	if _, err := h.Users().Add(bg, "bureau", users.RoleOffice, "", "password-bureau"); err != nil {
+	if _, err := h.Users().Add(bg, "bureau", auth.RoleOffice, "", "password-bureau"); err != nil {
 		t.Fatal(err)
 	}
 	run(t, ctx, "log out", chromedp.Click("#deconnexion", chromedp.ByID), chromedp.WaitVisible("#form-connexion", chromedp.ByID))

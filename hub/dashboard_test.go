@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"pointage/hub/auth"
 	"pointage/hub/roster"
 	"pointage/hub/users"
 	"pointage/internal/civil"
@@ -121,7 +122,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	if _, err := h.Roster().Import(bg, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []struct{ name, role string }{{"marie", users.RoleOffice}, {"cuisine", users.RoleKitchen}} {
+	for _, u := range []struct {
+		name string
+		role auth.Role
+	}{{"marie", auth.RoleOffice}, {"cuisine", auth.RoleKitchen}} {
 		if _, err := h.Users().Add(bg, u.name, u.role, "", "password-"+u.name); err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/broker"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
@@ -51,6 +52,7 @@ type Hub struct {
 	broker *broker.Broker // nil with an external broker
 	link   *link.Link     // nil with the embedded broker
 	ingest *ingest.Ingest
+	auth   *auth.Auth
 	api    *api.API
 	reg    *prometheus.Registry
 	httpLn net.Listener
@@ -125,7 +127,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	st.useLiveSequences(h.sequenceSites)
 	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: st.Corrections, Sequences: h.ingest, Today: st.Days.Today,
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
-	h.api = api.New(api.Options{Users: apiUsers{st.Users}, Ingest: h.ingest, Corrections: recorder,
+	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
+	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
@@ -151,31 +154,6 @@ type registered struct{ r *devices.Registry }
 func (r registered) Registered(ctx context.Context, site, device string) bool {
 	d, err := r.r.Get(ctx, device)
 	return err == nil && d.Site == site
-}
-
-// apiUsers adapts the user store to the API.
-type apiUsers struct{ s *users.Store }
-
-func (a apiUsers) Any(ctx context.Context) bool { return a.s.Any(ctx) }
-
-// CheckFrom is Check with the login throttle (api.ThrottledUsers).
-func (a apiUsers) CheckFrom(ctx context.Context, name, password, remoteIP string) (api.User, error) {
-	u, err := a.s.CheckFrom(ctx, name, password, remoteIP)
-	if errors.Is(err, users.ErrThrottled) {
-		return api.User{}, api.ErrThrottled
-	}
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, err
-}
-
-func (a apiUsers) Check(ctx context.Context, name, password string) (api.User, bool) {
-	u, ok := a.s.Check(ctx, name, password)
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
-}
-
-// FromSession authenticates the dashboard's session cookie (api.SessionUsers).
-func (a apiUsers) FromSession(r *http.Request) (api.User, bool) {
-	u, ok := web.UserFromRequest(a.s, r)
-	return api.User{Name: u.Name, Role: u.Role, Site: u.Site}, ok
 }
 
 // sequenceSites lists the sites of the sequences ingest keeps (State's
@@ -281,7 +259,7 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
-	mux.Handle("/", web.New(web.Options{Users: h.state.Users, Audit: h.state.Audit, Logger: h.log})) // the dashboard
+	mux.Handle("/", web.New(web.Options{Auth: h.auth, Logger: h.log})) // the dashboard
 	return apiHeaders(mux)
 }
 

@@ -13,8 +13,8 @@ import (
 
 	"pointage/hub"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/roster"
-	"pointage/hub/users"
 	"pointage/internal/civil"
 )
 
@@ -64,9 +64,13 @@ func privacyHub(t *testing.T) *hub.Hub {
 	if _, err := h.Roster().Import(ctx, parsed.People, civil.MinDate.AddDays(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []struct{ name, role, site string }{
-		{"marie", users.RoleOffice, ""}, {"directrice", users.RoleSchool, "jules-ferry"},
-		{"pasteur-dir", users.RoleSchool, "pasteur"}, {"cuisine", users.RoleKitchen, ""},
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		site string
+	}{
+		{"marie", auth.RoleOffice, ""}, {"directrice", auth.RoleSchool, "jules-ferry"},
+		{"pasteur-dir", auth.RoleSchool, "pasteur"}, {"cuisine", auth.RoleKitchen, ""},
 	} {
 		if _, err := h.Users().Add(ctx, u.name, u.role, u.site, "motdepasse-"+u.name); err != nil {
 			t.Fatal(err)
@@ -201,11 +205,11 @@ func TestAuditTrail(t *testing.T) {
 
 	// Guessing a password through the API is throttled like the login form.
 	last := 0
-	for range users.MaxLoginFailures + 1 {
+	for range auth.MaxLoginFailures + 1 {
 		last, _ = call(t, h, "GET", "/api/v1/counts", "directrice", "guess", nil)
 	}
 	if last != 429 {
-		t.Fatalf("after %d wrong passwords: %d, want 429", users.MaxLoginFailures+1, last)
+		t.Fatalf("after %d wrong passwords: %d, want 429", auth.MaxLoginFailures+1, last)
 	}
 	if status, _ := call(t, h, "GET", "/api/v1/counts", "directrice", "motdepasse-directrice", nil); status != 429 {
 		t.Fatalf("the right password during the block: %d, want 429 (nothing checked)", status)

@@ -16,6 +16,7 @@ import (
 	"pointage/demo"
 	"pointage/hub"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/devices"
 	"pointage/hub/export"
 	"pointage/hub/roster"
@@ -384,7 +385,7 @@ func usersCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			u, err := st.Users.Add(cmd.Context(), args[0], role, site, password)
+			u, err := st.Users.Add(cmd.Context(), args[0], auth.Role(role), site, password) // Add validates it
 			if err != nil {
 				return err
 			}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/export"
@@ -24,27 +24,7 @@ import (
 )
 
 // User is who makes a request.
-type User struct {
-	Name string `json:"name"`
-	Role string `json:"role"` // office | school | kitchen
-	Site string `json:"site,omitempty"`
-}
-
-// Users checks credentials. Until users exist (the dashboard work adds
-// them), the API answers loopback clients without authentication and
-// refuses everyone else (DESIGN §9).
-type Users interface {
-	Any(ctx context.Context) bool
-	Check(ctx context.Context, name, password string) (User, bool)
-}
-
-// SessionUsers is implemented by a Users that also knows the dashboard's
-// sessions: FromSession returns the user of the request's session cookie
-// (for a state-changing method, only with the session's CSRF token too).
-// auth tries it before HTTP Basic.
-type SessionUsers interface {
-	FromSession(r *http.Request) (User, bool)
-}
+type User = auth.User
 
 // Ingest is what the API reads of the ingest pipeline.
 type Ingest interface {
@@ -81,7 +61,7 @@ type Days interface {
 
 // Options wire the API.
 type Options struct {
-	Users       Users // nil: no user yet, loopback only
+	Auth        *auth.Auth // who makes each request (DESIGN §9); nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
 	Days        Days
@@ -109,6 +89,9 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Auth == nil {
+		opts.Auth = auth.New(auth.Options{Logger: opts.Logger})
+	}
 	return &API{opts: opts, log: opts.Logger, exporting: make(chan struct{}, 1)}
 }
 
@@ -117,99 +100,36 @@ func (a *API) Register(mux *http.ServeMux) {
 	d := a.opts.Days
 	mux.Handle("GET /api/v1/counts", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, _ User) (days.CountsView, error) {
 		return d.Counts(ctx, day, site)
-	}), "office", "school", "kitchen"))
+	}), auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
 	mux.Handle("GET /api/v1/events", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, u User) (days.EventsView, error) {
-		return d.Events(ctx, day, site, u.Role != "kitchen")
-	}), "office", "school"))
+		return d.Events(ctx, day, site, u.Role != auth.RoleKitchen)
+	}), auth.RoleOffice, auth.RoleSchool))
 	mux.Handle("GET /api/v1/unknown-badges", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, _ User) (days.UnknownBadgesView, error) {
 		return d.UnknownBadges(ctx, day, site)
-	}), "office", "school"))
-	mux.Handle("GET /api/v1/devices", a.auth(a.devices, "office", "school"))
-	mux.Handle("GET /api/v1/rejected", a.auth(a.rejected, "office"))
-	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections, "office", "school"))
-	mux.Handle("POST /api/v1/corrections", a.auth(a.addCorrection, "office", "school"))
-	mux.Handle("GET /api/v1/export", a.auth(a.export, "office", "school"))
-	mux.Handle("GET /api/v1/stream", a.auth(a.stream, "office", "school", "kitchen"))
+	}), auth.RoleOffice, auth.RoleSchool))
+	mux.Handle("GET /api/v1/devices", a.auth(a.devices, auth.RoleOffice, auth.RoleSchool))
+	mux.Handle("GET /api/v1/rejected", a.auth(a.rejected, auth.RoleOffice))
+	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections, auth.RoleOffice, auth.RoleSchool))
+	mux.Handle("POST /api/v1/corrections", a.auth(a.addCorrection, auth.RoleOffice, auth.RoleSchool))
+	mux.Handle("GET /api/v1/export", a.auth(a.export, auth.RoleOffice, auth.RoleSchool))
+	mux.Handle("GET /api/v1/stream", a.auth(a.stream, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
 	a.registerSchool(mux)
 	a.registerCharts(mux)
 	a.registerPrivacy(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	}, "office", "school", "kitchen"))
+	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, u User)
 
-type ctxKey struct{}
-
-// auth applies DESIGN §9: Basic credentials of a user; until the first
-// user exists, loopback clients only, without credentials.
-func (a *API) auth(h handler, roles ...string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var u User
-		if a.opts.Users == nil || !a.opts.Users.Any(r.Context()) {
-			if !isLoopback(r.RemoteAddr) {
-				writeError(w, http.StatusForbidden, "no user exists yet: the API answers only local requests (create a user with pointage-hub users add)")
-				return
-			}
-			u = User{Name: "local", Role: "office"}
-		} else if su, ok := a.opts.Users.(SessionUsers); ok && hasSessionUser(su, r, &u) {
-			// the dashboard's session cookie
-		} else {
-			name, pass, ok := r.BasicAuth()
-			if !ok {
-				challenge(w, r)
-				writeError(w, http.StatusUnauthorized, "authentication required")
-				return
-			}
-			var err error
-			if u, err = a.checkBasic(r, name, pass); err != nil {
-				if errors.Is(err, ErrThrottled) {
-					w.Header().Set("Retry-After", "60")
-					writeError(w, http.StatusTooManyRequests, "too many failed attempts for this user from your address: try again in a minute")
-					return
-				}
-				challenge(w, r)
-				writeError(w, http.StatusUnauthorized, "wrong user name or password")
-				return
-			}
-		}
-		allowed := false
-		for _, role := range roles {
-			allowed = allowed || role == u.Role
-		}
-		if !allowed {
-			writeError(w, http.StatusForbidden, "your role ("+u.Role+") cannot use this endpoint")
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
-	})
-}
-
-// challenge asks for Basic credentials, except from the dashboard's
-// scripts (X-Requested-With set): a browser would pop up its password
-// dialog instead of letting the page go back to its login form.
-func challenge(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("X-Requested-With") == "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="pointage"`)
-	}
-}
-
-func hasSessionUser(su SessionUsers, r *http.Request, u *User) bool {
-	got, ok := su.FromSession(r)
-	if ok {
-		*u = got
-	}
-	return ok
-}
-
-func isLoopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// auth applies DESIGN §9 (auth.Auth.Require) and lets the roles given
+// use h.
+func (a *API) auth(h handler, roles ...auth.Role) http.Handler {
+	return a.opts.Auth.Require(roles...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.FromContext(r.Context())
+		h(w, r, u)
+	}))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -245,7 +165,7 @@ func siteParam(r *http.Request, u User, required bool) (string, int, string) {
 	if site != "" && !wire.ValidSiteOrDevice(site) {
 		return "", http.StatusBadRequest, "site: not a site id"
 	}
-	if u.Role == "school" || (u.Role == "kitchen" && u.Site != "") {
+	if u.Role == auth.RoleSchool || (u.Role == auth.RoleKitchen && u.Site != "") {
 		if site == "" {
 			site = u.Site
 		}
@@ -381,7 +301,7 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())
 		return
 	}
-	by := corrections.Author{Name: u.Name, Role: u.Role, Office: u.Role == "office", Site: u.Site, Addr: audit.Addr(r.RemoteAddr)}
+	by := corrections.Author{User: u, Addr: audit.Addr(r.RemoteAddr)}
 	saved, err := a.opts.Corrections.Record(r.Context(), by, c)
 	var refusal *corrections.Refusal
 	switch {

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"pointage/hub/auth"
 )
 
 type users struct{ list map[string]User }
@@ -21,23 +23,23 @@ func TestAuthRule(t *testing.T) {
 	ok := func(w http.ResponseWriter, _ *http.Request, u User) { writeJSON(w, 200, u) }
 	tests := []struct {
 		name   string
-		users  Users
+		users  auth.Users
 		remote string
 		basic  [2]string
-		roles  []string
+		roles  []auth.Role
 		want   int
 	}{
-		{"no user yet, loopback", nil, "127.0.0.1:5000", [2]string{}, []string{"office"}, 200},
-		{"no user yet, ipv6 loopback", nil, "[::1]:5000", [2]string{}, []string{"office"}, 200},
-		{"no user yet, from the network", nil, "192.0.2.7:5000", [2]string{}, []string{"office"}, 403},
-		{"users exist, no credentials", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "127.0.0.1:1", [2]string{}, []string{"office"}, 401},
-		{"users exist, wrong password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "x"}, []string{"office"}, 401},
-		{"users exist, right password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "b"}, []string{"office"}, 200},
-		{"role without access", users{map[string]User{"k:p": {Name: "k", Role: "kitchen"}}}, "192.0.2.7:1", [2]string{"k", "p"}, []string{"office", "school"}, 403},
+		{"no user yet, loopback", nil, "127.0.0.1:5000", [2]string{}, []auth.Role{"office"}, 200},
+		{"no user yet, ipv6 loopback", nil, "[::1]:5000", [2]string{}, []auth.Role{"office"}, 200},
+		{"no user yet, from the network", nil, "192.0.2.7:5000", [2]string{}, []auth.Role{"office"}, 403},
+		{"users exist, no credentials", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "127.0.0.1:1", [2]string{}, []auth.Role{"office"}, 401},
+		{"users exist, wrong password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "x"}, []auth.Role{"office"}, 401},
+		{"users exist, right password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "b"}, []auth.Role{"office"}, 200},
+		{"role without access", users{map[string]User{"k:p": {Name: "k", Role: "kitchen"}}}, "192.0.2.7:1", [2]string{"k", "p"}, []auth.Role{"office", "school"}, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := New(Options{Users: tt.users})
+			a := New(Options{Auth: auth.New(auth.Options{Users: tt.users})})
 			req := httptest.NewRequest("GET", "/api/v1/x", nil)
 			req.RemoteAddr = tt.remote
 			if tt.basic[0] != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"pointage/hub/auth"
 	"pointage/hub/days"
 	"pointage/hub/ingest"
 	"pointage/internal/civil"
@@ -17,11 +18,11 @@ import (
 //	GET /api/v1/series/day?date=D[&site=S]            office, school, kitchen (canteen only)
 //	GET /api/v1/series/month?month=YYYY-MM[&site=S]   office, school, kitchen
 func (a *API) registerCharts(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/alerts", a.auth(a.alerts, "office", "school"))
+	mux.Handle("GET /api/v1/alerts", a.auth(a.alerts, auth.RoleOffice, auth.RoleSchool))
 	mux.Handle("GET /api/v1/series/day", a.auth(dayQuery(a, false, func(ctx context.Context, day civil.Date, site string, u User) (days.DaySeriesView, error) {
-		return a.opts.Charts.DaySeries(ctx, day, site, u.Role == "kitchen")
-	}), "office", "school", "kitchen"))
-	mux.Handle("GET /api/v1/series/month", a.auth(a.monthSeries, "office", "school", "kitchen"))
+		return a.opts.Charts.DaySeries(ctx, day, site, u.Role == auth.RoleKitchen)
+	}), auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
+	mux.Handle("GET /api/v1/series/month", a.auth(a.monthSeries, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
 }
 
 // ChartDays gives the devices page, the overview's alerts and the charts

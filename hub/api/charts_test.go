@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pointage/hub/api"
+	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
@@ -97,7 +98,7 @@ func chartAPI(t *testing.T) http.Handler {
 		"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
 		"cuisine": {Name: "cuisine", Role: "kitchen"},
 	}
-	a := api.New(api.Options{Users: users, Ingest: chartIngest{statuses: devices}, Days: svc, Charts: svc, Now: func() time.Time { return now }})
+	a := api.New(api.Options{Auth: auth.New(auth.Options{Users: users}), Ingest: chartIngest{statuses: devices}, Days: svc, Charts: svc, Now: func() time.Time { return now }})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	return mux
@@ -239,7 +240,7 @@ func TestDeclareLostRecordedOnlyWhenItApplies(t *testing.T) {
 	env := daystest.New(t, nil)
 	ing := &lostIngest{chartIngest: chartIngest{seqs: []ingest.SequenceState{{Site: "jules-ferry", Device: "jf-1", Epoch: "E1"}}}}
 	rec := corrections.NewRecorder(corrections.RecorderOptions{Store: env.Corrections, Sequences: ing, Today: func() civil.Date { return civil.Date{Year: 2026, Month: 11, Day: 27} }})
-	a := api.New(api.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}, Corrections: rec, Ingest: ing})
+	a := api.New(api.Options{Auth: auth.New(auth.Options{Users: chartUsers{"bureau": {Name: "bureau", Role: "office"}}}), Corrections: rec, Ingest: ing})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)

@@ -17,6 +17,7 @@ import (
 
 	"pointage/hub/api"
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
 	"pointage/hub/days"
@@ -201,12 +202,12 @@ func fzHandler(f *testing.F) http.Handler {
 		f.Fatal(err)
 	}
 	a := api.New(api.Options{
-		Users: fzUsers{
+		Auth: auth.New(auth.Options{Audit: log, Users: fzUsers{
 			"bureau":  {Name: "bureau", Role: "office"},
 			"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
 			"cuisine": {Name: "cuisine", Role: "kitchen"},
 			"cuisjf":  {Name: "cuisjf", Role: "kitchen", Site: "jules-ferry"},
-		},
+		}}),
 		Ingest: fzIngest{}, Corrections: fzCorrections{}, Days: fzDays{},
 		School: fzDays{}, Charts: fzDays{}, Audit: log, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})

@@ -9,37 +9,10 @@ import (
 	"time"
 
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/hub/days"
 	"pointage/internal/civil"
 )
-
-// ThrottledUsers is implemented by a Users whose password checks are
-// throttled per address and name (users.Store.CheckFrom): the API's Basic
-// authentication then guesses no faster than the login form.
-type ThrottledUsers interface {
-	CheckFrom(ctx context.Context, name, password, remoteIP string) (User, error)
-}
-
-// ErrThrottled is returned by ThrottledUsers after too many failures.
-var ErrThrottled = errors.New("too many failed attempts")
-
-// checkBasic checks Basic credentials (throttled when Users can) and
-// records a failure in the audit log.
-func (a *API) checkBasic(r *http.Request, name, pass string) (User, error) {
-	var u User
-	var err error
-	if tu, ok := a.opts.Users.(ThrottledUsers); ok {
-		u, err = tu.CheckFrom(r.Context(), name, pass, audit.Addr(r.RemoteAddr))
-	} else if got, ok := a.opts.Users.Check(r.Context(), name, pass); ok {
-		u = got
-	} else {
-		err = errors.New("wrong user name or password")
-	}
-	if err != nil && !errors.Is(err, ErrThrottled) { // throttled attempts check nothing
-		a.record(r, User{Name: name}, audit.LoginFailed, "", "API (HTTP Basic): "+err.Error())
-	}
-	return u, err
-}
 
 // record appends to the audit log; a failure is logged loudly but does not
 // refuse what was done (it is done).
@@ -47,7 +20,7 @@ func (a *API) record(r *http.Request, u User, action, target, detail string) {
 	if a.opts.Audit == nil {
 		return
 	}
-	if _, err := a.opts.Audit.Record(context.WithoutCancel(r.Context()), audit.Entry{User: u.Name, Role: u.Role, Action: action,
+	if _, err := a.opts.Audit.Record(context.WithoutCancel(r.Context()), audit.Entry{User: u.Name, Role: string(u.Role), Action: action,
 		Target: target, Detail: detail, Addr: audit.Addr(r.RemoteAddr)}); err != nil {
 		a.log.Error("could not write the audit log", "action", action, "user", u.Name, "err", err)
 	}
@@ -63,8 +36,8 @@ func cmpOr(s, alt string) string {
 // registerPrivacy adds the routes about one person's data and the audit
 // log: office only.
 func (a *API) registerPrivacy(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/people/{person_id}/history", a.auth(a.history, "office"))
-	mux.Handle("GET /api/v1/audit", a.auth(a.auditLog, "office"))
+	mux.Handle("GET /api/v1/people/{person_id}/history", a.auth(a.history, auth.RoleOffice))
+	mux.Handle("GET /api/v1/audit", a.auth(a.auditLog, auth.RoleOffice))
 }
 
 // history serves ?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 30

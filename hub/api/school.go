@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"pointage/hub/auth"
 	"pointage/hub/days"
 	"pointage/internal/civil"
 )
@@ -22,10 +23,10 @@ func (a *API) registerSchool(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /api/v1/school", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, _ User) (days.SchoolView, error) {
 		return s.School(ctx, day, site)
-	}), "office", "school"))
+	}), auth.RoleOffice, auth.RoleSchool))
 	mux.Handle("GET /api/v1/people", a.auth(dayQuery(a, true, func(ctx context.Context, day civil.Date, site string, _ User) (days.PeopleView, error) {
 		return s.People(ctx, day, site)
-	}), "office", "school"))
+	}), auth.RoleOffice, auth.RoleSchool))
 }
 
 // SchoolDays gives the school and roll-call pages their data. Both return

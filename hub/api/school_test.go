@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pointage/hub/api"
+	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
 	"pointage/hub/days/daystest"
@@ -49,12 +50,12 @@ func schoolAPI(t *testing.T) *httptest.Server {
 	}
 	svc := days.New(days.Options{Store: st, Roster: ros, Corrections: corr, Loc: loc, Now: func() time.Time { return now }})
 	a := api.New(api.Options{
-		Users: schoolUsers{
+		Auth: auth.New(auth.Options{Users: schoolUsers{
 			"bureau":  {Name: "bureau", Role: "office"},
 			"ecole":   {Name: "ecole", Role: "school", Site: "jules-ferry"},
 			"cuisine": {Name: "cuisine", Role: "kitchen"},
 			"cuisjf":  {Name: "cuisjf", Role: "kitchen", Site: "jules-ferry"},
-		},
+		}}),
 		Corrections: corrections.NewRecorder(corrections.RecorderOptions{Store: corr, Today: svc.Today, Corrected: svc.Corrected}),
 		Days:        svc, School: svc, Now: func() time.Time { return now },
 	})

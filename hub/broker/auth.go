@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"pointage/hub/auth"
 	"pointage/internal/wire"
 )
 
@@ -53,7 +54,7 @@ type authHook struct {
 	root       string
 	maxPayload int
 	onOversize func(site, device, detail string)
-	limiter    *limiter
+	limiter    *auth.Limiter
 	now        func() time.Time
 	stats      counters
 
@@ -96,7 +97,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	}
 
 	ip := remoteIP(cl.Net.Remote)
-	if !h.limiter.allowed(ip, user, h.now()) {
+	if !h.limiter.Allowed(ip, user, h.now()) {
 		h.stats.loginsThrottled.Add(1)
 		log.Debug("mqtt login refused: too many failed logins")
 		return false
@@ -108,7 +109,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		cancel()
 	}
 	if !ok || !wire.ValidSiteOrDevice(user) || !wire.ValidSiteOrDevice(site) {
-		if h.limiter.fail(ip, user, h.now()) {
+		if h.limiter.Fail(ip, user, h.now()) {
 			log.Warn("too many failed mqtt logins: refusing for a while without checking passwords",
 				"ip", ip, "per_user", h.limiter.PerUser, "per_ip", h.limiter.PerIP, "window", h.limiter.Window)
 		}

@@ -8,17 +8,15 @@ import (
 	"log/slog"
 
 	"pointage/hub/audit"
+	"pointage/hub/auth"
 	"pointage/internal/civil"
 )
 
 // Author is who records a correction, as authenticated: the office may
 // correct any site and declare gaps lost; a school user only its own site.
 type Author struct {
-	Name   string
-	Role   string // recorded in the audit log
-	Office bool
-	Site   string // a school user's site
-	Addr   string // the client's address, for the audit log
+	auth.User
+	Addr string // the client's address, for the audit log
 }
 
 // Sequences is what recording a declare_lost needs of the ingest
@@ -87,10 +85,11 @@ func refuse(kind RefusalKind, format string, args ...any) error {
 // new is written or audited). A *Refusal says why not; another error is
 // the hub's.
 func (r *Recorder) Record(ctx context.Context, by Author, c Correction) (Correction, error) {
-	if !by.Office && c.Site != by.Site {
+	office := by.Role == auth.RoleOffice
+	if !office && c.Site != by.Site {
 		return Correction{}, refuse(Forbidden, "your account is limited to site %s", by.Site)
 	}
-	if c.Kind == DeclareLost && !by.Office {
+	if c.Kind == DeclareLost && !office {
 		return Correction{}, refuse(Forbidden, "only the office declares a gap lost")
 	}
 	c.User = by.Name // attributed to who is logged in, whatever the body says
@@ -130,7 +129,7 @@ func (r *Recorder) Record(ctx context.Context, by Author, c Correction) (Correct
 	}
 	r.log.Info("correction recorded", "id", saved.ID, "kind", saved.Kind, "site", saved.Site, "user", saved.User)
 	if r.opts.Audit != nil {
-		if _, err := r.opts.Audit.Record(context.WithoutCancel(ctx), audit.Entry{User: by.Name, Role: by.Role, Action: audit.Correction,
+		if _, err := r.opts.Audit.Record(context.WithoutCancel(ctx), audit.Entry{User: by.Name, Role: string(by.Role), Action: audit.Correction,
 			Target: saved.ID, Detail: fmt.Sprintf("%s %s %s %s: %s", saved.Kind, saved.Site, saved.Day, saved.PersonID, saved.Reason), Addr: by.Addr}); err != nil {
 			// Recorded all the same: the correction is done.
 			r.log.Error("could not write the audit log", "action", audit.Correction, "user", by.Name, "err", err)

@@ -22,13 +22,14 @@
 // password keyed by a random per-process key, compared in constant time,
 // so a polling client does not pay a bcrypt (50-100 ms) per request;
 // failures are never remembered and an unknown name pays a bcrypt too.
-// The package returns its own User: the hub adapts it to api.User.
+// Check returns an auth.User (name, role, site); Add and List return User,
+// which adds when the user was added.
 //
 // Login opens a dashboard session (12 hours, not sliding): a random token
 // for the cookie and a random CSRF token, 32 bytes each in base64url. Only
 // the SHA-256 of the token is stored, so a copied database opens no
-// session; sessions survive a hub restart. Login is throttled per (remote
-// address, name): after 10 failures within a minute it answers
-// ErrThrottled for a minute without checking the password. CheckCSRF
-// compares in constant time.
+// session; sessions survive a hub restart. *Store implements auth.Users
+// and auth.Sessions: pointage/hub/auth throttles failed logins, reads the
+// session cookie and checks CSRF tokens; this package imports auth (for
+// Role, User and Session), never the other way round.
 package users

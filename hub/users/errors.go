@@ -19,9 +19,4 @@ var (
 	// ErrExists: Add was given a name that is already taken (names are
 	// compared without regard to ASCII case).
 	ErrExists = errors.New("user already exists")
-	// ErrBadCredentials: Login was given an unknown name or a wrong password.
-	ErrBadCredentials = errors.New("wrong user name or password")
-	// ErrThrottled: Login refused without checking, after MaxLoginFailures
-	// failures from the same address for the same name within a minute.
-	ErrThrottled = errors.New("too many failed logins, try again in a minute")
 )

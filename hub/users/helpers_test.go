@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"pointage/hub/auth"
 	"pointage/hub/db"
 )
 
@@ -48,7 +49,7 @@ func reopen(t *testing.T, sqlDB *sql.DB, clock *testClock) *Store {
 	return s
 }
 
-func mustAdd(t *testing.T, s *Store, name, role, site, password string) User {
+func mustAdd(t *testing.T, s *Store, name string, role auth.Role, site, password string) User {
 	t.Helper()
 	u, err := s.Add(context.Background(), name, role, site, password)
 	if err != nil {

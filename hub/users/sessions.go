@@ -4,40 +4,23 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"pointage/hub/auth"
 )
 
-// Session and login-throttling settings.
-const (
-	SessionTTL        = 12 * time.Hour
-	MaxLoginFailures  = 10          // failures per (address, name) within LoginWindow...
-	LoginWindow       = time.Minute // ...after which Login refuses for LoginBlock
-	LoginBlock        = time.Minute
-	maxThrottleStates = 10000
+// SessionTTL is how long a dashboard session lasts (not sliding).
+const SessionTTL = 12 * time.Hour
+
+// The store is the auth package's user and session store.
+var (
+	_ auth.Users    = (*Store)(nil)
+	_ auth.Sessions = (*Store)(nil)
 )
-
-// Session is a dashboard session. Token goes in the session cookie, CSRF in
-// the page (and back in a header or form field of every state-changing
-// request); both are 32 random bytes in unpadded base64url.
-type Session struct {
-	Token   string
-	CSRF    string
-	Expires time.Time
-}
-
-type throttleKey struct{ ip, name string }
-
-type throttleState struct {
-	fails        int
-	windowStart  time.Time
-	blockedUntil time.Time
-}
 
 func randomToken() (string, error) {
 	b := make([]byte, 32)
@@ -53,133 +36,65 @@ func tokenHash(token string) []byte {
 }
 
 // Login checks name and password (as Check, cache included) and opens a
-// session of SessionTTL. After MaxLoginFailures failures from remoteIP for
-// that name within LoginWindow, it refuses with ErrThrottled for LoginBlock
-// without checking anything; wrong credentials give ErrBadCredentials.
-// Only a SHA-256 of the token is stored: a copy of the database opens no
-// session.
-func (s *Store) Login(ctx context.Context, name, password, remoteIP string) (Session, User, error) {
-	u, err := s.CheckFrom(ctx, name, password, remoteIP)
-	if err != nil {
-		return Session{}, User{}, err
+// session of SessionTTL; wrong credentials give auth.ErrBadCredentials.
+// It is not throttled: auth.Auth.Login is, and is what the dashboard
+// calls. Only a SHA-256 of the token is stored: a copy of the database
+// opens no session.
+func (s *Store) Login(ctx context.Context, name, password string) (auth.Session, auth.User, error) {
+	u, ok := s.Check(ctx, name, password)
+	if !ok {
+		return auth.Session{}, auth.User{}, auth.ErrBadCredentials
 	}
 	sess, err := s.newSession(ctx, u)
 	if err != nil {
-		return Session{}, User{}, err
+		return auth.Session{}, auth.User{}, err
 	}
-	s.log.Info("dashboard login", "user", u.Name, "remote_ip", remoteIP)
 	return sess, u, nil
 }
 
-// CheckFrom is Check with Login's throttle: after MaxLoginFailures failures
-// from remoteIP for that name within LoginWindow it refuses with
-// ErrThrottled for LoginBlock without checking; wrong credentials give
-// ErrBadCredentials. The API's Basic authentication uses it, so guessing
-// passwords through the API is as slow as through the login form.
-func (s *Store) CheckFrom(ctx context.Context, name, password, remoteIP string) (User, error) {
-	if !validName(name) { // nothing to throttle: no such user can exist
-		return User{}, ErrBadCredentials
-	}
-	key := throttleKey{ip: remoteIP, name: strings.ToLower(name)}
-	now := s.now()
-	s.throttleMu.Lock()
-	if st := s.throttle[key]; st != nil && now.Before(st.blockedUntil) {
-		s.throttleMu.Unlock()
-		return User{}, ErrThrottled
-	}
-	s.throttleMu.Unlock()
-
-	u, ok := s.Check(ctx, name, password)
-	if !ok {
-		s.loginFailed(key, s.now())
-		return User{}, ErrBadCredentials
-	}
-	s.throttleMu.Lock()
-	delete(s.throttle, key)
-	s.throttleMu.Unlock()
-	return u, nil
-}
-
-func (s *Store) loginFailed(key throttleKey, now time.Time) {
-	s.throttleMu.Lock()
-	defer s.throttleMu.Unlock()
-	st := s.throttle[key]
-	if st == nil {
-		if len(s.throttle) >= maxThrottleStates {
-			s.pruneThrottleLocked(now)
-		}
-		st = &throttleState{windowStart: now}
-		s.throttle[key] = st
-	}
-	if now.Sub(st.windowStart) >= LoginWindow || now.Before(st.windowStart) {
-		st.fails, st.windowStart = 0, now
-	}
-	st.fails++
-	if st.fails >= MaxLoginFailures {
-		st.fails, st.windowStart, st.blockedUntil = 0, now, now.Add(LoginBlock)
-		s.log.Warn("dashboard login blocked for a minute", "user", key.name, "remote_ip", key.ip)
-	}
-}
-
-// pruneThrottleLocked keeps the throttle table bounded: states that no
-// longer matter go first, then any (map order is random).
-func (s *Store) pruneThrottleLocked(now time.Time) {
-	for k, st := range s.throttle {
-		if !now.Before(st.blockedUntil) && now.Sub(st.windowStart) >= LoginWindow {
-			delete(s.throttle, k)
-		}
-	}
-	for k := range s.throttle {
-		if len(s.throttle) < maxThrottleStates {
-			return
-		}
-		delete(s.throttle, k)
-	}
-}
-
-func (s *Store) newSession(ctx context.Context, u User) (Session, error) {
+func (s *Store) newSession(ctx context.Context, u auth.User) (auth.Session, error) {
 	token, err := randomToken()
 	if err != nil {
-		return Session{}, fmt.Errorf("new session: %w", err)
+		return auth.Session{}, fmt.Errorf("new session: %w", err)
 	}
 	csrf, err := randomToken()
 	if err != nil {
-		return Session{}, fmt.Errorf("new session: %w", err)
+		return auth.Session{}, fmt.Errorf("new session: %w", err)
 	}
 	now := s.now()
 	expires := time.UnixMilli(now.Add(SessionTTL).UnixMilli()).UTC()
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli()); err != nil {
-		return Session{}, fmt.Errorf("new session: drop expired: %w", err)
+		return auth.Session{}, fmt.Errorf("new session: drop expired: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, name, csrf, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, tokenHash(token), u.Name, csrf, now.UnixMilli(), expires.UnixMilli()); err != nil {
-		return Session{}, fmt.Errorf("new session: %w", err)
+		return auth.Session{}, fmt.Errorf("new session: %w", err)
 	}
-	return Session{Token: token, CSRF: csrf, Expires: expires}, nil
+	return auth.Session{Token: token, CSRF: csrf, Expires: expires}, nil
 }
 
 // Session returns the user and session of a session token, or false if the
 // token is unknown, logged out or expired (sessions do not slide: they end
 // SessionTTL after Login). Sessions live in SQLite and survive a restart.
 // A database error is logged and counts as no session.
-func (s *Store) Session(ctx context.Context, token string) (User, Session, bool) {
+func (s *Store) Session(ctx context.Context, token string) (auth.User, auth.Session, bool) {
 	if token == "" {
-		return User{}, Session{}, false
+		return auth.User{}, auth.Session{}, false
 	}
 	var csrf string
 	var expires int64
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT u.name, u.role, u.site, u.created_at, s.csrf, s.expires_at
 		FROM sessions s JOIN users u ON u.name = s.name WHERE s.token_hash = ?`, tokenHash(token)), &csrf, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, Session{}, false
+		return auth.User{}, auth.Session{}, false
 	} else if err != nil {
 		s.log.Error("read session", "error", err)
-		return User{}, Session{}, false
+		return auth.User{}, auth.Session{}, false
 	}
 	if s.now().UnixMilli() >= expires {
-		return User{}, Session{}, false
+		return auth.User{}, auth.Session{}, false
 	}
-	return u, Session{Token: token, CSRF: csrf, Expires: time.UnixMilli(expires).UTC()}, true
+	return u.User, auth.Session{Token: token, CSRF: csrf, Expires: time.UnixMilli(expires).UTC()}, true
 }
 
 // Logout ends a session. An unknown token is not an error.
@@ -188,13 +103,4 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
-}
-
-// CheckCSRF reports, in constant time, whether got is the session's CSRF
-// token. An empty token never matches.
-func CheckCSRF(sess Session, got string) bool {
-	if sess.CSRF == "" || got == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(sess.CSRF), []byte(got)) == 1
 }

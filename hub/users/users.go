@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"pointage/hub/auth"
 	"pointage/hub/credcache"
 	"pointage/hub/db"
 	"pointage/internal/wire"
@@ -40,18 +41,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
 `
 
-// Roles.
-const (
-	RoleOffice  = "office"  // everything
-	RoleSchool  = "school"  // its own site, names included
-	RoleKitchen = "kitchen" // counts and diets, never names
-)
-
 // Limits and defaults.
 const (
 	MinPasswordLen    = credcache.MinPasswordLen   // characters
 	MaxPasswordBytes  = credcache.MaxPasswordBytes // bcrypt ignores the rest
-	MaxNameLen        = 64
+	MaxNameLen        = auth.MaxNameLen
 	DefaultBcryptCost = 10
 	DefaultCacheTTL   = 5 * time.Minute
 	DefaultCacheSize  = 1000 // entries, at most one per user
@@ -63,11 +57,11 @@ const (
 	anyRecheck = time.Second // how long "no user yet" is believed
 )
 
-// User is a dashboard / API user.
+// User is a dashboard / API user as stored: who it is (auth.User: site
+// required for school, optional for kitchen, none for office) and when it
+// was added.
 type User struct {
-	Name      string
-	Role      string // RoleOffice, RoleSchool or RoleKitchen
-	Site      string // required for school; optional for kitchen ("" = all); "" for office
+	auth.User
 	CreatedAt time.Time
 }
 
@@ -83,10 +77,7 @@ type Store struct {
 	anyMu      sync.Mutex
 	anyCheckAt time.Time // when "no user" was last read from the database
 
-	cache *credcache.Cache[User] // by lower-case name; AddDemo's reset invalidates
-
-	throttleMu sync.Mutex
-	throttle   map[throttleKey]*throttleState
+	cache *credcache.Cache[auth.User] // by lower-case name; AddDemo's reset invalidates
 }
 
 func init() {
@@ -102,13 +93,12 @@ func New(ctx context.Context, db *sql.DB, logger *slog.Logger) (*Store, error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Store{
-		db:       db,
-		log:      logger.With("component", "users"),
-		now:      time.Now,
-		bcrypt:   credcache.Bcrypt{Cost: DefaultBcryptCost},
-		throttle: make(map[throttleKey]*throttleState),
+		db:     db,
+		log:    logger.With("component", "users"),
+		now:    time.Now,
+		bcrypt: credcache.Bcrypt{Cost: DefaultBcryptCost},
 	}
-	s.cache = credcache.New[User](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return s.now() })
+	s.cache = credcache.New[auth.User](DefaultCacheTTL, DefaultCacheSize, func() time.Time { return s.now() })
 	return s, nil
 }
 
@@ -121,33 +111,17 @@ func FastBcryptForTest(s *Store) { s.bcrypt.Cost = bcrypt.MinCost }
 // bits) for "users add" without --password-stdin to print once.
 func GeneratePassword() string { return rand.Text() }
 
-func validName(name string) bool {
-	if name == "" || len(name) > MaxNameLen {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '.', c == '_', c == '-', c == '@':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func checkUser(name, role, site string) error {
-	if !validName(name) {
+func checkUser(name string, role auth.Role, site string) error {
+	if !auth.ValidName(name) {
 		return fmt.Errorf("name %q: %w: 1 to %d letters, digits or . _ - @", name, ErrInvalidName, MaxNameLen)
 	}
 	switch role {
-	case RoleSchool:
+	case auth.RoleSchool:
 		if site == "" {
 			return fmt.Errorf("site: %w: a school user needs one", ErrInvalidSite)
 		}
-	case RoleKitchen:
-	case RoleOffice:
+	case auth.RoleKitchen:
+	case auth.RoleOffice:
 		if site != "" {
 			return fmt.Errorf("site %q: %w: an office user sees every site", site, ErrInvalidSite)
 		}
@@ -169,7 +143,7 @@ func checkPassword(p string) error {
 
 // Add creates a user. The password must pass the rules of ErrBadPassword;
 // a name already taken, in any ASCII case, is refused with ErrExists.
-func (s *Store) Add(ctx context.Context, name, role, site, password string) (User, error) {
+func (s *Store) Add(ctx context.Context, name string, role auth.Role, site, password string) (User, error) {
 	if err := checkUser(name, role, site); err != nil {
 		return User{}, fmt.Errorf("add user: %w", err)
 	}
@@ -194,7 +168,7 @@ func (s *Store) Add(ctx context.Context, name, role, site, password string) (Use
 	}
 	s.anyYes.Store(true)
 	s.log.Info("user added", "user", name, "role", role, "site", site)
-	return User{Name: name, Role: role, Site: site, CreatedAt: now}, nil
+	return User{User: auth.User{Name: name, Role: role, Site: site}, CreatedAt: now}, nil
 }
 
 // AddDemo creates the user "demo" (password "demo", role office), or resets
@@ -210,7 +184,7 @@ func (s *Store) AddDemo(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (name, role, site, bcrypt_hash, created_at)
 		VALUES (?, ?, '', ?, ?) ON CONFLICT (name) DO UPDATE SET
 		role = excluded.role, site = '', bcrypt_hash = excluded.bcrypt_hash`,
-		DemoName, RoleOffice, string(hash), now.Format(time.RFC3339)); err != nil {
+		DemoName, auth.RoleOffice, string(hash), now.Format(time.RFC3339)); err != nil {
 		return fmt.Errorf("add demo user: %w", err)
 	}
 	s.cache.Invalidate(DemoName)
@@ -226,15 +200,17 @@ const (
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	var created string
-	if err := row.Scan(append([]any{&u.Name, &u.Role, &u.Site, &created}, extra...)...); err != nil {
+	var role, created string
+	if err := row.Scan(append([]any{&u.Name, &role, &u.Site, &created}, extra...)...); err != nil {
 		return User{}, err
 	}
-	t, err := time.Parse(time.RFC3339, created)
-	if err != nil {
+	var err error
+	if u.Role, err = auth.ParseRole(role); err != nil {
 		return User{}, fmt.Errorf("user %q: %w", u.Name, err)
 	}
-	u.CreatedAt = t
+	if u.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
+		return User{}, fmt.Errorf("user %q: %w", u.Name, err)
+	}
 	return u, nil
 }
 
@@ -297,9 +273,9 @@ func (s *Store) Any(ctx context.Context) bool {
 // per request; failures are never remembered. An unknown name costs a
 // bcrypt too, so timing does not tell which names exist. A database error
 // is logged and counts as a failure.
-func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
-	if !validName(name) || password == "" || len(password) > MaxPasswordBytes {
-		return User{}, false
+func (s *Store) Check(ctx context.Context, name, password string) (auth.User, bool) {
+	if !auth.ValidName(name) || password == "" || len(password) > MaxPasswordBytes {
+		return auth.User{}, false
 	}
 	key := strings.ToLower(name)
 	gen := s.cache.Gen()
@@ -312,14 +288,14 @@ func (s *Store) Check(ctx context.Context, name, password string) (User, bool) {
 		`SELECT `+userColumns+`, bcrypt_hash FROM users WHERE name = ?`, name), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		s.bcrypt.Compare(nil, password) // same cost as a known name
-		return User{}, false
+		return auth.User{}, false
 	} else if err != nil {
 		s.log.Error("check user password", "user", name, "error", err)
-		return User{}, false
+		return auth.User{}, false
 	}
 	if !s.bcrypt.Compare([]byte(hash), password) {
-		return User{}, false
+		return auth.User{}, false
 	}
-	s.cache.Put(key, password, u, gen) // not if the password changed meanwhile
-	return u, true
+	s.cache.Put(key, password, u.User, gen) // not if the password changed meanwhile
+	return u.User, true
 }

@@ -7,36 +7,40 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pointage/hub/auth"
 )
 
 func TestAddValidation(t *testing.T) {
 	tests := []struct {
-		name                       string
-		user, role, site, password string
-		want                       error
-		field                      string // the message must name it
+		name           string
+		user           string
+		role           auth.Role
+		site, password string
+		want           error
+		field          string // the message must name it
 	}{
-		{"office", "marie.dupont", RoleOffice, "", "correct horse", nil, ""},
-		{"school", "dir@jules-ferry", RoleSchool, "jules-ferry", "12345678", nil, ""},
-		{"kitchen all sites", "Cuisine_1", RoleKitchen, "", "12345678", nil, ""},
-		{"kitchen one site", "cuisine-jf", RoleKitchen, "jules-ferry", "12345678", nil, ""},
-		{"8 characters of 2 bytes", "accents", RoleOffice, "", "éééééééé", nil, ""},
-		{"empty name", "", RoleOffice, "", "12345678", ErrInvalidName, "name"},
-		{"name too long", strings.Repeat("a", 65), RoleOffice, "", "12345678", ErrInvalidName, "name"},
-		{"name with space", "marie dupont", RoleOffice, "", "12345678", ErrInvalidName, "name"},
-		{"name not ASCII", "hélène", RoleOffice, "", "12345678", ErrInvalidName, "name"},
-		{"name with colon", "a:b", RoleOffice, "", "12345678", ErrInvalidName, "name"},
+		{"office", "marie.dupont", auth.RoleOffice, "", "correct horse", nil, ""},
+		{"school", "dir@jules-ferry", auth.RoleSchool, "jules-ferry", "12345678", nil, ""},
+		{"kitchen all sites", "Cuisine_1", auth.RoleKitchen, "", "12345678", nil, ""},
+		{"kitchen one site", "cuisine-jf", auth.RoleKitchen, "jules-ferry", "12345678", nil, ""},
+		{"8 characters of 2 bytes", "accents", auth.RoleOffice, "", "éééééééé", nil, ""},
+		{"empty name", "", auth.RoleOffice, "", "12345678", ErrInvalidName, "name"},
+		{"name too long", strings.Repeat("a", 65), auth.RoleOffice, "", "12345678", ErrInvalidName, "name"},
+		{"name with space", "marie dupont", auth.RoleOffice, "", "12345678", ErrInvalidName, "name"},
+		{"name not ASCII", "hélène", auth.RoleOffice, "", "12345678", ErrInvalidName, "name"},
+		{"name with colon", "a:b", auth.RoleOffice, "", "12345678", ErrInvalidName, "name"},
 		{"unknown role", "bob", "admin", "", "12345678", ErrInvalidRole, "role"},
 		{"empty role", "bob", "", "", "12345678", ErrInvalidRole, "role"},
-		{"school without site", "bob", RoleSchool, "", "12345678", ErrInvalidSite, "site"},
-		{"school bad site", "bob", RoleSchool, "Jules Ferry", "12345678", ErrInvalidSite, "site"},
-		{"kitchen bad site", "bob", RoleKitchen, "-x", "12345678", ErrInvalidSite, "site"},
-		{"office with site", "bob", RoleOffice, "jules-ferry", "12345678", ErrInvalidSite, "site"},
-		{"password too short", "bob", RoleOffice, "", "1234567", ErrBadPassword, "password"},
-		{"password too long", "bob", RoleOffice, "", strings.Repeat("x", 73), ErrBadPassword, "password"},
-		{"password with newline", "bob", RoleOffice, "", "12345678\n", ErrBadPassword, "password"},
-		{"password with CR", "bob", RoleOffice, "", "1234\r5678", ErrBadPassword, "password"},
-		{"password not UTF-8", "bob", RoleOffice, "", "1234567\xff", ErrBadPassword, "password"},
+		{"school without site", "bob", auth.RoleSchool, "", "12345678", ErrInvalidSite, "site"},
+		{"school bad site", "bob", auth.RoleSchool, "Jules Ferry", "12345678", ErrInvalidSite, "site"},
+		{"kitchen bad site", "bob", auth.RoleKitchen, "-x", "12345678", ErrInvalidSite, "site"},
+		{"office with site", "bob", auth.RoleOffice, "jules-ferry", "12345678", ErrInvalidSite, "site"},
+		{"password too short", "bob", auth.RoleOffice, "", "1234567", ErrBadPassword, "password"},
+		{"password too long", "bob", auth.RoleOffice, "", strings.Repeat("x", 73), ErrBadPassword, "password"},
+		{"password with newline", "bob", auth.RoleOffice, "", "12345678\n", ErrBadPassword, "password"},
+		{"password with CR", "bob", auth.RoleOffice, "", "1234\r5678", ErrBadPassword, "password"},
+		{"password not UTF-8", "bob", auth.RoleOffice, "", "1234567\xff", ErrBadPassword, "password"},
 	}
 	s, _, _ := newTestStore(t)
 	for _, tt := range tests {
@@ -66,14 +70,14 @@ func TestAddValidation(t *testing.T) {
 
 func TestAddDuplicate(t *testing.T) {
 	s, _, _ := newTestStore(t)
-	mustAdd(t, s, "marie", RoleOffice, "", "12345678")
+	mustAdd(t, s, "marie", auth.RoleOffice, "", "12345678")
 	for _, name := range []string{"marie", "MARIE", "Marie"} {
-		if _, err := s.Add(context.Background(), name, RoleKitchen, "", "abcdefgh"); !errors.Is(err, ErrExists) {
+		if _, err := s.Add(context.Background(), name, auth.RoleKitchen, "", "abcdefgh"); !errors.Is(err, ErrExists) {
 			t.Errorf("Add(%q) again: %v, want ErrExists", name, err)
 		}
 	}
 	// The first user is untouched.
-	if u, ok := s.Check(context.Background(), "marie", "12345678"); !ok || u.Role != RoleOffice {
+	if u, ok := s.Check(context.Background(), "marie", "12345678"); !ok || u.Role != auth.RoleOffice {
 		t.Errorf("Check: %+v, %v", u, ok)
 	}
 	if _, ok := s.Check(context.Background(), "marie", "abcdefgh"); ok {
@@ -87,15 +91,15 @@ func TestList(t *testing.T) {
 		t.Fatalf("List of none: %v, %v", l, err)
 	}
 	created := clock.now()
-	b := mustAdd(t, s, "bob", RoleSchool, "jules-ferry", "12345678")
-	a := mustAdd(t, s, "alice", RoleKitchen, "", "12345678")
+	b := mustAdd(t, s, "bob", auth.RoleSchool, "jules-ferry", "12345678")
+	a := mustAdd(t, s, "alice", auth.RoleKitchen, "", "12345678")
 	got, err := s.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []User{
-		{Name: "alice", Role: RoleKitchen, CreatedAt: created},
-		{Name: "bob", Role: RoleSchool, Site: "jules-ferry", CreatedAt: created},
+		{User: auth.User{Name: "alice", Role: auth.RoleKitchen}, CreatedAt: created},
+		{User: auth.User{Name: "bob", Role: auth.RoleSchool, Site: "jules-ferry"}, CreatedAt: created},
 	}
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got, []User{a, b}) {
 		t.Errorf("List = %+v, want %+v", got, want)
@@ -108,7 +112,7 @@ func TestAny(t *testing.T) {
 	if s.Any(ctx) {
 		t.Fatal("Any before any user")
 	}
-	mustAdd(t, s, "alice", RoleOffice, "", "12345678")
+	mustAdd(t, s, "alice", auth.RoleOffice, "", "12345678")
 	if !s.Any(ctx) {
 		t.Fatal("Any right after Add (the cached false must be dropped)")
 	}
@@ -122,7 +126,7 @@ func TestAny(t *testing.T) {
 	if hub.Any(ctx) {
 		t.Fatal("Any on an empty database")
 	}
-	mustAdd(t, reopen(t, db2, c2), "carol", RoleOffice, "", "12345678")
+	mustAdd(t, reopen(t, db2, c2), "carol", auth.RoleOffice, "", "12345678")
 	if hub.Any(ctx) {
 		t.Fatal("a cached false was read again before a second")
 	}
@@ -134,7 +138,7 @@ func TestAny(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	s, _, _ := newTestStore(t)
-	alice := mustAdd(t, s, "alice", RoleSchool, "jules-ferry", "correct horse")
+	alice := mustAdd(t, s, "alice", auth.RoleSchool, "jules-ferry", "correct horse")
 	tests := []struct {
 		name, user, password string
 		ok                   bool
@@ -153,10 +157,10 @@ func TestCheck(t *testing.T) {
 			if ok != tt.ok {
 				t.Fatalf("Check = %v, want %v", ok, tt.ok)
 			}
-			if ok && u != alice {
+			if ok && u != alice.User {
 				t.Errorf("Check returned %+v, want %+v", u, alice)
 			}
-			if !ok && u != (User{}) {
+			if !ok && u != (auth.User{}) {
 				t.Errorf("failed Check returned %+v", u)
 			}
 		})
@@ -166,7 +170,7 @@ func TestCheck(t *testing.T) {
 func TestCheckCache(t *testing.T) {
 	s, clock, _ := newTestStore(t)
 	ctx := context.Background()
-	mustAdd(t, s, "alice", RoleOffice, "", "correct horse")
+	mustAdd(t, s, "alice", auth.RoleOffice, "", "correct horse")
 	check := func(name, password string, wantOK bool, wantBcrypt int64) {
 		t.Helper()
 		before := s.bcrypt.Checks()
@@ -191,8 +195,8 @@ func TestCheckCache(t *testing.T) {
 
 	// The cache stays bounded.
 	s.cache.SetMax(2)
-	mustAdd(t, s, "bob", RoleOffice, "", "12345678")
-	mustAdd(t, s, "carol", RoleOffice, "", "12345678")
+	mustAdd(t, s, "bob", auth.RoleOffice, "", "12345678")
+	mustAdd(t, s, "carol", auth.RoleOffice, "", "12345678")
 	check("bob", "12345678", true, 1)
 	check("carol", "12345678", true, 1)
 	if n := s.cache.Len(); n > 2 {
@@ -203,7 +207,7 @@ func TestCheckCache(t *testing.T) {
 func TestAddDemo(t *testing.T) {
 	s, _, _ := newTestStore(t)
 	ctx := context.Background()
-	if _, err := s.Add(ctx, DemoName, RoleOffice, "", DemoPassword); !errors.Is(err, ErrBadPassword) {
+	if _, err := s.Add(ctx, DemoName, auth.RoleOffice, "", DemoPassword); !errors.Is(err, ErrBadPassword) {
 		t.Fatalf("Add of demo/demo: %v, want ErrBadPassword (only AddDemo may)", err)
 	}
 	if s.Any(ctx) {
@@ -216,7 +220,7 @@ func TestAddDemo(t *testing.T) {
 		t.Fatal("Any after AddDemo")
 	}
 	u, ok := s.Check(ctx, "demo", "demo")
-	if !ok || u.Name != "demo" || u.Role != RoleOffice || u.Site != "" {
+	if !ok || u.Name != "demo" || u.Role != auth.RoleOffice || u.Site != "" {
 		t.Fatalf("Check demo/demo: %+v, %v", u, ok)
 	}
 
@@ -225,7 +229,7 @@ func TestAddDemo(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE name = 'demo'`); err != nil {
 		t.Fatal(err)
 	}
-	mustAdd(t, s, "demo", RoleKitchen, "jules-ferry", "12345678")
+	mustAdd(t, s, "demo", auth.RoleKitchen, "jules-ferry", "12345678")
 	if _, ok := s.Check(ctx, "demo", "12345678"); !ok {
 		t.Fatal("Check of the replaced demo user")
 	}
@@ -236,7 +240,7 @@ func TestAddDemo(t *testing.T) {
 		t.Error("the old demo password still works after AddDemo (cache)")
 	}
 	u, ok = s.Check(ctx, "demo", "demo")
-	if !ok || u.Role != RoleOffice || u.Site != "" {
+	if !ok || u.Role != auth.RoleOffice || u.Site != "" {
 		t.Errorf("after reset: %+v, %v", u, ok)
 	}
 	if l, _ := s.List(ctx); len(l) != 1 {

@@ -1,13 +1,15 @@
 // Package web is the hub's dashboard (DESIGN §9): server-rendered French
-// pages, a login form opening a users.Store session, and one small vanilla
-// JS file that draws the figures from GET /api/v1/counts and keeps them live
-// from the SSE stream /api/v1/stream. Every asset is embedded: the
-// dashboard works offline, without a CDN.
+// pages, a login form opening a session (pointage/hub/auth), and one small
+// vanilla JS file that draws the figures from GET /api/v1/counts and keeps
+// them live from the SSE stream /api/v1/stream. Every asset is embedded:
+// the dashboard works offline, without a CDN.
 //
-// Sessions: the cookie pointage_session (HttpOnly, SameSite=Strict, Path=/,
-// Secure over TLS) holds the session token. State-changing requests carry
-// the session's CSRF token (form field "csrf" or header X-CSRF-Token). The
-// login form, before any session exists, uses a double-submit cookie.
+// Sessions (pointage/hub/auth): the cookie pointage_session (HttpOnly,
+// SameSite=Strict, Path=/, Secure over TLS) holds the session token; a
+// page without a live session redirects to the login form. State-changing
+// requests carry the session's CSRF token (form field "csrf" or header
+// X-CSRF-Token). The login form, before any session exists, uses a
+// double-submit cookie; logins are throttled and audited by auth.
 package web
 
 import (
@@ -20,20 +22,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"time"
+	"slices"
 
-	"pointage/hub/audit"
-	"pointage/hub/users"
+	"pointage/hub/auth"
 )
 
-// Cookie and header names.
-const (
-	SessionCookie = "pointage_session"
-	loginCookie   = "pointage_login"
-	CSRFHeader    = "X-CSRF-Token"
-)
+// loginCookie holds the login form's double-submit token (the session
+// cookie is auth.SessionCookie).
+const loginCookie = "pointage_login"
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -45,15 +42,13 @@ var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 // Options wire the dashboard.
 type Options struct {
-	Users  *users.Store
-	Audit  *audit.Log // nil: logins are not recorded (tests)
+	Auth   *auth.Auth // sessions, logins (throttled, audited); nil: nobody logs in (tests)
 	Logger *slog.Logger
 }
 
 type server struct {
-	users *users.Store
-	audit *audit.Log
-	log   *slog.Logger
+	auth *auth.Auth
+	log  *slog.Logger
 }
 
 // New returns the dashboard's handler, to mount at "/".
@@ -61,48 +56,27 @@ func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &server{users: opts.Users, audit: opts.Audit, log: opts.Logger}
+	if opts.Auth == nil {
+		opts.Auth = auth.New(auth.Options{Logger: opts.Logger})
+	}
+	s := &server{auth: opts.Auth, log: opts.Logger}
+	// A page without a session goes to the login form.
+	session := opts.Auth.Pages(http.RedirectHandler("/connexion", http.StatusSeeOther))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.home)
+	mux.Handle("GET /{$}", session(http.HandlerFunc(s.home)))
 	mux.HandleFunc("GET /connexion", s.loginForm)
 	mux.HandleFunc("POST /connexion", s.login)
-	mux.HandleFunc("POST /deconnexion", s.logout)
-	mux.HandleFunc("GET /cuisine", s.kitchen)
-	mux.HandleFunc("GET /ecole", s.rolePage("ecole.html", "École", users.RoleOffice, users.RoleSchool))
-	mux.HandleFunc("GET /appel", s.rolePage("appel.html", "Appel", users.RoleOffice, users.RoleSchool))
-	mux.HandleFunc("GET /appareils", s.rolePage("appareils.html", "Appareils", users.RoleOffice, users.RoleSchool))
+	mux.Handle("POST /deconnexion", session(http.HandlerFunc(s.logout)))
+	mux.Handle("GET /cuisine", session(s.rolePage("cuisine.html", "Cuisine", auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen)))
+	mux.Handle("GET /ecole", session(s.rolePage("ecole.html", "École", auth.RoleOffice, auth.RoleSchool)))
+	mux.Handle("GET /appel", session(s.rolePage("appel.html", "Appel", auth.RoleOffice, auth.RoleSchool)))
+	mux.Handle("GET /appareils", session(s.rolePage("appareils.html", "Appareils", auth.RoleOffice, auth.RoleSchool)))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "notfound.html", page{Title: "Page introuvable"})
 	})
 	return securityHeaders(mux)
-}
-
-// UserFromRequest returns the user of the request's session cookie. For a
-// method other than GET, HEAD or OPTIONS, the session's CSRF token must also
-// be in the X-CSRF-Token header: a cookie alone never changes anything.
-func UserFromRequest(store *users.Store, r *http.Request) (users.User, bool) {
-	u, sess, ok := sessionOf(store, r)
-	if !ok {
-		return users.User{}, false
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return u, true
-	}
-	return u, users.CheckCSRF(sess, r.Header.Get(CSRFHeader))
-}
-
-func sessionOf(store *users.Store, r *http.Request) (users.User, users.Session, bool) {
-	if store == nil {
-		return users.User{}, users.Session{}, false
-	}
-	c, err := r.Cookie(SessionCookie)
-	if err != nil || c.Value == "" {
-		return users.User{}, users.Session{}, false
-	}
-	return store.Session(r.Context(), c.Value)
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -126,7 +100,7 @@ func cacheStatic(next http.Handler) http.Handler {
 // page is what the templates see.
 type page struct {
 	Title   string
-	User    users.User
+	User    auth.User
 	CSRF    string // the session's token (logout, API writes) or the login form's
 	Site    string // the site the API calls are limited to ("" = all)
 	Error   string
@@ -134,7 +108,7 @@ type page struct {
 	NoUsers bool
 }
 
-var roleLabels = map[string]string{users.RoleOffice: "bureau", users.RoleSchool: "école", users.RoleKitchen: "cuisine"}
+var roleLabels = map[auth.Role]string{auth.RoleOffice: "bureau", auth.RoleSchool: "école", auth.RoleKitchen: "cuisine"}
 
 // RoleLabel is the French name of a role.
 func (p page) RoleLabel() string { return roleLabels[p.User.Role] }
@@ -148,59 +122,42 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p page) 
 	}
 }
 
+// home is the overview; the kitchen has its own page.
 func (s *server) home(w http.ResponseWriter, r *http.Request) {
-	u, sess, ok := sessionOf(s.users, r)
-	if !ok {
-		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
-		return
-	}
-	if u.Role == users.RoleKitchen {
+	u, _ := auth.FromContext(r.Context())
+	if u.Role == auth.RoleKitchen {
 		http.Redirect(w, r, "/cuisine", http.StatusSeeOther)
 		return
 	}
-	s.render(w, http.StatusOK, "overview.html", s.pageFor(u, sess, "Vue d'ensemble"))
-}
-
-func (s *server) kitchen(w http.ResponseWriter, r *http.Request) {
-	u, sess, ok := sessionOf(s.users, r)
-	if !ok {
-		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
-		return
-	}
-	s.render(w, http.StatusOK, "cuisine.html", s.pageFor(u, sess, "Cuisine"))
+	s.render(w, http.StatusOK, "overview.html", pageFor(r, "Vue d'ensemble"))
 }
 
 // rolePage serves a page to the roles given; others are sent to their
 // landing page.
-func (s *server) rolePage(tmpl, title string, roles ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		u, sess, ok := sessionOf(s.users, r)
-		if !ok {
-			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
-			return
-		}
-		allowed := false
-		for _, role := range roles {
-			allowed = allowed || u.Role == role
-		}
-		if !allowed {
+func (s *server) rolePage(tmpl, title string, roles ...auth.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.FromContext(r.Context())
+		if !slices.Contains(roles, u.Role) {
 			http.Redirect(w, r, landing(u), http.StatusSeeOther)
 			return
 		}
-		s.render(w, http.StatusOK, tmpl, s.pageFor(u, sess, title))
-	}
+		s.render(w, http.StatusOK, tmpl, pageFor(r, title))
+	})
 }
 
-func (s *server) pageFor(u users.User, sess users.Session, title string) page {
+// pageFor is the page of the session auth.Pages put in r's context.
+func pageFor(r *http.Request, title string) page {
+	u, _ := auth.FromContext(r.Context())
+	sess, _ := auth.SessionFromContext(r.Context())
 	p := page{Title: title, User: u, CSRF: sess.CSRF}
-	if u.Role != users.RoleOffice {
+	if u.Role != auth.RoleOffice {
 		p.Site = u.Site
 	}
 	return p
 }
 
-func landing(u users.User) string {
-	if u.Role == users.RoleKitchen {
+func landing(u auth.User) string {
+	if u.Role == auth.RoleKitchen {
 		return "/cuisine"
 	}
 	return "/"
@@ -208,7 +165,7 @@ func landing(u users.User) string {
 
 // loginForm shows the form with a fresh double-submit token.
 func (s *server) loginForm(w http.ResponseWriter, r *http.Request) {
-	if u, _, ok := sessionOf(s.users, r); ok {
+	if u, _, ok := s.auth.Session(r); ok {
 		http.Redirect(w, r, landing(u), http.StatusSeeOther)
 		return
 	}
@@ -224,7 +181,7 @@ func (s *server) showLogin(w http.ResponseWriter, r *http.Request, status int, n
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/connexion", MaxAge: 3600,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	p := page{Title: "Connexion", CSRF: tok, Error: msg, Name: name}
-	p.NoUsers = s.users == nil || !s.users.Any(r.Context())
+	p.NoUsers = !s.auth.Any(r.Context())
 	s.render(w, status, "login.html", p)
 }
 
@@ -241,21 +198,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusForbidden, name, "Le formulaire a expiré : veuillez réessayer.")
 		return
 	}
-	if s.users == nil {
-		s.showLogin(w, r, http.StatusUnauthorized, name, "Nom d'utilisateur ou mot de passe incorrect.")
-		return
-	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	sess, u, err := s.users.Login(r.Context(), name, r.PostFormValue("motdepasse"), ip)
+	sess, u, err := s.auth.Login(r, name, r.PostFormValue("motdepasse"))
 	switch {
-	case errors.Is(err, users.ErrThrottled):
+	case errors.Is(err, auth.ErrThrottled):
 		s.showLogin(w, r, http.StatusTooManyRequests, name, "Trop d'essais infructueux : réessayez dans une minute.")
 		return
-	case errors.Is(err, users.ErrBadCredentials):
-		s.record(r, audit.Entry{User: name, Action: audit.LoginFailed, Detail: "dashboard: wrong user name or password"})
+	case errors.Is(err, auth.ErrBadCredentials):
 		s.showLogin(w, r, http.StatusUnauthorized, name, "Nom d'utilisateur ou mot de passe incorrect.")
 		return
 	case err != nil:
@@ -263,44 +211,24 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusInternalServerError, name, "Erreur interne : le journal du hub en dit plus.")
 		return
 	}
-	s.log.Info("dashboard login", "user", u.Name, "role", u.Role, "addr", ip)
-	s.record(r, audit.Entry{User: u.Name, Role: u.Role, Action: audit.Login, Detail: "dashboard"})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/connexion", MaxAge: -1,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", Expires: sess.Expires,
-		MaxAge: int(time.Until(sess.Expires).Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	auth.SetSessionCookie(w, r, sess)
 	http.Redirect(w, r, landing(u), http.StatusSeeOther)
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	u, sess, ok := sessionOf(s.users, r)
-	if !ok {
-		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
-		return
-	}
-	if !users.CheckCSRF(sess, r.PostFormValue("csrf")) {
+	sess, _ := auth.SessionFromContext(r.Context())
+	if !auth.CheckCSRF(sess, r.PostFormValue("csrf")) {
 		http.Error(w, "Jeton de sécurité invalide : rechargez la page.", http.StatusForbidden)
 		return
 	}
-	if err := s.users.Logout(r.Context(), sess.Token); err != nil {
+	if err := s.auth.Logout(r); err != nil {
 		s.log.Error("dashboard logout", "err", err)
 	}
-	s.record(r, audit.Entry{User: u.Name, Role: u.Role, Action: audit.Logout, Detail: "dashboard"})
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	auth.ClearSessionCookie(w, r)
 	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
-}
-
-// record appends to the audit log (a failure is logged, not shown).
-func (s *server) record(r *http.Request, e audit.Entry) {
-	if s.audit == nil {
-		return
-	}
-	e.Addr = audit.Addr(r.RemoteAddr)
-	if _, err := s.audit.Record(r.Context(), e); err != nil {
-		s.log.Error("could not write the audit log", "action", e.Action, "user", e.User, "err", err)
-	}
 }
 
 func randomToken() (string, error) {

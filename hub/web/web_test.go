@@ -12,12 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"pointage/hub/auth"
 	"pointage/hub/db"
 	"pointage/hub/users"
 	"pointage/hub/web"
 )
 
-func newServer(t *testing.T) (*httptest.Server, *users.Store) {
+func newServer(t *testing.T) (*httptest.Server, *auth.Auth) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
@@ -30,14 +31,18 @@ func newServer(t *testing.T) (*httptest.Server, *users.Store) {
 		t.Fatal(err)
 	}
 	users.FastBcryptForTest(s)
-	for _, u := range []struct{ name, role string }{{"marie", users.RoleOffice}, {"cuisine", users.RoleKitchen}} {
+	for _, u := range []struct {
+		name string
+		role auth.Role
+	}{{"marie", auth.RoleOffice}, {"cuisine", auth.RoleKitchen}} {
 		if _, err := s.Add(ctx, u.name, u.role, "", "password-"+u.name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(web.New(web.Options{Users: s}))
+	a := auth.New(auth.Options{Users: s, Sessions: s})
+	srv := httptest.NewServer(web.New(web.Options{Auth: a}))
 	t.Cleanup(srv.Close)
-	return srv, s
+	return srv, a
 }
 
 func client(t *testing.T) *http.Client {
@@ -75,7 +80,7 @@ func loginAs(t *testing.T, c *http.Client, base, name string) (*http.Response, s
 }
 
 func TestPagesAndLogin(t *testing.T) {
-	srv, store := newServer(t)
+	srv, a := newServer(t)
 	c := client(t)
 	// Not logged in: / goes to the login form, in French, with the headers.
 	resp, body := get(t, c, srv.URL+"/")
@@ -107,7 +112,7 @@ func TestPagesAndLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) == 0 || resp.Cookies()[0].Name == web.SessionCookie {
+	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) == 0 || resp.Cookies()[0].Name == auth.SessionCookie {
 		t.Fatalf("login without the form cookie: %d %v", resp.StatusCode, resp.Cookies())
 	}
 	// A wrong password: 401, the form again, in French.
@@ -131,7 +136,7 @@ func TestPagesAndLogin(t *testing.T) {
 	var session *http.Cookie
 	for r := resp.Request.Response; r != nil; r = r.Request.Response {
 		for _, ck := range r.Cookies() {
-			if ck.Name == web.SessionCookie {
+			if ck.Name == auth.SessionCookie {
 				session = ck
 			}
 		}
@@ -142,17 +147,17 @@ func TestPagesAndLogin(t *testing.T) {
 	// The API's view of the cookie: reads yes; writes only with the CSRF token.
 	req := httptest.NewRequest("GET", "/api/v1/counts", nil)
 	req.AddCookie(session)
-	if u, ok := web.UserFromRequest(store, req); !ok || u.Name != "marie" {
-		t.Fatalf("UserFromRequest GET: %v %v", u, ok)
+	if u, refusal := a.Authenticate(req); refusal != nil || u.Name != "marie" {
+		t.Fatalf("Authenticate GET: %v %v", u, refusal)
 	}
 	csrf := csrfField.FindStringSubmatch(body)[1]
 	req = httptest.NewRequest("POST", "/api/v1/corrections", nil)
 	req.AddCookie(session)
-	if _, ok := web.UserFromRequest(store, req); ok {
+	if _, refusal := a.Authenticate(req); refusal == nil {
 		t.Fatal("a POST with the cookie alone was accepted")
 	}
-	req.Header.Set(web.CSRFHeader, csrf)
-	if _, ok := web.UserFromRequest(store, req); !ok {
+	req.Header.Set(auth.CSRFHeader, csrf)
+	if _, refusal := a.Authenticate(req); refusal != nil {
 		t.Fatal("a POST with the cookie and the CSRF token was refused")
 	}
 	// Logout needs the token.
@@ -174,7 +179,7 @@ func TestPagesAndLogin(t *testing.T) {
 	}
 	req = httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(session)
-	if _, ok := web.UserFromRequest(store, req); ok {
+	if _, refusal := a.Authenticate(req); refusal == nil {
 		t.Fatal("the session survived the logout")
 	}
 

@@ -1,4 +1,4 @@
-package broker
+package auth
 
 import (
 	"testing"
@@ -58,14 +58,14 @@ func TestLimiter(t *testing.T) {
 			[]step{{0, "10.0.0.1", "a", false, true}})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newLimiter(tc.limit)
+			l := NewLimiter(tc.limit)
 			for i, s := range tc.steps {
 				now := t0.Add(s.at)
-				if got := l.allowed(s.ip, s.user, now); got != s.allowed {
+				if got := l.Allowed(s.ip, s.user, now); got != s.allowed {
 					t.Fatalf("step %d (%+v): allowed = %v", i, s, got)
 				}
 				if s.fail {
-					l.fail(s.ip, s.user, now)
+					l.Fail(s.ip, s.user, now)
 				}
 			}
 		})
@@ -73,11 +73,11 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestLimiterReportsTheBlockOnce(t *testing.T) {
-	l := newLimiter(LoginLimit{PerUser: 3})
+	l := NewLimiter(LoginLimit{PerUser: 3})
 	now := time.Now()
 	var reported int
 	for range 3 {
-		if l.fail("10.0.0.1", "a", now) {
+		if l.Fail("10.0.0.1", "a", now) {
 			reported++
 		}
 	}
@@ -87,10 +87,10 @@ func TestLimiterReportsTheBlockOnce(t *testing.T) {
 }
 
 func TestLimiterStaysBounded(t *testing.T) {
-	l := newLimiter(LoginLimit{MaxKeys: 50})
+	l := NewLimiter(LoginLimit{MaxKeys: 50})
 	now := time.Now()
 	for i := range 1000 {
-		l.fail("10.0.0.1", string(rune('a'+i%26))+string(rune('a'+i/26)), now)
+		l.Fail("10.0.0.1", string(rune('a'+i%26))+string(rune('a'+i/26)), now)
 		if len(l.keys) > 50 {
 			t.Fatalf("%d keys after %d failures", len(l.keys), i+1)
 		}
