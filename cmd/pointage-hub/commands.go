@@ -234,7 +234,7 @@ func rosterCmd() *cobra.Command {
 	var dir, from, tz string
 	imp := &cobra.Command{
 		Use:   "import FILE.csv",
-		Short: "Import or update the roster (DESIGN §10 columns, ';' or ',')",
+		Short: "Import or update the roster (the columns of docs/DESIGN.md §10, ';' or ',')",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			loc, err := time.LoadLocation(tz)
