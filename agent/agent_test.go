@@ -51,7 +51,9 @@ func TestReadersToBroker(t *testing.T) {
 	col := newCollector(t, broker.URL())
 
 	type rd struct {
-		name, profile, service, badge string
+		name, profile string
+		service       wire.Service
+		badge         string
 	}
 	readers := []rd{
 		{"entree", "rdm6300", wire.ServiceCanteen, "13005D1DA5"},

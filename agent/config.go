@@ -51,12 +51,12 @@ type MQTTConfig struct {
 
 // ReaderConfig is one badge reader on a serial port.
 type ReaderConfig struct {
-	Name     string   `yaml:"name"`
-	Port     string   `yaml:"port"`
-	Profile  string   `yaml:"profile"`
-	Service  string   `yaml:"service"`
-	Dir      string   `yaml:"dir"`      // in, out or auto (default)
-	Debounce Duration `yaml:"debounce"` // default 3 s
+	Name     string       `yaml:"name"`
+	Port     string       `yaml:"port"`
+	Profile  string       `yaml:"profile"`
+	Service  wire.Service `yaml:"service"`
+	Dir      wire.Dir     `yaml:"dir"`      // in, out or auto (default)
+	Debounce Duration     `yaml:"debounce"` // default 3 s
 }
 
 // LogConfig selects the log level and format.
@@ -244,10 +244,10 @@ func (c Config) Validate() error {
 		if r.Profile == "" {
 			bad(f+".profile", "required: a scanner profile (pointage-agent profiles lists them)")
 		}
-		if !wire.ValidService(r.Service) {
+		if !r.Service.Valid() {
 			bad(f+".service", "%q: want canteen, garderie or staff", r.Service)
 		}
-		if !wire.ValidDir(r.Dir) {
+		if !r.Dir.Valid() {
 			bad(f+".dir", "%q: want in, out or auto", r.Dir)
 		}
 		if r.Debounce < 0 {

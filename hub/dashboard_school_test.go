@@ -81,7 +81,7 @@ func TestDashboardSchoolPages(t *testing.T) {
 	dev := newDevice(t, h.MQTTURL(), "jules-ferry", "jf-1", pw)
 	scan := func(seq uint64, badge, service string, hour, min int) {
 		c := dev.checkIn("E1", seq, "")
-		c.Badge, c.Service = badge, service
+		c.Badge, c.Service = badge, wire.Service(service)
 		c.At = time.Date(2026, 11, 27, hour, min, 0, 0, loc).Format(wire.AtLayout)
 		dev.publish(c)
 	}

@@ -58,7 +58,7 @@ func (o *Outbox) Append(ctx context.Context, s Scan) (Event, error) {
 
 func (s Scan) validate() error {
 	for _, f := range [...]struct{ name, v string }{
-		{"reader", s.Reader}, {"badge", s.Badge}, {"service", s.Service}, {"dir", s.Dir},
+		{"reader", s.Reader}, {"badge", s.Badge}, {"service", string(s.Service)}, {"dir", string(s.Dir)},
 	} {
 		if f.v == "" {
 			return fmt.Errorf("empty %s", f.name)

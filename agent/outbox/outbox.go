@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"pointage/internal/wire"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,8 +85,8 @@ func (o *Options) ensureDefaults() {
 type Scan struct {
 	Reader  string // reader name from the configuration
 	Badge   string // canonical badge id
-	Service string // canteen | garderie | staff
-	Dir     string // in | out | auto
+	Service wire.Service
+	Dir     wire.Dir
 	// At is the device time of the scan, kept to the millisecond with its
 	// zone offset; zero means the outbox clock's now.
 	At time.Time
@@ -97,7 +98,9 @@ type Event struct {
 	ID    string // ULID generated at Append
 	Epoch string
 	// Reader, Badge, Service and Dir are those of the Scan.
-	Reader, Badge, Service, Dir string
+	Reader, Badge string
+	Service       wire.Service
+	Dir           wire.Dir
 	// At is the device time truncated to the millisecond, with the offset it
 	// was taken in: At.Format("2006-01-02T15:04:05.000Z07:00") is the wire form.
 	At          time.Time

@@ -70,7 +70,7 @@ func chartAPI(t *testing.T) http.Handler {
 	ev := func(site, badge, service string, t time.Time) store.Event {
 		seq++
 		return store.Event{ID: "ID" + string(rune('A'+seq)), Site: site, Device: site + "-1", Epoch: "E", Reader: "r", Seq: seq,
-			Badge: badge, Service: service, Dir: "auto", At: t, ReceivedAt: t}
+			Badge: badge, Service: wire.Service(service), Dir: "auto", At: t, ReceivedAt: t}
 	}
 	if err := st.Write(ctx, []store.Event{
 		ev("jules-ferry", "0A00000001", "canteen", at(2, 10, 59)),

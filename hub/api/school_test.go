@@ -16,6 +16,7 @@ import (
 	"pointage/hub/days/daystest"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 type schoolUsers map[string]api.User
@@ -43,7 +44,7 @@ func schoolAPI(t *testing.T) *httptest.Server {
 	ev := func(id, badge, service string, h, m int) store.Event {
 		at := time.Date(2026, 11, 27, h, m, 0, 0, loc)
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: uint64(len(id) + h*60 + m), Badge: badge,
-			Service: service, Dir: "auto", At: at, ReceivedAt: at}
+			Service: wire.Service(service), Dir: "auto", At: at, ReceivedAt: at}
 	}
 	if err := st.Write(ctx, []store.Event{ev("A", "0A00000001", "canteen", 11, 30), ev("B", "0A00000001", "garderie", 15, 10)}); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,8 +12,8 @@ import (
 
 	"pointage/hub/audit"
 	"pointage/hub/auth"
-	"pointage/hub/db"
 	"pointage/hub/users"
+	"pointage/hub/users/userstest"
 )
 
 // testClock is a settable clock.
@@ -53,25 +52,9 @@ type env struct {
 func newEnv(t *testing.T) env {
 	t.Helper()
 	ctx := context.Background()
-	sqlDB, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	s, err := users.New(ctx, sqlDB, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users.FastBcryptForTest(s)
-	for _, u := range []struct {
-		name     string
-		role     auth.Role
-		password string
-	}{{"alice", auth.RoleOffice, "correct horse"}, {"bob", auth.RoleOffice, "correct horse"}, {"cuisine", auth.RoleKitchen, "password-cuisine"}} {
-		if _, err := s.Add(ctx, u.name, u.role, "", u.password); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, sqlDB := userstest.Open(t, userstest.User{Name: "alice", Role: auth.RoleOffice, Password: "correct horse"},
+		userstest.User{Name: "bob", Role: auth.RoleOffice, Password: "correct horse"},
+		userstest.User{Name: "cuisine", Role: auth.RoleKitchen, Password: "password-cuisine"})
 	log, err := audit.New(ctx, sqlDB, time.Now)
 	if err != nil {
 		t.Fatal(err)

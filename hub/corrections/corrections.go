@@ -48,9 +48,9 @@ type Correction struct {
 	// add_scan, absence, close_clockout: the person (roster person_id).
 	PersonID string `json:"person_id,omitempty"`
 	// add_scan: service and direction; add_scan and close_clockout: time.
-	Service string     `json:"service,omitempty"`
-	Dir     string     `json:"dir,omitempty"`
-	At      *time.Time `json:"at,omitempty"`
+	Service wire.Service `json:"service,omitempty"`
+	Dir     wire.Dir     `json:"dir,omitempty"`
+	At      *time.Time   `json:"at,omitempty"`
 	// void_scan: the event's id.
 	EventID string `json:"event_id,omitempty"`
 	// declare_lost: the device, epoch and seq range.
@@ -118,13 +118,13 @@ func (c Correction) Validate() error {
 		if err := needPerson(); err != nil {
 			return err
 		}
-		if !wire.ValidService(c.Service) {
+		if !c.Service.Valid() {
 			return invalid("service", "want canteen, garderie or staff")
 		}
 		if c.Dir == "" {
 			return invalid("dir", "want in, out or auto")
 		}
-		if !wire.ValidDir(c.Dir) {
+		if !c.Dir.Valid() {
 			return invalid("dir", "want in, out or auto")
 		}
 		if c.At == nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/wire"
 )
 
 // benchDay builds a big school's day: 600 children and 20 staff at the
@@ -42,7 +43,7 @@ func benchDay(b *testing.B, city bool) Input {
 	add := func(service, badge, dir string, t time.Time) {
 		seq++
 		scans = append(scans, Scan{ID: fmt.Sprintf("%026d", seq), Device: "jf-" + service, Reader: "r", Seq: seq,
-			Badge: badge, Service: service, Dir: dir, At: t, ReceivedAt: t})
+			Badge: badge, Service: wire.Service(service), Dir: wire.Dir(dir), At: t, ReceivedAt: t})
 	}
 	jitter := func(base string, spread time.Duration) time.Time {
 		return at(base).Add(time.Duration(rng.Int64N(int64(spread))))

@@ -68,7 +68,7 @@ type computation struct {
 	canteenStaff map[string][]int
 	garderieBy   []map[string][]int // per session
 	staffBy      map[string][]int
-	unknown      map[[2]string]*UnknownBadge // (service, badge)
+	unknown      map[unknownKey]*UnknownBadge
 }
 
 func compareScans(a, b *Scan) int {
@@ -116,7 +116,7 @@ func (c *computation) classify() {
 	c.canteenChild = make(map[string][]int, hint)
 	c.canteenStaff = map[string][]int{}
 	c.staffBy = map[string][]int{}
-	c.unknown = map[[2]string]*UnknownBadge{}
+	c.unknown = map[unknownKey]*UnknownBadge{}
 	c.garderieBy = make([]map[string][]int, len(c.sessions))
 	for i := range c.garderieBy {
 		c.garderieBy[i] = make(map[string][]int, hint/len(c.sessions))
@@ -181,8 +181,14 @@ func (c *computation) classify() {
 	}
 }
 
+// unknownKey is an unknown badge's service and badge.
+type unknownKey struct {
+	service wire.Service
+	badge   string
+}
+
 func (c *computation) addUnknown(r *ScanResult) {
-	k := [2]string{r.Service, r.Badge}
+	k := unknownKey{r.Service, r.Badge}
 	u := c.unknown[k]
 	if u == nil {
 		u = &UnknownBadge{Service: r.Service, Badge: r.Badge, First: r.At}
@@ -198,7 +204,7 @@ func (c *computation) unknownList() []UnknownBadge {
 		out = append(out, *u)
 	}
 	slices.SortFunc(out, func(a, b UnknownBadge) int {
-		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Badge, b.Badge))
+		return cmp.Or(cmp.Compare(a.Service, b.Service), strings.Compare(a.Badge, b.Badge))
 	})
 	return out
 }
@@ -302,7 +308,7 @@ func (c *computation) canteen(res *Result) {
 
 // want returns the direction a scan asks for: its explicit dir, or the
 // opposite of the current state with auto.
-func want(dir string, inside bool) (in bool, explicit bool) {
+func want(dir wire.Dir, inside bool) (in bool, explicit bool) {
 	switch dir {
 	case wire.DirIn:
 		return true, true

@@ -7,6 +7,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // TestParisDST: a site in Europe/Paris on the days the clocks change
@@ -55,7 +56,7 @@ func TestParisDST(t *testing.T) {
 				agent("S1", "0C00000001", "paris-1"))
 			l := func(hhmm string) time.Time { return local(paris, tt.day, hhmm) }
 			mk := func(id, service, badge string, at time.Time) Scan {
-				return Scan{ID: id, Device: "d", Seq: 1, Badge: badge, Service: service, Dir: "auto", At: at}
+				return Scan{ID: id, Device: "d", Seq: 1, Badge: badge, Service: wire.Service(service), Dir: "auto", At: at}
 			}
 			scans := []Scan{
 				mk("c0", "canteen", "0D00000002", tt.want.from.Add(30*time.Minute)),  // 00:30 local, the previous UTC day

@@ -12,6 +12,7 @@ import (
 	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // The test day: Thursday 26 November 2026 in Nouméa.
@@ -111,7 +112,7 @@ var seqs uint64
 func sc(service, badge, dir, hhmm string) Scan {
 	seqs++
 	return Scan{ID: fmt.Sprintf("ev%05d", seqs), Device: "jf-" + service, Reader: "entree", Seq: seqs,
-		Badge: badge, Service: service, Dir: dir, At: at(hhmm), ReceivedAt: at(hhmm).Add(time.Second)}
+		Badge: badge, Service: wire.Service(service), Dir: wire.Dir(dir), At: at(hhmm), ReceivedAt: at(hhmm).Add(time.Second)}
 }
 
 func canteen(badge, hhmm string) Scan          { return sc("canteen", badge, "auto", hhmm) }
@@ -125,7 +126,7 @@ func review(s Scan) Scan { s.Review = true; return s }
 
 // correction is a scan added by a correction for a person id.
 func correction(id, personID, service, dir string, t time.Time) Scan {
-	return Scan{ID: id, Correction: id, PersonID: personID, Service: service, Dir: dir, At: t}
+	return Scan{ID: id, Correction: id, PersonID: personID, Service: wire.Service(service), Dir: wire.Dir(dir), At: t}
 }
 
 // kinds returns the kinds of the detail's scans, in order.

@@ -6,6 +6,7 @@ import (
 	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Scan is one check-in as counted: a stored event, or a scan added by a
@@ -13,7 +14,9 @@ import (
 type Scan struct {
 	ID, Device, Epoch, Reader string
 	Seq                       uint64
-	Badge, Service, Dir       string
+	Badge                     string
+	Service                   wire.Service
+	Dir                       wire.Dir
 	At                        time.Time
 	ReceivedAt                time.Time
 	Review                    bool

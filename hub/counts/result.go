@@ -5,6 +5,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Result is the count of one site for one local day. Marshalled to JSON it
@@ -231,9 +232,10 @@ type Shift struct {
 
 // UnknownBadge is a badge not in the roster, scanned at one service.
 type UnknownBadge struct {
-	Service, Badge string
-	Scans          int
-	First, Last    time.Time
+	Service     wire.Service
+	Badge       string
+	Scans       int
+	First, Last time.Time
 }
 
 // Warning is an edit check shown to the office (DESIGN §5). Messages are

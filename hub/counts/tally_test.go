@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"pointage/hub/roster"
+	"pointage/internal/wire"
 )
 
 // randomDay builds a day of random scans at three sites: known children
@@ -28,8 +29,8 @@ func randomDay(r *rand.Rand, snap *roster.Snapshot, badges []string) (map[string
 		}
 		inputs[s] = in
 	}
-	services := []string{"canteen", "garderie", "staff", "garderie", "canteen", "bus"}
-	dirs := []string{"auto", "auto", "auto", "in", "out"}
+	services := []wire.Service{"canteen", "garderie", "staff", "garderie", "canteen", "bus"}
+	dirs := []wire.Dir{"auto", "auto", "auto", "in", "out"}
 	n := 20 + r.IntN(120)
 	for i := range n {
 		site := sites[r.IntN(len(sites))]

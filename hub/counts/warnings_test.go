@@ -8,6 +8,7 @@ import (
 
 	"pointage/hub/roster"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 func TestSiteWarnings(t *testing.T) {
@@ -60,7 +61,7 @@ func TestCrossSiteWarnings(t *testing.T) {
 	}
 	at2 := func(d civil.Date, hhmm string) time.Time { return local(noumea, d, hhmm) }
 	mk := func(service, badge string, d civil.Date, hhmm string) Scan {
-		return Scan{ID: service + badge + hhmm + d.String(), Badge: badge, Service: service, Dir: "auto", At: at2(d, hhmm)}
+		return Scan{ID: service + badge + hhmm + d.String(), Badge: badge, Service: wire.Service(service), Dir: "auto", At: at2(d, hhmm)}
 	}
 	tomorrow := testDay.AddDays(1)
 	results := []Result{
@@ -105,7 +106,7 @@ func TestMonth(t *testing.T) {
 	for i, d := range days {
 		l := func(hhmm string) time.Time { return local(noumea, d, hhmm) }
 		mk := func(service, badge, hhmm string) Scan {
-			return Scan{ID: service + badge + hhmm, Badge: badge, Service: service, Dir: "auto", At: l(hhmm)}
+			return Scan{ID: service + badge + hhmm, Badge: badge, Service: wire.Service(service), Dir: "auto", At: l(hhmm)}
 		}
 		scans := []Scan{
 			mk("canteen", "0A00000001", "11:30"),

@@ -19,6 +19,7 @@ import (
 	"pointage/hub/store/sqlitestore"
 	"pointage/internal/civil"
 	"pointage/internal/testenv"
+	"pointage/internal/wire"
 )
 
 const (
@@ -97,7 +98,7 @@ func benchCity(b *testing.B, st store.Store, days []civil.Date) *Service {
 		add := func(s, i int, service string, at time.Time) {
 			seq++
 			evs = append(evs, store.Event{ID: fmt.Sprintf("ID%09d", seq), Site: fmt.Sprintf("ecole-%02d", s), Device: fmt.Sprintf("dev-%02d", s),
-				Epoch: "E1", Reader: "entree", Seq: seq, Badge: badge(s, i), Service: service, Dir: "auto", At: at, ReceivedAt: at})
+				Epoch: "E1", Reader: "entree", Seq: seq, Badge: badge(s, i), Service: wire.Service(service), Dir: "auto", At: at, ReceivedAt: at})
 		}
 		base := day.In(benchLoc)
 		for s := 0; s < benchSites; s++ {

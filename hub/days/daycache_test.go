@@ -13,6 +13,7 @@ import (
 	"pointage/hub/export"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // A month's export reads past days from the day cache, and the cache never
@@ -33,7 +34,7 @@ func TestDayCache(t *testing.T) {
 	ev := func(site, badge, service string, at time.Time) store.Event {
 		seq++
 		return store.Event{ID: "ev" + string(rune('a'+seq%26)) + at.Format("0102150405"), Site: site, Device: "d-" + site, Epoch: "E", Reader: "r", Seq: seq,
-			Badge: badge, Service: service, Dir: "auto", At: at, ReceivedAt: at}
+			Badge: badge, Service: wire.Service(service), Dir: "auto", At: at, ReceivedAt: at}
 	}
 	var evs []store.Event
 	for d := 2; d <= 27; d++ {

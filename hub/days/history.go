@@ -49,16 +49,16 @@ type RosterVersionView struct {
 
 // HistoryEvent is one check-in of the person's badge.
 type HistoryEvent struct {
-	ID         string `json:"id"`
-	Site       string `json:"site"`
-	Device     string `json:"device"`
-	Reader     string `json:"reader"`
-	Badge      string `json:"badge"`
-	Service    string `json:"service"`
-	Dir        string `json:"dir"`
-	At         string `json:"at"`
-	ReceivedAt string `json:"received_at"`
-	Review     bool   `json:"review"`
+	ID         string       `json:"id"`
+	Site       string       `json:"site"`
+	Device     string       `json:"device"`
+	Reader     string       `json:"reader"`
+	Badge      string       `json:"badge"`
+	Service    wire.Service `json:"service"`
+	Dir        wire.Dir     `json:"dir"`
+	At         string       `json:"at"`
+	ReceivedAt string       `json:"received_at"`
+	Review     bool         `json:"review"`
 }
 
 // History returns one person's data from day from to day to (inclusive).

@@ -12,6 +12,7 @@ import (
 	"pointage/hub/days/daystest"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Today's running figures, fed event by event in the order of arrival
@@ -50,7 +51,7 @@ func TestLiveCountsEqualStore(t *testing.T) {
 		}
 		all = append(all, store.Event{ID: fmt.Sprintf("ev%04d", i), Site: []string{"jules-ferry", "magenta"}[r.IntN(2)],
 			Device: fmt.Sprintf("d%d", i%3), Epoch: "E", Reader: "r", Seq: uint64(i + 1), Badge: badges[r.IntN(len(badges))],
-			Service: []string{"canteen", "garderie", "staff"}[r.IntN(3)], Dir: []string{"auto", "auto", "in", "out"}[r.IntN(4)],
+			Service: []wire.Service{"canteen", "garderie", "staff"}[r.IntN(3)], Dir: []wire.Dir{"auto", "auto", "in", "out"}[r.IntN(4)],
 			At: at, ReceivedAt: at})
 	}
 	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })

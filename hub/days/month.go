@@ -8,6 +8,7 @@ import (
 	"pointage/hub/counts"
 	"pointage/hub/export"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Export computes every day of a month and returns its rows for the
@@ -87,7 +88,7 @@ func (s *Views) Export(ctx context.Context, kind export.Kind, month, site string
 
 // flagsByPerson returns, per person id, whether a counted scan of the
 // service needs review and whether one was added by a correction.
-func flagsByPerson(r counts.Result, service string) (review, corrected map[string]bool) {
+func flagsByPerson(r counts.Result, service wire.Service) (review, corrected map[string]bool) {
 	review, corrected = map[string]bool{}, map[string]bool{}
 	for _, sr := range r.Detail.Scans {
 		if sr.Person == nil || sr.Service != service || sr.Kind == counts.KindVoided || sr.Kind == counts.KindOtherDay {

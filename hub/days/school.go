@@ -111,11 +111,11 @@ type ShiftView struct {
 
 // UnknownBadgeShort is a badge not in the roster, at one service.
 type UnknownBadgeShort struct {
-	Service string `json:"service"`
-	Badge   string `json:"badge"`
-	Scans   int    `json:"scans"`
-	First   string `json:"first"`
-	Last    string `json:"last"`
+	Service wire.Service `json:"service"`
+	Badge   string       `json:"badge"`
+	Scans   int          `json:"scans"`
+	First   string       `json:"first"`
+	Last    string       `json:"last"`
 }
 
 func ref(id string, p *roster.Person) PersonRef {

@@ -13,6 +13,7 @@ import (
 	"pointage/hub/days/daystest"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // schoolFixture is Friday 27 November 2026 at jules-ferry, seen at 18:30
@@ -38,7 +39,7 @@ func schoolFixture(t *testing.T) *Service {
 	ev := func(badge, service string, t time.Time) store.Event {
 		seq++
 		id := "EV" + string(rune('A'+seq))
-		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: service, Dir: "auto", At: t, ReceivedAt: t}
+		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: wire.Service(service), Dir: "auto", At: t, ReceivedAt: t}
 	}
 	if err := st.Write(ctx, []store.Event{
 		ev("0A00000009", "staff", at(7, 0)),

@@ -53,7 +53,7 @@ func QuarterHours(scans []counts.ScanResult, loc *time.Location) map[string][]in
 		if s.Kind == counts.KindVoided || s.Kind == counts.KindOtherDay {
 			continue
 		}
-		b, ok := out[s.Service]
+		b, ok := out[string(s.Service)]
 		if !ok {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"pointage/hub/days/daystest"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Quarter hours follow the site's wall clock: 10:59 in Nouméa is 23:59
@@ -19,7 +20,7 @@ import (
 func TestQuarterHours(t *testing.T) {
 	loc := time.FixedZone("Pacific/Noumea", 11*3600)
 	scan := func(service string, at time.Time, kind counts.Kind) counts.ScanResult {
-		return counts.ScanResult{Scan: counts.Scan{Service: service, At: at}, Kind: kind}
+		return counts.ScanResult{Scan: counts.Scan{Service: wire.Service(service), At: at}, Kind: kind}
 	}
 	utc := time.Date(2026, 11, 23, 23, 59, 0, 0, time.UTC) // 10:59 on 24/11 in Nouméa
 	got := QuarterHours([]counts.ScanResult{
@@ -67,7 +68,7 @@ func seriesFixture(t *testing.T, now time.Time) (*Service, store.Store, *correct
 }
 
 func seriesEvent(id, site, badge, service string, seq uint64, at time.Time) store.Event {
-	return store.Event{ID: id, Site: site, Device: site + "-1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: service, Dir: "auto", At: at, ReceivedAt: at}
+	return store.Event{ID: id, Site: site, Device: site + "-1", Epoch: "E", Reader: "r", Seq: seq, Badge: badge, Service: wire.Service(service), Dir: "auto", At: at, ReceivedAt: at}
 }
 
 func TestDayAndMonthSeries(t *testing.T) {

@@ -75,26 +75,26 @@ func (s *Views) Counts(ctx context.Context, day civil.Date, site string) (Counts
 // EventView is one event of GET /api/v1/events (DESIGN §9). Session and
 // Correction are additions.
 type EventView struct {
-	ID         string `json:"id"`
-	Device     string `json:"device"`
-	Epoch      string `json:"epoch"`
-	Reader     string `json:"reader"`
-	Seq        uint64 `json:"seq"`
-	Badge      string `json:"badge"`
-	Service    string `json:"service"`
-	Dir        string `json:"dir"`
-	At         string `json:"at"`
-	ReceivedAt string `json:"received_at"`
-	PersonID   string `json:"person_id"`
-	Role       string `json:"role"`
-	FirstName  string `json:"first_name"`
-	LastName   string `json:"last_name"`
-	Class      string `json:"class"`
-	Regime     string `json:"regime"`
-	Kind       string `json:"kind"`
-	Review     bool   `json:"review"`
-	Session    string `json:"session,omitempty"`
-	Correction string `json:"correction,omitempty"`
+	ID         string       `json:"id"`
+	Device     string       `json:"device"`
+	Epoch      string       `json:"epoch"`
+	Reader     string       `json:"reader"`
+	Seq        uint64       `json:"seq"`
+	Badge      string       `json:"badge"`
+	Service    wire.Service `json:"service"`
+	Dir        wire.Dir     `json:"dir"`
+	At         string       `json:"at"`
+	ReceivedAt string       `json:"received_at"`
+	PersonID   string       `json:"person_id"`
+	Role       string       `json:"role"`
+	FirstName  string       `json:"first_name"`
+	LastName   string       `json:"last_name"`
+	Class      string       `json:"class"`
+	Regime     string       `json:"regime"`
+	Kind       string       `json:"kind"`
+	Review     bool         `json:"review"`
+	Session    string       `json:"session,omitempty"`
+	Correction string       `json:"correction,omitempty"`
 }
 
 // EventsView is the body of GET /api/v1/events.
@@ -130,12 +130,12 @@ func (s *Views) Events(ctx context.Context, day civil.Date, site string, withNam
 
 // UnknownBadgeView is one badge not in the roster.
 type UnknownBadgeView struct {
-	Site    string    `json:"site"`
-	Service string    `json:"service"`
-	Badge   string    `json:"badge"`
-	Scans   int       `json:"scans"`
-	First   time.Time `json:"first"`
-	Last    time.Time `json:"last"`
+	Site    string       `json:"site"`
+	Service wire.Service `json:"service"`
+	Badge   string       `json:"badge"`
+	Scans   int          `json:"scans"`
+	First   time.Time    `json:"first"`
+	Last    time.Time    `json:"last"`
 }
 
 // UnknownBadgesView is the body of GET /api/v1/unknown-badges.

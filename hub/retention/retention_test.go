@@ -16,6 +16,7 @@ import (
 	"pointage/hub/retention"
 	"pointage/hub/store"
 	"pointage/internal/civil"
+	"pointage/internal/wire"
 )
 
 // Eighteen months after November 2026, its check-ins are purged and its
@@ -31,7 +32,7 @@ func TestRetention(t *testing.T) {
 	loc, _ := time.LoadLocation("Pacific/Noumea")
 	ev := func(id string, seq uint64, service string, at time.Time) store.Event {
 		return store.Event{ID: id, Site: "jules-ferry", Device: "d1", Epoch: "E", Reader: "r", Seq: seq, Badge: "0A00000001",
-			Service: service, Dir: "auto", At: at, ReceivedAt: at}
+			Service: wire.Service(service), Dir: "auto", At: at, ReceivedAt: at}
 	}
 	events := []store.Event{
 		ev("A", 1, "canteen", time.Date(2026, 10, 30, 11, 30, 0, 0, loc)),

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"pointage/internal/wire"
 	"time"
 )
 
@@ -20,8 +21,8 @@ type Event struct {
 	Reader  string
 	Seq     uint64
 	Badge   string
-	Service string // canteen | garderie | staff
-	Dir     string // in | out | auto
+	Service wire.Service
+	Dir     wire.Dir
 	// At is the device's time, millisecond precision, with its offset.
 	At time.Time
 	// ReceivedAt is when the hub received the event (millisecond precision).

@@ -1,44 +1,24 @@
 package web_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"pointage/hub/auth"
-	"pointage/hub/db"
-	"pointage/hub/users"
+	"pointage/hub/users/userstest"
 	"pointage/hub/web"
 )
 
 func newServer(t *testing.T) (*httptest.Server, *auth.Auth) {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.OpenMigrated(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	s, err := users.New(ctx, d, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users.FastBcryptForTest(s)
-	for _, u := range []struct {
-		name string
-		role auth.Role
-	}{{"marie", auth.RoleOffice}, {"cuisine", auth.RoleKitchen}} {
-		if _, err := s.Add(ctx, u.name, u.role, "", "password-"+u.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, _ := userstest.Open(t, userstest.User{Name: "marie", Role: auth.RoleOffice, Password: "password-marie"},
+		userstest.User{Name: "cuisine", Role: auth.RoleKitchen, Password: "password-cuisine"})
 	a := auth.New(auth.Options{Users: s, Sessions: s})
 	srv := httptest.NewServer(web.New(web.Options{Auth: a}))
 	t.Cleanup(srv.Close)

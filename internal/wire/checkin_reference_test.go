@@ -52,7 +52,7 @@ func decodeCheckInReference(payload []byte) (CheckIn, error) {
 		}
 	}
 	c := CheckIn{V: *in.V, ID: *in.ID, Site: *in.Site, Device: *in.Device, Reader: *in.Reader,
-		Seq: *in.Seq, Badge: *in.Badge, Service: *in.Service, Dir: *in.Dir, At: *in.At}
+		Seq: *in.Seq, Badge: *in.Badge, Service: Service(*in.Service), Dir: Dir(*in.Dir), At: *in.At}
 	if in.Epoch != nil {
 		c.Epoch = *in.Epoch
 	}
@@ -84,11 +84,11 @@ func refValidateCheckIn(c CheckIn) error {
 	if !refBadgeRe.MatchString(c.Badge) {
 		return fieldErr(ReasonBadField, "badge", "must be 1 to 64 printable characters without spaces")
 	}
-	if !ValidService(c.Service) {
-		return fieldErr(ReasonBadField, "service", "must be canteen, garderie or staff, not %q", clip(c.Service))
+	if !c.Service.Valid() {
+		return fieldErr(ReasonBadField, "service", "must be canteen, garderie or staff, not %q", clip(string(c.Service)))
 	}
-	if !ValidDir(c.Dir) {
-		return fieldErr(ReasonBadField, "dir", "must be in, out or auto, not %q", clip(c.Dir))
+	if !c.Dir.Valid() {
+		return fieldErr(ReasonBadField, "dir", "must be in, out or auto, not %q", clip(string(c.Dir)))
 	}
 	if _, err := ParseTime(c.At); err != nil {
 		return fieldErr(ReasonBadField, "at", "%v", err)

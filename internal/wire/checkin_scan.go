@@ -233,8 +233,8 @@ func (s *scanner) plainUint() (uint64, bool) {
 
 // internService returns the constant for a known service, to save an
 // allocation on nearly every check-in, and a copy of b otherwise.
-func internService(b []byte) string {
-	switch string(b) {
+func internService(b []byte) Service {
+	switch Service(b) {
 	case ServiceCanteen:
 		return ServiceCanteen
 	case ServiceGarderie:
@@ -242,12 +242,12 @@ func internService(b []byte) string {
 	case ServiceStaff:
 		return ServiceStaff
 	}
-	return string(b)
+	return Service(b)
 }
 
 // internDir is internService for directions.
-func internDir(b []byte) string {
-	switch string(b) {
+func internDir(b []byte) Dir {
+	switch Dir(b) {
 	case DirIn:
 		return DirIn
 	case DirOut:
@@ -255,5 +255,5 @@ func internDir(b []byte) string {
 	case DirAuto:
 		return DirAuto
 	}
-	return string(b)
+	return Dir(b)
 }

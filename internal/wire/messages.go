@@ -16,9 +16,9 @@ type CheckIn struct {
 	Reader  string `json:"reader"`
 	Seq     uint64 `json:"seq"`
 	Badge   string `json:"badge"`
-	Service string `json:"service"`
-	Dir     string `json:"dir"`
-	At      string `json:"at"`
+	Service Service `json:"service"`
+	Dir     Dir     `json:"dir"`
+	At      string  `json:"at"`
 }
 
 // checkInIn mirrors CheckIn with pointers, so a missing field is told apart
@@ -32,8 +32,8 @@ type checkInIn struct {
 	Reader  *string `json:"reader"`
 	Seq     *uint64 `json:"seq"`
 	Badge   *string `json:"badge"`
-	Service *string `json:"service"`
-	Dir     *string `json:"dir"`
+	Service *Service `json:"service"`
+	Dir     *Dir     `json:"dir"`
 	At      *string `json:"at"`
 }
 
@@ -133,11 +133,11 @@ func (c CheckIn) Validate() error {
 	if !ValidBadge(c.Badge) {
 		return fieldErr(ReasonBadField, "badge", "must be 1 to 64 printable characters without spaces")
 	}
-	if !ValidService(c.Service) {
-		return fieldErr(ReasonBadField, "service", "must be canteen, garderie or staff, not %q", clip(c.Service))
+	if !c.Service.Valid() {
+		return fieldErr(ReasonBadField, "service", "must be canteen, garderie or staff, not %q", clip(string(c.Service)))
 	}
-	if !ValidDir(c.Dir) {
-		return fieldErr(ReasonBadField, "dir", "must be in, out or auto, not %q", clip(c.Dir))
+	if !c.Dir.Valid() {
+		return fieldErr(ReasonBadField, "dir", "must be in, out or auto, not %q", clip(string(c.Dir)))
 	}
 	if _, err := ParseTime(c.At); err != nil {
 		return fieldErr(ReasonBadField, "at", "%v", err)

@@ -18,18 +18,25 @@ const MaxPayload = 4096
 // exactly milliseconds and the offset of the device's zone.
 const AtLayout = "2006-01-02T15:04:05.000Z07:00"
 
+// Service is what a check-in is for: the canteen, the garderie (before
+// and after school) or staff time.
+type Service string
+
 // Services a check-in can belong to.
 const (
-	ServiceCanteen  = "canteen"
-	ServiceGarderie = "garderie"
-	ServiceStaff    = "staff"
+	ServiceCanteen  Service = "canteen"
+	ServiceGarderie Service = "garderie"
+	ServiceStaff    Service = "staff"
 )
 
-// Directions of a check-in; DirAuto lets the hub decide.
+// Dir is a check-in's direction; DirAuto lets the hub decide.
+type Dir string
+
+// Directions of a check-in.
 const (
-	DirIn   = "in"
-	DirOut  = "out"
-	DirAuto = "auto"
+	DirIn   Dir = "in"
+	DirOut  Dir = "out"
+	DirAuto Dir = "auto"
 )
 
 // Device states carried by Status.
@@ -117,13 +124,13 @@ func isLowerOrDigit(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c 
 
 func isAlnum(c byte) bool { return isLowerOrDigit(c) || 'A' <= c && c <= 'Z' }
 
-// ValidService reports whether s is one of the three services.
-func ValidService(s string) bool {
+// Valid reports whether s is one of the three services.
+func (s Service) Valid() bool {
 	return s == ServiceCanteen || s == ServiceGarderie || s == ServiceStaff
 }
 
-// ValidDir reports whether s is in, out or auto.
-func ValidDir(s string) bool { return s == DirIn || s == DirOut || s == DirAuto }
+// Valid reports whether d is in, out or auto.
+func (d Dir) Valid() bool { return d == DirIn || d == DirOut || d == DirAuto }
 
 // Reasons a payload or topic is refused. They are stable: the hub uses them
 // as metric labels and in its rejected-messages table.

@@ -228,7 +228,7 @@ func FuzzDecodeCheckIn(f *testing.F) {
 			}
 			return
 		}
-		if len(payload) > MaxPayload || c.Seq == 0 || !ValidSiteOrDevice(c.Site) || !ValidBadge(c.Badge) || !ValidService(c.Service) {
+		if len(payload) > MaxPayload || c.Seq == 0 || !ValidSiteOrDevice(c.Site) || !ValidBadge(c.Badge) || !c.Service.Valid() {
 			t.Fatalf("accepted an invalid check-in: %q", payload)
 		}
 		b, err := Encode(c)

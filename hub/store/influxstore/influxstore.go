@@ -22,6 +22,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"pointage/hub/store"
+	"pointage/internal/wire"
 )
 
 // Measurement is the measurement every check-in is written to.
@@ -394,7 +395,7 @@ func toPoint(e *store.Event) (*write.Point, error) {
 	p := write.NewPointWithMeasurement(Measurement).
 		AddTag("device", e.Device).
 		AddTag("reader", e.Reader).
-		AddTag("service", e.Service).
+		AddTag("service", string(e.Service)).
 		AddTag("site", e.Site).
 		AddField("badge", e.Badge).
 		AddField("dir", e.Dir).
@@ -511,8 +512,8 @@ func fromRecord(v map[string]any) (e store.Event, ok bool) {
 	review, _ := v["review"].(bool)
 	e = store.Event{
 		ID: str("id"), Site: str("site"), Device: str("device"), Epoch: str("epoch"),
-		Reader: str("reader"), Seq: uint64(seq), Badge: str("badge"), Service: str("service"),
-		Dir:        str("dir"),
+		Reader: str("reader"), Seq: uint64(seq), Badge: str("badge"), Service: wire.Service(str("service")),
+		Dir:        wire.Dir(str("dir")),
 		At:         ts.Add(-time.Duration(uint64(seq) % 1_000_000)).UTC(),
 		ReceivedAt: time.UnixMilli(receivedAt).UTC(),
 		Review:     review,
