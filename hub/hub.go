@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: st.Corrections, Sequences: h.ingest, Today: st.Days.Today,
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
 	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
-	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder,
+	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
@@ -298,6 +298,10 @@ func (h *Hub) revokeSessions(ctx context.Context) {
 // RevokeEvery is how often the hub looks for revoked device credentials.
 const RevokeEvery = 2 * time.Second
 
+// UserChangesEvery is how often the hub looks for users changed by the
+// users command (DESIGN §12: applied within 2 s; the query reads an index).
+const UserChangesEvery = time.Second
+
 // configKey is a fingerprint of the configuration the figures depend on
 // (time zone, calendar, sites): cached export rows of past days are
 // recounted when it changes.
@@ -355,6 +359,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); h.revokeSessions(runCtx) }()
 	}
+	wg.Add(1) // users changed by the users command: their cached credentials are forgotten within 2 s
+	go func() { defer wg.Done(); h.state.Users.WatchChanges(runCtx, UserChangesEvery) }()
 	if err := h.state.Days.NewCacheEpoch(ctx); err != nil {
 		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
 	} else {

@@ -389,6 +389,7 @@ func usersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			recordCLI(cmd, st.Audit, audit.UserAdded, u.Name, "role "+string(u.Role)+", site "+dash(u.Site))
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "user %s added (role %s%s)\n", u.Name, u.Role, map[bool]string{true: ", site " + u.Site, false: ""}[u.Site != ""])
 			if !fromStdin {
@@ -417,16 +418,112 @@ func usersCmd() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tSITE")
+			fmt.Fprintln(tw, "NAME\tROLE\tSITE\tSTATE\tLAST LOGIN")
 			for _, u := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, dash(u.Site))
+				state, last := "enabled", "-"
+				if u.Disabled {
+					state = "disabled"
+				}
+				if !u.LastLogin.IsZero() {
+					last = u.LastLogin.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Site), state, last)
 			}
 			return tw.Flush()
 		},
 	}
 	dataDirFlag(list, &dir)
-	cmd.AddCommand(add, list)
+	setPassword := &cobra.Command{
+		Use:   "set-password NAME [--password-stdin]",
+		Short: "Give a user a new password (prints a generated one once unless --password-stdin); ends the user's sessions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			password, err := stdinPassword(cmd, fromStdin)
+			if err != nil {
+				return err
+			}
+			if !fromStdin {
+				password = users.GeneratePassword()
+			}
+			u, err := changeUser(cmd, dir, args[0], users.Change{Password: &password})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s: new password set; the user's sessions are ended\n", u.Name)
+			if !fromStdin {
+				fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n(shown once)\n", password)
+			}
+			return nil
+		},
+	}
+	dataDirFlag(setPassword, &dir)
+	setPassword.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password (8 characters or more) from the first line of standard input")
+	enabled := func(use, short string, disabled bool, done string) *cobra.Command {
+		c := &cobra.Command{
+			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				u, err := changeUser(cmd, dir, args[0], users.Change{Disabled: &disabled})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "user %s %s\n", u.Name, done)
+				return nil
+			},
+		}
+		dataDirFlag(c, &dir)
+		return c
+	}
+	remove := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a user and end its sessions (the last enabled office user cannot be removed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openHubDB(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Users.Remove(cmd.Context(), args[0]); err != nil {
+				return userError(err)
+			}
+			recordCLI(cmd, st.Audit, audit.UserRemoved, args[0], "")
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s removed; a running hub refuses it within 2 s\n", args[0])
+			return nil
+		},
+	}
+	dataDirFlag(remove, &dir)
+	cmd.AddCommand(add, list, setPassword,
+		enabled("disable", "Disable a user: it cannot log in, its sessions end (the last enabled office user cannot be disabled)", true, "disabled; its sessions are ended"),
+		enabled("enable", "Enable a disabled user again", false, "enabled"),
+		remove)
 	return cmd
+}
+
+// changeUser applies ch to the user name of the command's data folder,
+// and records it in the audit log.
+func changeUser(cmd *cobra.Command, dir, name string, ch users.Change) (users.User, error) {
+	st, err := openHubDB(cmd, dir)
+	if err != nil {
+		return users.User{}, err
+	}
+	defer st.Close()
+	u, err := st.Users.Update(cmd.Context(), name, ch)
+	if err != nil {
+		return users.User{}, userError(err)
+	}
+	recordCLI(cmd, st.Audit, audit.UserChanged, u.Name, ch.Describe())
+	return u, nil
+}
+
+// userError says what to do next about a refused change.
+func userError(err error) error {
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		return fmt.Errorf("%w (pointage-hub users list shows the users)", err)
+	case errors.Is(err, users.ErrLastOffice):
+		return fmt.Errorf("%w: add or enable another office user first", err)
+	}
+	return err
 }
 
 // showDevicePassword prints a generated device password, once (not when

@@ -64,6 +64,7 @@ type Options struct {
 	Auth        *auth.Auth // who makes each request (DESIGN §9); nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
+	Users       UserAdmin // nil: no users' administration (tests)
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
@@ -116,6 +117,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerSchool(mux)
 	a.registerCharts(mux)
 	a.registerPrivacy(mux)
+	a.registerUsers(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))

@@ -10,10 +10,10 @@ import (
 	"pointage/hub/auth"
 )
 
-type users struct{ list map[string]User }
+type fakeUsers struct{ list map[string]User }
 
-func (u users) Any(context.Context) bool { return len(u.list) > 0 }
-func (u users) Check(_ context.Context, name, pass string) (User, bool) {
+func (u fakeUsers) Any(context.Context) bool { return len(u.list) > 0 }
+func (u fakeUsers) Check(_ context.Context, name, pass string) (User, bool) {
 	x, ok := u.list[name+":"+pass]
 	return x, ok
 }
@@ -32,10 +32,10 @@ func TestAuthRule(t *testing.T) {
 		{"no user yet, loopback", nil, "127.0.0.1:5000", [2]string{}, []auth.Role{"office"}, 200},
 		{"no user yet, ipv6 loopback", nil, "[::1]:5000", [2]string{}, []auth.Role{"office"}, 200},
 		{"no user yet, from the network", nil, "192.0.2.7:5000", [2]string{}, []auth.Role{"office"}, 403},
-		{"users exist, no credentials", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "127.0.0.1:1", [2]string{}, []auth.Role{"office"}, 401},
-		{"users exist, wrong password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "x"}, []auth.Role{"office"}, 401},
-		{"users exist, right password", users{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "b"}, []auth.Role{"office"}, 200},
-		{"role without access", users{map[string]User{"k:p": {Name: "k", Role: "kitchen"}}}, "192.0.2.7:1", [2]string{"k", "p"}, []auth.Role{"office", "school"}, 403},
+		{"users exist, no credentials", fakeUsers{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "127.0.0.1:1", [2]string{}, []auth.Role{"office"}, 401},
+		{"users exist, wrong password", fakeUsers{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "x"}, []auth.Role{"office"}, 401},
+		{"users exist, right password", fakeUsers{map[string]User{"a:b": {Name: "a", Role: "office"}}}, "192.0.2.7:1", [2]string{"a", "b"}, []auth.Role{"office"}, 200},
+		{"role without access", fakeUsers{map[string]User{"k:p": {Name: "k", Role: "kitchen"}}}, "192.0.2.7:1", [2]string{"k", "p"}, []auth.Role{"office", "school"}, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

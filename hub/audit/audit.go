@@ -34,6 +34,9 @@ const (
 	ViewChild   = "view_child"   // a child's history looked at (Target: person id)
 	ExportChild = "export_child" // one child's data exported (access request)
 	Purge       = "purge"        // raw check-ins purged by the retention
+	UserAdded   = "user_added"   // a user added (Target: its name)
+	UserChanged = "user_changed" // a user's password, state, role or site changed (Detail: what, never the password)
+	UserRemoved = "user_removed" // a user removed
 )
 
 // Entry is one line of the log.

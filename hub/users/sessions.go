@@ -49,6 +49,10 @@ func (s *Store) Login(ctx context.Context, name, password string) (auth.Session,
 	if err != nil {
 		return auth.Session{}, auth.User{}, err
 	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE name = ?`,
+		s.now().UTC().Truncate(time.Second).Format(time.RFC3339), u.Name); err != nil {
+		s.log.Warn("could not record the last login", "user", u.Name, "err", err) // the login stands
+	}
 	return sess, u, nil
 }
 
@@ -83,8 +87,8 @@ func (s *Store) Session(ctx context.Context, token string) (auth.User, auth.Sess
 	}
 	var csrf string
 	var expires int64
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT u.name, u.role, u.site, u.created_at, s.csrf, s.expires_at
-		FROM sessions s JOIN users u ON u.name = s.name WHERE s.token_hash = ?`, tokenHash(token)), &csrf, &expires)
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT u.name, u.role, u.site, u.created_at, u.disabled, u.last_login_at, s.csrf, s.expires_at
+		FROM sessions s JOIN users u ON u.name = s.name WHERE s.token_hash = ? AND u.disabled = 0`, tokenHash(token)), &csrf, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.User{}, auth.Session{}, false
 	} else if err != nil {

@@ -63,6 +63,8 @@ const (
 type User struct {
 	auth.User
 	CreatedAt time.Time
+	Disabled  bool      // cannot log in; its sessions ended
+	LastLogin time.Time // the last login on the dashboard; zero: never
 }
 
 // Store holds the users and dashboard sessions in the hub's SQLite
@@ -81,7 +83,7 @@ type Store struct {
 }
 
 func init() {
-	db.Register(db.Migration{Package: "users", Steps: []db.Step{{Version: 1, SQL: schema}}})
+	db.Register(db.Migration{Package: "users", Steps: []db.Step{{Version: 1, SQL: schema}, {Version: 2, SQL: schemaV2}}})
 }
 
 // New is the user store on hub.db, migrated (hub/db).
@@ -193,15 +195,19 @@ func (s *Store) AddDemo(ctx context.Context) error {
 	return nil
 }
 
+// keyOf is a user's key in the credentials cache: names are compared
+// without regard to ASCII case.
+func keyOf(name string) string { return strings.ToLower(name) }
+
 const (
-	userColumns = `name, role, site, created_at`
+	userColumns = `name, role, site, created_at, disabled, last_login_at`
 	selectUser  = `SELECT ` + userColumns + ` FROM users`
 )
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	var role, created string
-	if err := row.Scan(append([]any{&u.Name, &role, &u.Site, &created}, extra...)...); err != nil {
+	var role, created, lastLogin string
+	if err := row.Scan(append([]any{&u.Name, &role, &u.Site, &created, &u.Disabled, &lastLogin}, extra...)...); err != nil {
 		return User{}, err
 	}
 	var err error
@@ -210,6 +216,11 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	}
 	if u.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
 		return User{}, fmt.Errorf("user %q: %w", u.Name, err)
+	}
+	if lastLogin != "" {
+		if u.LastLogin, err = time.Parse(time.RFC3339, lastLogin); err != nil {
+			return User{}, fmt.Errorf("user %q: %w", u.Name, err)
+		}
 	}
 	return u, nil
 }
@@ -277,7 +288,7 @@ func (s *Store) Check(ctx context.Context, name, password string) (auth.User, bo
 	if !auth.ValidName(name) || password == "" || len(password) > MaxPasswordBytes {
 		return auth.User{}, false
 	}
-	key := strings.ToLower(name)
+	key := keyOf(name)
 	gen := s.cache.Gen()
 	if u, ok := s.cache.Get(key, password); ok {
 		return u, true
@@ -293,7 +304,7 @@ func (s *Store) Check(ctx context.Context, name, password string) (auth.User, bo
 		s.log.Error("check user password", "user", name, "error", err)
 		return auth.User{}, false
 	}
-	if !s.bcrypt.Compare([]byte(hash), password) {
+	if !s.bcrypt.Compare([]byte(hash), password) || u.Disabled {
 		return auth.User{}, false
 	}
 	s.cache.Put(key, password, u.User, gen) // not if the password changed meanwhile
