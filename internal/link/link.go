@@ -50,7 +50,8 @@ type Options struct {
 	OnDisconnect func(err error)
 
 	// Messages receives what arrives on Subscribe topics. The link blocks
-	// (not paho) when it is full, so size it for bursts.
+	// (not paho) when it is full, so size it for bursts. Nothing is sent on
+	// it once Close has returned: its owner may close it then.
 	Messages chan<- Message
 	// OnMessage, when set, takes what arrives instead of Messages: it is
 	// called on paho's goroutine of each message, with a payload valid
@@ -72,6 +73,12 @@ type Link struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	done      chan struct{}
+
+	// delivering is held (read) by each message handed to Messages; Close
+	// takes it to know none is under way, then sets closed: after Close
+	// returns, nothing is sent on Messages, so its owner may close it.
+	delivering sync.RWMutex
+	closed     bool
 }
 
 // New validates the options and prepares the client; it does not connect.
@@ -213,6 +220,11 @@ func (l *Link) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	msg := Message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...)}
+	l.delivering.RLock()
+	defer l.delivering.RUnlock()
+	if l.closed {
+		return
+	}
 	select {
 	case l.opts.Messages <- msg:
 	case <-l.done:
@@ -282,5 +294,8 @@ func (l *Link) Close(finalTopic string, finalPayload []byte) {
 		l.client.Disconnect(250)
 		l.connected.Store(false)
 		l.wg.Wait()
+		l.delivering.Lock() // deliveries under way end: done is closed
+		l.closed = true
+		l.delivering.Unlock()
 	})
 }
