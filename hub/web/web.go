@@ -71,6 +71,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /ecole", session(s.rolePage("ecole.html", "École", auth.RoleOffice, auth.RoleSchool)))
 	mux.Handle("GET /appel", session(s.rolePage("appel.html", "Appel", auth.RoleOffice, auth.RoleSchool)))
 	mux.Handle("GET /appareils", session(s.rolePage("appareils.html", "Appareils", auth.RoleOffice, auth.RoleSchool)))
+	mux.Handle("GET /utilisateurs", session(s.rolePage("utilisateurs.html", "Utilisateurs", auth.RoleOffice)))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -85,9 +85,9 @@
   P.api = function (method, path, payload) {
     var headers = { "Accept": "application/json", "X-Requested-With": "pointage" };
     var init = { method: method, credentials: "same-origin", headers: headers };
+    if (method !== "GET") { headers["X-CSRF-Token"] = csrf; } // a DELETE has no body
     if (payload !== undefined) {
       headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = csrf;
       init.body = JSON.stringify(payload);
     }
     return fetch(path, init).then(function (r) {
