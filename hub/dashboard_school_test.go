@@ -164,6 +164,11 @@ func TestDashboardSchoolPages(t *testing.T) {
 		chromedp.EmulateViewport(768, 1024, chromedp.EmulateTouch),
 		chromedp.Navigate(base+"/appel"),
 		chromedp.WaitVisible(`button[data-groupe="classe:CE1"]`, chromedp.ByQuery),
+	)
+	// Classes in school order (CP before CE1), not alphabetically.
+	evalUntil(t, ctx, 2*time.Second, "the classes' order", `Array.from(document.querySelectorAll('button[data-groupe^="classe:"]')).map(function (b) { return b.getAttribute("data-groupe"); }).join(",")`,
+		func(s string) bool { return s == "classe:CP,classe:CE1" })
+	run(t, ctx, "choose CE1",
 		tap(`button[data-groupe="classe:CE1"]`),
 		chromedp.WaitVisible("#enfant-E004", chromedp.ByID),
 	)

@@ -256,8 +256,8 @@ func (s *Views) People(ctx context.Context, day civil.Date, site string) (People
 	}
 	sort.SliceStable(v.Children, func(i, j int) bool {
 		a, b := v.Children[i], v.Children[j]
-		if a.Class != b.Class {
-			return a.Class < b.Class
+		if c := roster.CompareClasses(a.Class, b.Class); c != 0 {
+			return c < 0 // school order: PS, MS, GS, CP, CE1... (the roll-call lists classes in this order)
 		}
 		if a.LastName != b.LastName {
 			return a.LastName < b.LastName

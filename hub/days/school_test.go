@@ -172,12 +172,12 @@ func TestPeople(t *testing.T) {
 	for _, c := range v.Children {
 		list = append(list, c.Class+" "+c.FirstName+" "+strings.Join(c.Garderie, "+"))
 	}
-	want := []string{"CE1 Noa garderie-matin+garderie-soir", "CE1 Jade ", "CM1 Tom ", "CP Léa garderie-soir"}
-	// by class, then last name: Gowé before Martin
+	want := []string{"CP Léa garderie-soir", "CE1 Noa garderie-matin+garderie-soir", "CE1 Jade ", "CM1 Tom "}
+	// by class in school order (CP before CE1 and CM1, issue 14), then last name: Gowé before Martin
 	if !reflect.DeepEqual(list, want) {
 		t.Fatalf("children: %q, want %q", list, want)
 	}
-	if v.Children[2].CanteenToday || !v.Children[0].CanteenToday || v.Children[2].CanteenDays != "lu" {
+	if v.Children[3].CanteenToday || !v.Children[0].CanteenToday || v.Children[3].CanteenDays != "lu" {
 		t.Fatalf("canteen days: %+v", v.Children)
 	}
 	if !reflect.DeepEqual(names(v.Staff), []string{"Paul Dupont"}) || !reflect.DeepEqual(v.Sessions, []string{"garderie-matin", "garderie-soir"}) {

@@ -67,7 +67,7 @@
       var k = c["class"] || "";
       if (!seen[k]) { seen[k] = true; out.push({ id: "classe:" + k, label: "Cantine · " + (k || "sans classe") }); }
     });
-    out.sort(function (a, b) { return a.label.localeCompare(b.label, "fr"); });
+    // In the order the API lists the children: classes in school order (PS, MS, GS, CP, CE1…).
     (data.garderie || []).forEach(function (g) { out.push({ id: "session:" + g.name, label: P.sessionLabel(g.name) + " (" + g.start + "–" + g.end + ")" }); });
     return out;
   }
