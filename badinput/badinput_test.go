@@ -432,24 +432,23 @@ func startHub(t testing.TB, dataDir string, log *slog.Logger, rosterCSV string) 
 
 // device is a real MQTT client standing in for an agent.
 type device struct {
-	l           *link.Link
-	mu          sync.Mutex
-	acks        map[string]uint64
-	connects    atomic.Int32
-	disconnects atomic.Int32
-	site, id    string
+	l             *link.Link
+	mu            sync.Mutex
+	acks          map[string]uint64
+	connects      atomic.Int32
+	disconnects   atomic.Int32
+	site, id      string
+	url, password string
 }
 
-func (e *hubEnv) newDevice(t *testing.T, site string) *device {
-	id := site + "-1"
-	_, pw, err := e.h.Devices().Add(context.Background(), site, id, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &device{acks: map[string]uint64{}, site: site, id: id}
+// dial connects the device with a new link (a new paho client: nothing
+// of an earlier link's in-flight messages is sent again).
+func (d *device) dial(t *testing.T) {
+	t.Helper()
 	msgs := make(chan link.Message, 64)
-	l, err := link.New(link.Options{URL: e.h.MQTTURL(), ClientID: "agent-" + id, Username: id, Password: pw,
-		Subscribe:    []string{wire.DeviceTopic("", site, id, wire.KindAck)},
+	connects := d.connects.Load()
+	l, err := link.New(link.Options{URL: d.url, ClientID: "agent-" + d.id, Username: d.id, Password: d.password,
+		Subscribe:    []string{wire.DeviceTopic("", d.site, d.id, wire.KindAck)},
 		OnConnect:    func() { d.connects.Add(1) },
 		OnDisconnect: func(error) { d.disconnects.Add(1) },
 		Messages:     msgs})
@@ -458,7 +457,7 @@ func (e *hubEnv) newDevice(t *testing.T, site string) *device {
 	}
 	d.l = l
 	l.Start()
-	testenv.WaitFor(t, 10*time.Second, "device connected", func() bool { return d.connects.Load() > 0 })
+	testenv.WaitFor(t, 10*time.Second, "device connected", func() bool { return d.connects.Load() > connects })
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -472,6 +471,17 @@ func (e *hubEnv) newDevice(t *testing.T, site string) *device {
 		}
 	}()
 	t.Cleanup(func() { l.Close("", nil); close(msgs); wg.Wait() })
+}
+
+func (e *hubEnv) newDevice(t *testing.T, site string) *device {
+	id := site + "-1"
+	_, pw, err := e.h.Devices().Add(context.Background(), site, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &device{acks: map[string]uint64{}, site: site, id: id, url: e.h.MQTTURL(), password: pw}
+	d.dial(t)
+	l := d.l
 	// Like an agent, it says it is online, its clock synchronised: only
 	// the check-ins' own times may flag them for review.
 	status, _ := wire.Encode(wire.Status{V: 1, Site: site, Device: id, Epoch: "E1", State: "online",
@@ -622,11 +632,14 @@ func (e *hubEnv) checkMQTT(t *testing.T, in mqttIn, want outcome) {
 	}
 	if want.disconnected {
 		testenv.WaitFor(t, 10*time.Second, "the broker closes the connection", func() bool { return d.disconnects.Load() > disconnectsBefore })
-		testenv.WaitFor(t, 15*time.Second, "the device reconnects", func() bool { return d.l.Connected() })
+		// The device connects again with a new client: paho would send the
+		// oversized packet again on its own reconnection (it is still in
+		// its in-flight store), and be closed again. An agent never has
+		// such a packet: its outbox, not paho, decides what is sent.
+		d.l.Close("", nil)
+		d.dial(t)
 		// The connection carries a valid check-in again (epoch E2).
-		// Published again until acked, as the agent's outbox does: a publish
-		// racing with the reconnection is lost by the link (it keeps no
-		// store; the outbox does).
+		// Published again until acked, as the agent's outbox does.
 		next := strings.Replace(checkIn(in.site, 1, "0B000000FE", time.Now().Format(wire.AtLayout)), `"epoch":"E1"`, `"epoch":"E2"`, 1)
 		testenv.WaitFor(t, 20*time.Second, "the next check-in acked", func() bool {
 			if d.ack("E2") == 1 {

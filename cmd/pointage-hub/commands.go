@@ -373,12 +373,9 @@ func usersCmd() *cobra.Command {
 		Short: "Add a user; prints a generated password once unless --password-stdin",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password, err := stdinPassword(cmd, fromStdin)
+			password, err := userPassword(cmd, fromStdin)
 			if err != nil {
 				return err
-			}
-			if !fromStdin {
-				password = users.GeneratePassword()
 			}
 			st, err := openHubDB(cmd, dir)
 			if err != nil {
@@ -438,12 +435,9 @@ func usersCmd() *cobra.Command {
 		Short: "Give a user a new password (prints a generated one once unless --password-stdin); ends the user's sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password, err := stdinPassword(cmd, fromStdin)
+			password, err := userPassword(cmd, fromStdin)
 			if err != nil {
 				return err
-			}
-			if !fromStdin {
-				password = users.GeneratePassword()
 			}
 			u, err := changeUser(cmd, dir, args[0], users.Change{Password: &password})
 			if err != nil {
@@ -497,6 +491,15 @@ func usersCmd() *cobra.Command {
 		enabled("enable", "Enable a disabled user again", false, "enabled"),
 		remove)
 	return cmd
+}
+
+// userPassword is a user's new password: --password-stdin's, or one
+// generated (printed once by the command).
+func userPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return users.GeneratePassword(), nil
+	}
+	return stdinPassword(cmd, true)
 }
 
 // changeUser applies ch to the user name of the command's data folder,

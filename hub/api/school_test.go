@@ -220,8 +220,9 @@ func TestSchoolEndpointContent(t *testing.T) {
 	if code, body := get(t, srv, "ecole", "/api/v1/people", &p); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	if p.Site != "jules-ferry" || len(p.Children) != 2 || p.Children[0].FirstName != "Noa" || p.Children[1].FirstName != "Léa" ||
-		strings.Join(p.Children[1].Garderie, ",") != "garderie-soir" || !p.Children[0].CanteenToday || len(p.Staff) != 0 {
+	// Classes in school order: Léa (CP) before Noa (CE1).
+	if p.Site != "jules-ferry" || len(p.Children) != 2 || p.Children[0].FirstName != "Léa" || p.Children[1].FirstName != "Noa" ||
+		strings.Join(p.Children[0].Garderie, ",") != "garderie-soir" || !p.Children[1].CanteenToday || len(p.Staff) != 0 {
 		t.Fatalf("people: %+v", p)
 	}
 	for _, c := range p.Children {
