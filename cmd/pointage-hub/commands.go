@@ -233,8 +233,8 @@ func rosterCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "roster", Short: "The roster of children and staff"}
 	var dir, from, tz string
 	imp := &cobra.Command{
-		Use:   "import FILE.csv",
-		Short: "Import or update the roster (the columns of docs/DESIGN.md §10, ';' or ',')",
+		Use:   "import FILE.csv|FILE.xlsx",
+		Short: "Import or update the roster: CSV (';' or ',') or an Excel workbook's first sheet, with the columns of docs/DESIGN.md §10",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			loc, err := time.LoadLocation(tz)

@@ -64,7 +64,8 @@ type Options struct {
 	Auth        *auth.Auth // who makes each request (DESIGN §9); nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
-	Users       UserAdmin // nil: no users' administration (tests)
+	Users       UserAdmin     // nil: no users' administration (tests)
+	Roster      RosterImports // nil: no roster import over HTTP (tests)
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
@@ -118,6 +119,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerCharts(mux)
 	a.registerPrivacy(mux)
 	a.registerUsers(mux)
+	a.registerRoster(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))

@@ -26,17 +26,18 @@ import (
 
 // Actions.
 const (
-	Login       = "login"        // a dashboard login
-	LoginFailed = "login_failed" // a refused dashboard login or API credentials
-	Logout      = "logout"
-	Correction  = "correction"   // a correction recorded (Target: its id)
-	Export      = "export"       // a month's export (Target: kind/month/site)
-	ViewChild   = "view_child"   // a child's history looked at (Target: person id)
-	ExportChild = "export_child" // one child's data exported (access request)
-	Purge       = "purge"        // raw check-ins purged by the retention
-	UserAdded   = "user_added"   // a user added (Target: its name)
-	UserChanged = "user_changed" // a user's password, state, role or site changed (Detail: what, never the password)
-	UserRemoved = "user_removed" // a user removed
+	Login        = "login"        // a dashboard login
+	LoginFailed  = "login_failed" // a refused dashboard login or API credentials
+	Logout       = "logout"
+	Correction   = "correction"    // a correction recorded (Target: its id)
+	Export       = "export"        // a month's export (Target: kind/month/site)
+	ViewChild    = "view_child"    // a child's history looked at (Target: person id)
+	ExportChild  = "export_child"  // one child's data exported (access request)
+	Purge        = "purge"         // raw check-ins purged by the retention
+	UserAdded    = "user_added"    // a user added (Target: its name)
+	UserChanged  = "user_changed"  // a user's password, state, role or site changed (Detail: what, never the password)
+	UserRemoved  = "user_removed"  // a user removed
+	RosterImport = "roster_import" // a roster imported from the dashboard or the API (Target: the from day)
 )
 
 // Entry is one line of the log.

@@ -14,6 +14,16 @@ import (
 // A file with no good row is refused (ErrInvalidFile): importing it would
 // remove everyone.
 func (r *Roster) ImportParsed(ctx context.Context, pr *ParseResult, from civil.Date, progress func(done, total int)) (ImportResult, error) {
+	return r.importParsed(ctx, pr, from, false, progress)
+}
+
+// DryRun is ImportParsed without writing anything: the figures the import
+// would give (added, changed, unchanged, removed, kept), or its error.
+func (r *Roster) DryRun(ctx context.Context, pr *ParseResult, from civil.Date) (ImportResult, error) {
+	return r.importParsed(ctx, pr, from, true, nil)
+}
+
+func (r *Roster) importParsed(ctx context.Context, pr *ParseResult, from civil.Date, dryRun bool, progress func(done, total int)) (ImportResult, error) {
 	if len(pr.People) == 0 {
 		return ImportResult{}, fmt.Errorf("%w: no row can be imported (%d rejected); nothing changed", ErrInvalidFile, len(pr.Errors))
 	}
@@ -23,7 +33,7 @@ func (r *Roster) ImportParsed(ctx context.Context, pr *ParseResult, from civil.D
 			keep = append(keep, e.PersonID)
 		}
 	}
-	return r.importPeople(ctx, pr.People, keep, from, progress)
+	return r.importPeople(ctx, pr.People, keep, from, dryRun, progress)
 }
 
 // progressEvery is how often ImportFile reports progress: every 1,000

@@ -74,6 +74,9 @@ func Parse(r io.Reader) (*ParseResult, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%w: larger than %d MB", ErrInvalidFile, MaxFileSize>>20)
 	}
+	if bytes.HasPrefix(data, []byte("PK\x03\x04")) { // a ZIP: an Excel workbook
+		return parseXLSX(data)
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
@@ -112,21 +115,33 @@ func Parse(r io.Reader) (*ParseResult, error) {
 		return nil, err
 	}
 
-	p := &rowParser{cols: cols, width: len(header), sep: sep,
-		ids: map[string]int{}, cards: newCardSet[cardRef]()}
-	res := &ParseResult{}
-	for {
+	return parseRows(cols, len(header), sep, func() ([]string, int, error) {
 		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil { // LazyQuotes and FieldsPerRecord -1 leave only I/O errors
-			return nil, fmt.Errorf("read roster: %w", err)
+		if err != nil { // LazyQuotes and FieldsPerRecord -1 leave only EOF and I/O errors
+			return nil, 0, err
 		}
 		start, _ := cr.FieldPos(0)
 		start += lineOffset
-		if err := checkSpan(rec, start, len(header), cols); err != nil {
+		return rec, start, checkSpan(rec, start, len(header), cols)
+	})
+}
+
+// parseRows parses the rows next returns (with their line number) until
+// io.EOF, in columns cols of a header width wide.
+func parseRows(cols map[string]int, width int, sep rune, next func() ([]string, int, error)) (*ParseResult, error) {
+	p := &rowParser{cols: cols, width: width, sep: sep,
+		ids: map[string]int{}, cards: newCardSet[cardRef]()}
+	res := &ParseResult{}
+	for {
+		rec, start, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, ErrInvalidFile) {
 			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read roster: %w", err)
 		}
 		if blank(rec) {
 			continue

@@ -124,7 +124,7 @@ type ImportResult struct {
 // ErrInvalidPerson). progress, if not nil, is called as people are
 // processed. A failed import changes nothing.
 func (r *Roster) Import(ctx context.Context, people []Person, from civil.Date, progress func(done, total int)) (ImportResult, error) {
-	return r.importPeople(ctx, people, nil, from, progress)
+	return r.importPeople(ctx, people, nil, from, false, progress)
 }
 
 // version is one stored version of a person.
@@ -158,7 +158,7 @@ type backdate struct {
 	why      string
 }
 
-func (r *Roster) importPeople(ctx context.Context, people []Person, keep []string, from civil.Date, progress func(done, total int)) (res ImportResult, err error) {
+func (r *Roster) importPeople(ctx context.Context, people []Person, keep []string, from civil.Date, dryRun bool, progress func(done, total int)) (res ImportResult, err error) {
 	if !from.Valid() || !from.After(civil.MinDate) || !from.Before(civil.MaxDate) {
 		return res, fmt.Errorf("import roster: from date %s is not a valid day", from)
 	}
@@ -274,6 +274,10 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 	}
 	if len(late) > 0 {
 		return res, backdatedError(late, from)
+	}
+	if dryRun { // the figures an import would give, decided by the same code; nothing written
+		tx.Rollback()
+		return res, nil
 	}
 
 	imp, err := tx.ExecContext(ctx, `INSERT INTO roster_imports (imported_at, from_day) VALUES (?, ?)`,

@@ -1,0 +1,51 @@
+package roster
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// parseXLSX reads the first sheet of an Excel workbook as a roster: the
+// same columns as the CSV (DESIGN §10), a row's line being the sheet's row
+// number, cells as Excel shows them (a badge typed as a number keeps its
+// digits). Offices keep the roster in Excel; saving it as CSV is a step
+// less to get wrong.
+func parseXLSX(data []byte) (*ParseResult, error) {
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: not an Excel workbook (.xlsx) that can be read: %v; save the roster as .xlsx or as CSV UTF-8", ErrInvalidFile, err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, fmt.Errorf("%w: the workbook has no sheet", ErrInvalidFile)
+	}
+	rows, err := f.GetRows(sheets[0]) // every row up to the last, empty ones included: row i is line i+1
+	if err != nil {
+		return nil, fmt.Errorf("%w: sheet %q: %v", ErrInvalidFile, sheets[0], err)
+	}
+	line := 0
+	for line < len(rows) && blank(rows[line]) {
+		line++
+	}
+	if line == len(rows) {
+		return nil, fmt.Errorf("%w: the first sheet (%q) is empty; it needs a header row: %s", ErrInvalidFile, sheets[0], strings.Join(RequiredColumns, ";"))
+	}
+	header := rows[line]
+	cols, err := mapColumns(header, line+1, ';')
+	if err != nil {
+		return nil, fmt.Errorf("%w (first sheet, %q)", err, sheets[0])
+	}
+	next := line + 1
+	return parseRows(cols, len(header), ';', func() ([]string, int, error) {
+		if next >= len(rows) {
+			return nil, 0, io.EOF
+		}
+		next++
+		return rows[next-1], next, nil
+	})
+}
