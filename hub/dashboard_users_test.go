@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"pointage/hub/auth"
+	"pointage/hub/hubtest"
 	"pointage/hub/users"
 	"pointage/internal/testenv"
 )
@@ -35,14 +35,7 @@ func TestDashboardUsersInBrowser(t *testing.T) {
 	}
 	basic := func(user, password string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/api/v1/counts", nil)
-		req.SetBasicAuth(user, password)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return hubtest.BasicStatus(t, h, user, password, "/api/v1/counts")
 	}
 
 	login(t, ctx, base, "marie", "password-marie")

@@ -31,14 +31,7 @@ func TestUsersAdministeredWhileTheHubRuns(t *testing.T) {
 	base := "http://" + h.HTTPAddr()
 	basic := func(user, password string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/api/v1/counts", nil)
-		req.SetBasicAuth(user, password)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return hubtest.BasicStatus(t, h, user, password, "/api/v1/counts")
 	}
 	// paul is logged in on the dashboard too.
 	sess, _, err := h.Users().Login(context.Background(), "paul", "mot-de-passe-paul")

@@ -57,3 +57,20 @@ func Start(t testing.TB, cfg hub.Config, opts hub.Options, client *http.Client) 
 	})
 	return h
 }
+
+// BasicStatus is the status of a GET of path (like "/api/v1/counts") on
+// h with HTTP Basic credentials.
+func BasicStatus(t testing.TB, h *hub.Hub, user, password, path string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+h.HTTPAddr()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
