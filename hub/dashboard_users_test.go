@@ -45,8 +45,15 @@ func TestDashboardUsersInBrowser(t *testing.T) {
 		// the page's confirmations are answered yes
 		chromedp.Evaluate(`window.confirm = function () { return true; }`, nil),
 	)
-	evalUntil(t, ctx, 5*time.Second, "marie's row", text("utilisateur-marie"), func(s string) bool {
-		return strings.Contains(s, "marie (vous)") && strings.Contains(s, "Bureau") && strings.Contains(s, "actif") && strings.Contains(s, "/")
+	// The last login in the hub's time zone (Nouméa), whatever the browser's (UTC here).
+	noumea, err := time.LoadLocation("Pacific/Noumea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, 5*time.Second, "marie's row, her login in Nouméa time", text("utilisateur-marie"), func(s string) bool {
+		now := time.Now().In(noumea)
+		inNoumea := strings.Contains(s, now.Format("02/01/2006 15:")) || strings.Contains(s, now.Add(-time.Minute).Format("02/01/2006 15:"))
+		return strings.Contains(s, "marie (vous)") && strings.Contains(s, "Bureau") && strings.Contains(s, "actif") && inNoumea
 	})
 
 	run(t, ctx, "add paul, kitchen, with a generated password",

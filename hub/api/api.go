@@ -64,8 +64,9 @@ type Options struct {
 	Auth        *auth.Auth // who makes each request (DESIGN §9); nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
-	Users       UserAdmin     // nil: no users' administration (tests)
-	Roster      RosterImports // nil: no roster import over HTTP (tests)
+	Users       UserAdmin      // nil: no users' administration (tests)
+	Roster      RosterImports  // nil: no roster import over HTTP (tests)
+	Loc         *time.Location // the hub's time zone (--timezone); default UTC
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
@@ -90,6 +91,9 @@ func New(opts Options) *API {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Loc == nil {
+		opts.Loc = time.UTC
 	}
 	if opts.Auth == nil {
 		opts.Auth = auth.New(auth.Options{Logger: opts.Logger})

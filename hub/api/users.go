@@ -32,9 +32,11 @@ type UserView struct {
 	LastLogin *time.Time `json:"last_login"`
 }
 
-// UsersView is GET /api/v1/users.
+// UsersView is GET /api/v1/users; Timezone (an addition) is the hub's,
+// in which the page shows the last logins.
 type UsersView struct {
-	Users []UserView `json:"users"`
+	Timezone string     `json:"timezone"`
+	Users    []UserView `json:"users"`
 }
 
 // UserAnswer is the answer of POST and PATCH /api/v1/users: the user, and
@@ -71,7 +73,7 @@ func (a *API) registerUsers(mux *http.ServeMux) {
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ User) {
 	all, err := a.opts.Users.List(r.Context())
-	v := UsersView{Users: []UserView{}}
+	v := UsersView{Timezone: a.opts.Loc.String(), Users: []UserView{}}
 	for _, u := range all {
 		v.Users = append(v.Users, userView(u))
 	}

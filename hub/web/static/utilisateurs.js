@@ -52,6 +52,7 @@
     }, function (err) { say("Échec pour " + name + " : " + explain(err) + ".", true); load(); });
   }
 
+  var timezone = "";
   function render(users) {
     P.clear(list);
     users.forEach(function (u) {
@@ -60,7 +61,7 @@
       tr.appendChild(P.el("td", null, roles[u.role] || u.role));
       tr.appendChild(P.el("td", null, u.site || "—"));
       tr.appendChild(P.el("td", { "class": "etat" }, u.disabled ? "désactivé" : "actif"));
-      tr.appendChild(P.el("td", null, u.last_login ? P.frDateTime(u.last_login) : "jamais"));
+      tr.appendChild(P.el("td", null, u.last_login ? P.frDateTime(u.last_login, timezone) : "jamais"));
       var td = P.el("td", { "class": "actions" });
       td.appendChild(button("Nouveau mot de passe", "mdp-" + u.name, function () {
         if (window.confirm("Donner un nouveau mot de passe à " + u.name + " ? Ses sessions ouvertes seront fermées.")) {
@@ -88,7 +89,7 @@
     });
   }
   function load() {
-    P.api("GET", "/api/v1/users").then(function (data) { render(data.users || []); },
+    P.api("GET", "/api/v1/users").then(function (data) { timezone = data.timezone || ""; render(data.users || []); },
       function (err) { say("Liste indisponible : " + explain(err) + ".", true); });
   }
 
