@@ -62,6 +62,8 @@ type authHook struct {
 	sites map[string]string // device (user name) -> site, for authenticated devices
 	// Bounded by the number of devices the Authenticator accepts.
 
+	takenOver sync.Map // *mqtt.Client whose session another connection took over -> struct{}
+
 	logMu    sync.Mutex
 	loggedAt map[string]time.Time // device -> last denial logged, at most one a minute
 }
@@ -69,7 +71,7 @@ type authHook struct {
 func (h *authHook) ID() string { return "pointage-device-identity" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect}, []byte{b})
 }
 
 // OnConnectAuthenticate decides whether a client may connect.
@@ -140,8 +142,25 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 // "online"; the old will is dropped instead.
 func (h *authHook) takeOver(clientID string) {
 	if old, ok := h.srv.Clients.Get(clientID); ok && !old.Net.Inline {
-		atomic.StoreUint32(&old.Properties.Will.Flag, 0)
+		// Marked, not changed: mochi writes the old client's will without
+		// atomics as its connection ends, so clearing the flag from here
+		// raced with it. OnWill drops the will of a marked client.
+		h.takenOver.Store(old, struct{}{})
 	}
+}
+
+// droppedWillTopic is where the will of a taken-over session goes: a
+// topic no wildcard matches ($-topics) and no device may subscribe to.
+const droppedWillTopic = "$pointage/dropped-will"
+
+// OnWill drops the will of a session another connection of the same
+// device took over (takeOver): mochi's hook cannot cancel a will, so it
+// is sent nowhere and not retained.
+func (h *authHook) OnWill(cl *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
+	if _, ok := h.takenOver.Load(cl); ok {
+		will.TopicName, will.Retain = droppedWillTopic, false
+	}
+	return will, nil
 }
 
 // OnACLCheck allows a device to write its own checkin and status, and to
@@ -196,6 +215,7 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 // packet limit: the packet was not read, so its topic and payload are
 // unknown, but the device is, and the hub records the refusal.
 func (h *authHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
+	h.takenOver.Delete(cl) // its will, if any, is sent (or dropped) by now
 	if cl.Net.Inline || !errors.Is(err, packets.ErrPacketTooLarge) {
 		return
 	}
