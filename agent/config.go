@@ -18,7 +18,7 @@ import (
 // EnvPrefix starts every environment variable the agent reads.
 const EnvPrefix = "POINTAGE_AGENT_"
 
-// Config is the agent's configuration (DESIGN §7). Defaults, then the YAML
+// Config is the agent's configuration (docs/DESIGN.md §7). Defaults, then the YAML
 // file, then POINTAGE_AGENT_* variables; flags are applied by the command.
 type Config struct {
 	Site        string         `yaml:"site"`

@@ -172,7 +172,7 @@ func rows(now time.Time) []badInput {
 		{"missing field", "mqtt", mqttIn{site: "bi-missing", payloads: []string{strings.Replace(checkIn("bi-missing", 1, "0B00000009", at), `"badge":"0B00000009",`, ``, 1)}}, outcome{rejected: wire.ReasonMissingField}},
 		{"wrong version", "mqtt", mqttIn{site: "bi-version", payloads: []string{strings.Replace(checkIn("bi-version", 1, "0B00000009", at), `{"v":1,`, `{"v":2,`, 1)}}, outcome{rejected: wire.ReasonBadVersion}},
 		{"topic/payload mismatch", "mqtt", mqttIn{site: "bi-mismatch", payloads: []string{strings.Replace(checkIn("bi-mismatch", 1, "0B00000009", at), `"device":"bi-mismatch-1"`, `"device":"bi-other-1"`, 1)}}, outcome{rejected: wire.ReasonTopicMismatch}},
-		// DESIGN §15 (issue 12): each of these is one row in the rejected
+		// docs/DESIGN.md §15 (issue 12): each of these is one row in the rejected
 		// table. A zero-length payload was a NULL that hub.db refused,
 		// losing the record of its whole batch; a duplicate key was
 		// stored with the last value.
@@ -253,7 +253,7 @@ func rows(now time.Time) []badInput {
 		{"export of year 0", "api", apiIn{path: "/api/v1/export?kind=meals&month=0000-01"}, outcome{status: 400, errHas: "month: want YYYY-MM"}},
 		{"day series of year 0", "api", apiIn{path: "/api/v1/series/day?date=0000-01-01"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},
 		{"export unknown site", "api", apiIn{path: "/api/v1/export?kind=meals&month=2026-11&site=nowhere"}, outcome{status: 404, errHas: "unknown site"}},
-		// ---- corrections: the body is read as MQTT payloads are (DESIGN §15) ----
+		// ---- corrections: the body is read as MQTT payloads are (docs/DESIGN.md §15) ----
 		{"correction: a good one (the control)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1"`)}, outcome{status: 201, errHas: `"kind":"absence"`}},
 		{"correction: duplicate key (was: the last one won)", "api", apiIn{path: corrections, body: correction(`"person_id":"P1","person_id":"P2"`)},
 			outcome{status: 400, errHas: "duplicate key"}},

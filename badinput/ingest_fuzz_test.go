@@ -24,7 +24,7 @@ import (
 	"pointage/internal/wire"
 )
 
-// FuzzIngest drives the hub's whole ingest path (DESIGN §15, issue 12):
+// FuzzIngest drives the hub's whole ingest path (docs/DESIGN.md §15, issue 12):
 // one real hub (embedded broker, hub.db, SQLite store, live counts, HTTP)
 // takes any sequence of topics and payloads through the entry its broker
 // subscription calls, each message beside a good check-in of another

@@ -562,7 +562,7 @@ func (pc *pointCounter) wait(t *tb) ingestResult {
 	return ingestResult{}
 }
 
-// lineProtocol is the hub's point shape (DESIGN §6 and the README's schema: 4 tags,
+// lineProtocol is the hub's point shape (docs/DESIGN.md §6 and the README's schema: 4 tags,
 // 5 fields plus received_at and review), timestamp = event ms + seq mod 1e6 ns.
 func lineProtocol(c wire.CheckIn, received int64) string {
 	at, _ := wire.ParseTime(c.At)

@@ -293,7 +293,7 @@ func getAs(t *testing.T, h *hub.Hub, user, pass, path string) (int, string) {
 }
 
 // Once a user exists, every API request needs credentials (HTTP Basic), and
-// each role sees what DESIGN §9 gives it: office everything, school its own
+// each role sees what docs/DESIGN.md §9 gives it: office everything, school its own
 // site, kitchen counts without names.
 func TestRolesThroughBasicAuth(t *testing.T) {
 	if testing.Short() {

@@ -14,7 +14,7 @@ import (
 	"pointage/internal/wire"
 )
 
-// Config is the hub's configuration (DESIGN §7). Every field with a flag
+// Config is the hub's configuration (docs/DESIGN.md §7). Every field with a flag
 // can also be set by POINTAGE_<FLAG> and by the config file (the flag's
 // name, with '-' or '_'); flag > environment > file > default.
 type Config struct {

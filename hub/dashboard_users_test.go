@@ -14,7 +14,7 @@ import (
 	"pointage/internal/testenv"
 )
 
-// The users page (DESIGN §12), in a real browser: the office adds a
+// The users page (docs/DESIGN.md §12), in a real browser: the office adds a
 // colleague (the generated password shown once works), disables and
 // removes it, and is told in French that the last office account cannot
 // be disabled; the kitchen is sent away from the page.

@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	if cfg.MQTTURL == "" {
 		bopts := broker.Options{Addr: cfg.MQTTListen, Logger: h.log, TopicRoot: cfg.TopicRoot,
 			TLSAddr: cfg.MQTTTLSListen, TLSCertFile: cfg.MQTTTLSCert, TLSKeyFile: cfg.MQTTTLSKey,
-			// A packet too large to read is still a message refused with its reason (DESIGN §15).
+			// A packet too large to read is still a message refused with its reason (docs/DESIGN.md §15).
 			OnOversize: func(site, device, detail string) { h.ingest.Refuse(site, device, wire.ReasonTooLarge, detail) }}
 		if opts.AllowAnyDevice {
 			bopts.AllowAll = true
@@ -299,7 +299,7 @@ func (h *Hub) revokeSessions(ctx context.Context) {
 const RevokeEvery = 2 * time.Second
 
 // UserChangesEvery is how often the hub looks for users changed by the
-// users command (DESIGN §12: applied within 2 s; the query reads an index).
+// users command (docs/DESIGN.md §12: applied within 2 s; the query reads an index).
 const UserChangesEvery = time.Second
 
 // configKey is a fingerprint of the configuration the figures depend on

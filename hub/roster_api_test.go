@@ -15,7 +15,7 @@ import (
 	"pointage/hub/users"
 )
 
-// POST /api/v1/roster (DESIGN §12): the dry run gives the figures of the
+// POST /api/v1/roster (docs/DESIGN.md §12): the dry run gives the figures of the
 // import and changes nothing; the import of a workbook changes the
 // roster; a file that is no roster is a 400 in French; office only.
 func TestRosterAPI(t *testing.T) {

@@ -17,7 +17,7 @@ type SiteSettings struct {
 }
 
 // LoadSites reads the --sites file: per site, its garderie sessions
-// (sites not listed get DESIGN §5's defaults):
+// (sites not listed get docs/DESIGN.md §5's defaults):
 //
 //	sites:
 //	  jules-ferry:

@@ -1,6 +1,6 @@
 // Package outbox is the agent's durable outbox: every badge scan the agent
 // accepts is committed here, with the next sequence number, before the reader
-// gives its "accepted" feedback (DESIGN §4).
+// gives its "accepted" feedback (docs/DESIGN.md §4).
 //
 // The outbox is one SQLite file (modernc.org/sqlite, WAL, synchronous=FULL),
 // so an Append that returned is on disk: a SIGKILL or a power cut after it

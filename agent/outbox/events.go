@@ -107,7 +107,7 @@ func (o *Outbox) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Eve
 
 // DuePending returns up to limit pending events never published or last
 // published before olderThan, in ascending seq order: those to publish again
-// (DESIGN §4: 30 s without an Ack covering them). limit <= 0 means no limit.
+// (docs/DESIGN.md §4: 30 s without an Ack covering them). limit <= 0 means no limit.
 func (o *Outbox) DuePending(ctx context.Context, olderThan time.Time, limit int) ([]Event, error) {
 	if err := o.checkOpen(); err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ const schemaVersion = 1
 // connection (another process, or `pointage-agent outbox`) before failing.
 const busyTimeoutMS = 5000
 
-// atLayout is the wire layout of a check-in's device time (DESIGN §3): exactly
+// atLayout is the wire layout of a check-in's device time (docs/DESIGN.md §3): exactly
 // milliseconds and the offset of the zone the scan was taken in.
 const atLayout = "2006-01-02T15:04:05.000Z07:00"
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Stats are the outbox figures of `pointage-agent outbox` and of the agent's
-// Status (DESIGN §3, §7).
+// Status (docs/DESIGN.md §3, §7).
 type Stats struct {
 	Epoch   string `json:"epoch"`
 	LastSeq uint64 `json:"last_seq"`
@@ -99,7 +99,7 @@ func ReadStats(ctx context.Context, path string) (Stats, error) {
 	return st, nil
 }
 
-// WriteText writes the figures one `key: value` per line (DESIGN §7), times
+// WriteText writes the figures one `key: value` per line (docs/DESIGN.md §7), times
 // in RFC 3339 with milliseconds, "-" for no time.
 func (s Stats) WriteText(w io.Writer) {
 	oldest := "-"

@@ -2,7 +2,7 @@ package reader
 
 import "time"
 
-// DefaultDebounce is the default debounce window (DESIGN §4).
+// DefaultDebounce is the default debounce window (docs/DESIGN.md §4).
 const DefaultDebounce = 3 * time.Second
 
 // Debouncer tells a new scan from the repeats of a card held on one reader: a

@@ -7,7 +7,7 @@ import (
 )
 
 // PartialTimeout is how long a partial frame waits for its next byte before it is
-// dropped (DESIGN §8).
+// dropped (docs/DESIGN.md §8).
 const PartialTimeout = 100 * time.Millisecond
 
 // noiseReportBytes: a long run of noise is reported every this many bytes, so that a

@@ -76,7 +76,7 @@ func h(s string) []byte {
 
 const stx, etx = "\x02", "\x03"
 
-// Every frame vector of docs/READERS.md, and the malformed frames DESIGN §8 says
+// Every frame vector of docs/READERS.md, and the malformed frames docs/DESIGN.md §8 says
 // must be rejected, for each built-in profile.
 func TestDecoderBuiltins(t *testing.T) {
 	tests := []struct {

@@ -13,7 +13,7 @@ import (
 	"pointage/hub"
 )
 
-// hubFlags binds the hub's configuration flags (DESIGN §7) to cfg.
+// hubFlags binds the hub's configuration flags (docs/DESIGN.md §7) to cfg.
 func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	d := hub.Defaults()
 	fs.StringVar(configFile, "config", "", "configuration file (YAML, keys are flag names); env POINTAGE_CONFIG")

@@ -14,7 +14,7 @@ import (
 	"pointage/hub/hubtest"
 )
 
-// DESIGN §12: the users command changes a user while the hub runs, and the
+// docs/DESIGN.md §12: the users command changes a user while the hub runs, and the
 // hub applies it within 2 s to HTTP Basic credentials and to the user's
 // dashboard sessions; the last enabled office user is never disabled or
 // removed.
@@ -60,7 +60,7 @@ func TestUsersAdministeredWhileTheHubRuns(t *testing.T) {
 		t.Helper()
 		start := time.Now()
 		for !refused() {
-			if time.Since(start) > 3*time.Second { // 2 s (DESIGN §12), and the 300 ms poll
+			if time.Since(start) > 3*time.Second { // 2 s (docs/DESIGN.md §12), and the 300 ms poll
 				t.Fatalf("%s: still let in after %s", what, time.Since(start))
 			}
 			time.Sleep(300 * time.Millisecond)

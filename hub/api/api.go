@@ -41,10 +41,10 @@ type Corrections interface {
 
 // Days computes the figures of local days.
 type Days interface {
-	// Counts returns the counts of DESIGN §9 for a day (site "" = every
+	// Counts returns the counts of docs/DESIGN.md §9 for a day (site "" = every
 	// known site); days.ErrUnknownSite when site is not known.
 	Counts(ctx context.Context, day civil.Date, site string) (days.CountsView, error)
-	// Events returns the events of DESIGN §9 for a site and day.
+	// Events returns the events of docs/DESIGN.md §9 for a site and day.
 	Events(ctx context.Context, day civil.Date, site string, withNames bool) (days.EventsView, error)
 	// UnknownBadges lists badges not in the roster seen that day.
 	UnknownBadges(ctx context.Context, day civil.Date, site string) (days.UnknownBadgesView, error)
@@ -61,7 +61,7 @@ type Days interface {
 
 // Options wire the API.
 type Options struct {
-	Auth        *auth.Auth // who makes each request (DESIGN §9); nil: no user yet, loopback only
+	Auth        *auth.Auth // who makes each request (docs/DESIGN.md §9); nil: no user yet, loopback only
 	Ingest      Ingest
 	Corrections Corrections
 	Users       UserAdmin      // nil: no users' administration (tests)
@@ -131,7 +131,7 @@ func (a *API) Register(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, u User)
 
-// auth applies DESIGN §9 (auth.Auth.Require) and lets the roles given
+// auth applies docs/DESIGN.md §9 (auth.Auth.Require) and lets the roles given
 // use h.
 func (a *API) auth(h handler, roles ...auth.Role) http.Handler {
 	return a.opts.Auth.Require(roles...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +303,7 @@ func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: a correction is at most %d bytes", maxCorrectionBody))
 		return
 	}
-	// Read as MQTT payloads are (DESIGN §15): no duplicate key, no key in
+	// Read as MQTT payloads are (docs/DESIGN.md §15): no duplicate key, no key in
 	// another case, no null, nothing after the object.
 	if err := strictjson.Decode(body, &c, nil); err != nil {
 		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())

@@ -18,7 +18,7 @@ func (u fakeUsers) Check(_ context.Context, name, pass string) (User, bool) {
 	return x, ok
 }
 
-// The authentication rule of DESIGN §9, on the handler itself.
+// The authentication rule of docs/DESIGN.md §9, on the handler itself.
 func TestAuthRule(t *testing.T) {
 	ok := func(w http.ResponseWriter, _ *http.Request, u User) { writeJSON(w, 200, u) }
 	tests := []struct {

@@ -22,7 +22,7 @@ type RosterImports interface {
 	DryRun(ctx context.Context, pr *roster.ParseResult, from civil.Date) (roster.ImportResult, error)
 }
 
-// RosterAnswer is the answer of POST /api/v1/roster (DESIGN §12): the
+// RosterAnswer is the answer of POST /api/v1/roster (docs/DESIGN.md §12): the
 // figures `roster import` prints. Kept is an addition: current people
 // whose row was rejected, who stay as they were.
 type RosterAnswer struct {

@@ -14,7 +14,7 @@ import (
 	"pointage/internal/strictjson"
 )
 
-// UserAdmin is the user store as the office administers it (DESIGN §12).
+// UserAdmin is the user store as the office administers it (docs/DESIGN.md §12).
 type UserAdmin interface {
 	List(ctx context.Context) ([]users.User, error)
 	Add(ctx context.Context, name string, role auth.Role, site, password string) (users.User, error)
@@ -80,7 +80,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ User) {
 	a.respond(w, r, v, err)
 }
 
-// readBody decodes a small JSON object body strictly (DESIGN §15); it
+// readBody decodes a small JSON object body strictly (docs/DESIGN.md §15); it
 // writes the error and returns false when it cannot.
 func readBody(w http.ResponseWriter, r *http.Request, dst any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))

@@ -13,7 +13,7 @@ import (
 	"pointage/hub/users/userstest"
 )
 
-// DESIGN §12's users API: office only; a generated password is returned
+// docs/DESIGN.md §12's users API: office only; a generated password is returned
 // once and never again; a disabled user is refused at once by this hub;
 // the last enabled office user cannot be disabled, given another role or
 // removed (409).

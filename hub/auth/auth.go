@@ -133,7 +133,7 @@ func (r *Refusal) write(w http.ResponseWriter, req *http.Request) {
 	writeError(w, r.Status, r.Message)
 }
 
-// Authenticate applies DESIGN §9 to r and returns who makes it: the user
+// Authenticate applies docs/DESIGN.md §9 to r and returns who makes it: the user
 // of its session cookie (for a method other than GET, HEAD or OPTIONS,
 // only with the session's CSRF token in the X-CSRF-Token header: a cookie
 // alone never changes anything), else of its HTTP Basic credentials

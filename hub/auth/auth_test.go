@@ -168,7 +168,7 @@ func TestBasicAndLoginShareTheLimiter(t *testing.T) {
 	}
 }
 
-// The request rule of DESIGN §9, with a real store and audit log.
+// The request rule of docs/DESIGN.md §9, with a real store and audit log.
 func TestAuthenticate(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -260,7 +260,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 // Until the first user exists, loopback clients are the office and
-// everyone else is refused (DESIGN §9).
+// everyone else is refused (docs/DESIGN.md §9).
 func TestNoUserYet(t *testing.T) {
 	a := auth.New(auth.Options{})
 	for _, tt := range []struct {

@@ -1,4 +1,4 @@
-// Package auth is the hub's one home for authentication (DESIGN §9): who
+// Package auth is the hub's one home for authentication (docs/DESIGN.md §9): who
 // makes a request, with which role, and how they prove it.
 //
 //   - Role and User: the typed roles office, school and kitchen, and the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Role is what a user may see and do (DESIGN §9).
+// Role is what a user may see and do (docs/DESIGN.md §9).
 type Role string
 
 // Roles.

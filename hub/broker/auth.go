@@ -43,7 +43,7 @@ type counters struct {
 	loginsRefused, loginsThrottled, writesDenied, readsDenied, oversizePayloads, oversizePackets atomic.Int64
 }
 
-// authHook is the mochi hook that enforces DESIGN §3's device identity.
+// authHook is the mochi hook that enforces docs/DESIGN.md §3's device identity.
 type authHook struct {
 	mqtt.HookBase
 	srv        *mqtt.Server
@@ -194,7 +194,7 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 
 // OnPublish lets a payload larger than maxPayload (within the packet
 // limit) through to the hub, which records it as a too_large rejection
-// (DESIGN §15: every message is used or rejected with its reason), but
+// (docs/DESIGN.md §15: every message is used or rejected with its reason), but
 // never retains it. Larger packets make mochi close the connection before
 // reading them (Capabilities.MaximumPacketSize): see OnDisconnect.
 func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {

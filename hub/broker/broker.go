@@ -20,7 +20,7 @@ import (
 	"pointage/internal/wire"
 )
 
-// DefaultMaxPayload is the largest payload a device may publish (DESIGN §3).
+// DefaultMaxPayload is the largest payload a device may publish (docs/DESIGN.md §3).
 const DefaultMaxPayload = 4096
 
 // packetHeadroom is what a publish packet may carry besides its payload:

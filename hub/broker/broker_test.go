@@ -225,7 +225,7 @@ func TestPayloadLimit(t *testing.T) {
 	hub.expect(t, checkin+" "+full[:40]+" dev-a")
 
 	// A little too large: PUBACK, passed to the hub (which rejects it as
-	// too_large: DESIGN §15), the connection stays.
+	// too_large: docs/DESIGN.md §15), the connection stays.
 	a.publish(t, 1, checkin, "y"+full)
 	hub.expect(t, checkin+" y"+full[:39]+" dev-a")
 	a.publish(t, 1, checkin, "small")

@@ -1,7 +1,7 @@
 // Package broker is the hub's embedded MQTT broker and the one home of
 // github.com/mochi-mqtt/server/v2. It listens on TCP, lets the hub publish
 // and subscribe in-process (mochi's inline client, never subject to the
-// rules below) and enforces DESIGN §3's device identity.
+// rules below) and enforces docs/DESIGN.md §3's device identity.
 //
 // With Options.Auth (an Authenticator such as *devices.Registry), every
 // client logs in with a device id as user name and its password; the
@@ -23,7 +23,7 @@
 //   - a subscription elsewhere: SUBACK 0x80 for that filter;
 //   - a payload over MaxPayload (4 KiB) but within MaxPayload+1 KiB: PUBACK
 //     as usual, and the message goes on to the hub, never retained, for
-//     ingest to record as a too_large rejection (DESIGN §15: used or
+//     ingest to record as a too_large rejection (docs/DESIGN.md §15: used or
 //     rejected with its reason, never lost unrecorded); a larger packet:
 //     mochi closes the connection before reading it (MaximumPacketSize),
 //     so memory stays bounded, and Options.OnOversize is told the device

@@ -1,4 +1,4 @@
-// Package calendar owns the days a site is closed (DESIGN §5): public
+// Package calendar owns the days a site is closed (docs/DESIGN.md §5): public
 // holidays, school holidays, strikes and closures, city-wide or for some
 // sites only, as the hub's configuration lists them in a YAML file:
 //

@@ -1,4 +1,4 @@
-// Package corrections keeps the office's and schools' corrections (DESIGN
+// Package corrections keeps the office's and schools' corrections (docs/DESIGN.md
 // §5): scans added by hand (a forgotten badge, a roll-call), scans voided,
 // absences declared for a day, forgotten staff clock-outs closed, sequence
 // gaps declared lost. A correction is an event of its own, attributed to a

@@ -11,7 +11,7 @@ import (
 	"pointage/internal/wire"
 )
 
-// Compute counts one site's day (DESIGN §5). It is a pure function of in:
+// Compute counts one site's day (docs/DESIGN.md §5). It is a pure function of in:
 // no I/O, no clock but in.Now, no time.Local.
 func Compute(in Input) Result {
 	loc := in.Loc

@@ -1,4 +1,4 @@
-// Package counts owns the counting rules of DESIGN §5: what a day's
+// Package counts owns the counting rules of docs/DESIGN.md §5: what a day's
 // check-ins of one site add up to. Everything here is a pure function of
 // its input (no I/O, no clock: the caller passes Now), so the rules are
 // tested on hand-built days.
@@ -8,7 +8,7 @@
 // the calendar closes the site, the declared absences and the closed
 // clock-outs from corrections) and returns a Result. Marshalled to JSON, a
 // Result is exactly one element of the "sites" array of GET
-// /api/v1/counts (DESIGN §9, contract); its Detail (not marshalled) holds
+// /api/v1/counts (docs/DESIGN.md §9, contract); its Detail (not marshalled) holds
 // what the dashboard, the events API and the exports need: the kind of
 // every scan, the resolved person, the canteen lists, each garderie
 // session's children with their times, each staff member's shifts.
@@ -43,9 +43,9 @@
 //	voided                voided by a correction: listed, never counted
 //	other_day             At is not on the local day: not counted
 //
-// # Rules and the choices made where DESIGN leaves room
+// # Rules and the choices made where docs/DESIGN.md leaves room
 //
-//   - Canteen: as DESIGN §5. A child's canteen scan at another site's
+//   - Canteen: as docs/DESIGN.md §5. A child's canteen scan at another site's
 //     reader counts at the reader's site (unexpected there). Expected and
 //     "enrolled" use the site's children whose canteen_days include the
 //     day's weekday; a declared absence of a child not enrolled that day
@@ -66,7 +66,7 @@
 //   - "late" counts children with a check-out after End. It is reported
 //     for sessions that are not auto_close only: the JSON has
 //     {"children","present","late"} for them and {"children","present"}
-//     for auto_close ones, exactly as DESIGN §9's example (a morning
+//     for auto_close ones, exactly as docs/DESIGN.md §9's example (a morning
 //     child goes to class, there is no late pick-up).
 //   - Staff: per person and day, scans alternate clock-in/clock-out (or
 //     follow an explicit reader) with the same 2-minute rule. Shifts are

@@ -14,7 +14,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// designExample is the site object of GET /api/v1/counts in DESIGN §9
+// designExample is the site object of GET /api/v1/counts in docs/DESIGN.md §9
 // (contract).
 const designExample = `{"site":"jules-ferry",
  "canteen":{"meals":212,"staff_meals":9,"by_regime":{"standard":180,"sans-porc":20},
@@ -78,7 +78,7 @@ func TestGoldenCountsJSON(t *testing.T) {
 }
 
 // TestJSONShapeMatchesDesign compares the keys of a Result's JSON, level
-// by level, with DESIGN §9's example: the shape is a contract.
+// by level, with docs/DESIGN.md §9's example: the shape is a contract.
 func TestJSONShapeMatchesDesign(t *testing.T) {
 	var design map[string]any
 	if err := json.Unmarshal([]byte(designExample), &design); err != nil {
@@ -99,11 +99,11 @@ func TestJSONShapeMatchesDesign(t *testing.T) {
 		} {
 			g, d := dig(got, path), dig(design, path)
 			if gk, dk := keys(g), keys(d); !slices.Equal(gk, dk) {
-				t.Errorf("keys at %v: got %v, DESIGN has %v", path, gk, dk)
+				t.Errorf("keys at %v: got %v, docs/DESIGN.md has %v", path, gk, dk)
 			}
 		}
 		if gk, dk := keys(dig(got, []string{"garderie"})), keys(dig(design, []string{"garderie"})); !slices.Equal(gk, dk) {
-			t.Errorf("garderie sessions %v, DESIGN has %v", gk, dk)
+			t.Errorf("garderie sessions %v, docs/DESIGN.md has %v", gk, dk)
 		}
 		for _, k := range []string{"by_regime", "expected_by_regime"} {
 			if _, ok := dig(got, []string{"canteen"})[k].(map[string]any); !ok {

@@ -9,7 +9,7 @@ import (
 )
 
 // Result is the count of one site for one local day. Marshalled to JSON it
-// is one element of the "sites" array of GET /api/v1/counts (DESIGN §9,
+// is one element of the "sites" array of GET /api/v1/counts (docs/DESIGN.md §9,
 // contract); Detail is what the dashboard, the events API and the exports
 // need besides.
 type Result struct {
@@ -24,7 +24,7 @@ type Result struct {
 	Detail   Detail    `json:"-"`
 }
 
-// CanteenCounts are the canteen figures of DESIGN §5.
+// CanteenCounts are the canteen figures of docs/DESIGN.md §5.
 type CanteenCounts struct {
 	Meals            int            `json:"meals"`
 	StaffMeals       int            `json:"staff_meals"`
@@ -39,7 +39,7 @@ type CanteenCounts struct {
 
 // SessionCounts are the figures of one garderie session. Late is nil (and
 // left out of the JSON) for auto_close sessions, whose children go to
-// class at the end and cannot be picked up late, as in DESIGN §9's
+// class at the end and cannot be picked up late, as in docs/DESIGN.md §9's
 // example; it is always present, 0 included, for the other sessions.
 type SessionCounts struct {
 	Children int  `json:"children"`
@@ -238,7 +238,7 @@ type UnknownBadge struct {
 	First, Last time.Time
 }
 
-// Warning is an edit check shown to the office (DESIGN §5). Messages are
+// Warning is an edit check shown to the office (docs/DESIGN.md §5). Messages are
 // in English and name people by id only (the kitchen sees warnings).
 type Warning struct {
 	Code     string `json:"code"`

@@ -56,7 +56,7 @@ func (c Clock) minutes() int { return c.Hour*60 + c.Minute }
 // when Session.Margin is zero.
 const DefaultMargin = 30 * time.Minute
 
-// Session is a garderie session of a site (DESIGN §5).
+// Session is a garderie session of a site (docs/DESIGN.md §5).
 type Session struct {
 	Name  string `yaml:"name" json:"name"`
 	Start Clock  `yaml:"start" json:"start"` // local HH:MM
@@ -77,7 +77,7 @@ const (
 	SessionSoir  = "garderie-soir"
 )
 
-// DefaultSessions returns the sessions of DESIGN §5: garderie-matin
+// DefaultSessions returns the sessions of docs/DESIGN.md §5: garderie-matin
 // 06:00-07:30 (auto_close) and garderie-soir 15:00-17:45, both with the
 // default 30-minute margin.
 func DefaultSessions() []Session {

@@ -12,7 +12,7 @@ import (
 
 // The canteen's service window, local time of the site, used by the alerts
 // of the overview: a device or reader down between these times is a red
-// alert. Canteen figures themselves take every scan of the day (DESIGN §5);
+// alert. Canteen figures themselves take every scan of the day (docs/DESIGN.md §5);
 // this window only says when a failure matters right now.
 var (
 	CanteenStart = counts.Clock{Hour: 10, Minute: 30}

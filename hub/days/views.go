@@ -11,7 +11,7 @@ import (
 	"pointage/internal/wire"
 )
 
-// CountsView is the body of GET /api/v1/counts (DESIGN §9, contract).
+// CountsView is the body of GET /api/v1/counts (docs/DESIGN.md §9, contract).
 type CountsView struct {
 	Date     string          `json:"date"`
 	Timezone string          `json:"timezone"`
@@ -72,7 +72,7 @@ func (s *Views) Counts(ctx context.Context, day civil.Date, site string) (Counts
 	return v, nil
 }
 
-// EventView is one event of GET /api/v1/events (DESIGN §9). Session and
+// EventView is one event of GET /api/v1/events (docs/DESIGN.md §9). Session and
 // Correction are additions.
 type EventView struct {
 	ID         string       `json:"id"`

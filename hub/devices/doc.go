@@ -1,4 +1,4 @@
-// Package devices is the hub's device registry (DESIGN §3 "Device
+// Package devices is the hub's device registry (docs/DESIGN.md §3 "Device
 // identity", §7 "devices add", "devices list", "broker-config"): which
 // devices exist, at which site, and how each proves who it is.
 //

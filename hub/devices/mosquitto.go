@@ -33,7 +33,7 @@ func (r *Registry) WriteMosquittoConfig(ctx context.Context, dir string) error {
 }
 
 // WriteMosquittoConfigRoot writes dir/passwd and dir/acl for an external
-// mosquitto (2.x) so it enforces DESIGN §3's device identity: each device
+// mosquitto (2.x) so it enforces docs/DESIGN.md §3's device identity: each device
 // logs in with its id and password, may publish only its own checkin and
 // status and read only its own ack and cmd. The password file is built from
 // the stored $7$ hashes, so no password is needed. Lines of an existing

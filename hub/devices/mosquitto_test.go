@@ -94,7 +94,7 @@ func (c *mqttClient) expect(t *testing.T, want string) {
 	}
 }
 
-// The files broker-config writes make a real mosquitto enforce DESIGN §3.
+// The files broker-config writes make a real mosquitto enforce docs/DESIGN.md §3.
 func TestMosquittoConfigEnforcesDeviceIdentity(t *testing.T) {
 	r, _ := newTestRegistry(t)
 	ctx := context.Background()

@@ -1,10 +1,10 @@
 // Package export owns the monthly exports the office opens in French Excel
-// and feeds to the billing and payroll software (DESIGN §7 `pointage-hub
+// and feeds to the billing and payroll software (docs/DESIGN.md §7 `pointage-hub
 // export meals|garderie|staff`): meals and garderie sessions billed to
-// families (with the roster's family_id, DESIGN §10), staff hours paid from
+// families (with the roster's family_id, docs/DESIGN.md §10), staff hours paid from
 // their clock-ins.
 //
-// It only formats. The hub counts (DESIGN §5) and fills an Export with
+// It only formats. The hub counts (docs/DESIGN.md §5) and fills an Export with
 // plain rows (MealRow, GarderieRow, StaffRow); WriteCSV and WriteXLSX (or
 // WriteTo with a format name) write it; FileName and ContentType name the
 // download. The package reads no store, starts no goroutine, keeps no

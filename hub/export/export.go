@@ -11,7 +11,7 @@ import (
 // Kind says which monthly figures an Export holds.
 type Kind string
 
-// The three kinds of export (DESIGN §7: `export meals|garderie|staff`).
+// The three kinds of export (docs/DESIGN.md §7: `export meals|garderie|staff`).
 const (
 	Meals    Kind = "meals"
 	Garderie Kind = "garderie"
@@ -43,7 +43,7 @@ const (
 	FlagCorrected       = "corrected"                   // corrigé
 )
 
-// The default garderie sessions (DESIGN §5), shown with a French label.
+// The default garderie sessions (docs/DESIGN.md §5), shown with a French label.
 const (
 	SessionMorning = "garderie-matin"
 	SessionEvening = "garderie-soir"

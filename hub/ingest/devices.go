@@ -43,7 +43,7 @@ func (in *Ingest) DeviceStatuses(ctx context.Context) ([]DeviceStatus, error) {
 	return out, rows.Err()
 }
 
-// DeviceView is one device in GET /api/v1/devices (DESIGN §9).
+// DeviceView is one device in GET /api/v1/devices (docs/DESIGN.md §9).
 type DeviceView struct {
 	Site            string              `json:"site"`
 	Device          string              `json:"device"`

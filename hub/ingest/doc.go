@@ -1,5 +1,5 @@
 // Package ingest turns MQTT messages from agents into stored check-ins
-// (DESIGN §3, §4). It validates every message with the wire package and
+// (docs/DESIGN.md §3, §4). It validates every message with the wire package and
 // keeps what it refuses in a rejected table; stores each accepted check-in
 // once per (device, epoch, seq) — a redelivery is a no-op, another id for a
 // known seq is kept aside as a conflict; writes new check-ins to the

@@ -172,7 +172,7 @@ func (in *Ingest) Handle(topic string, payload []byte) {
 // Refuse records a message that was refused before it could be read (the
 // embedded broker closes a connection on a packet over its limit without
 // reading the topic): a rejection with reason, site and device, no topic
-// and an empty payload, so that it shows in /api/v1/rejected (DESIGN §15).
+// and an empty payload, so that it shows in /api/v1/rejected (docs/DESIGN.md §15).
 func (in *Ingest) Refuse(site, device, reason, detail string) {
 	m := message{received: in.opts.Now(), refused: &refusal{site: site, device: device, reason: reason, detail: detail}}
 	select {
@@ -378,7 +378,7 @@ func (in *Ingest) checkIn(ctx context.Context, t wire.Topic, m message) (accepte
 
 var reviewFloor = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// needsReview applies DESIGN §4: a skewed or unsynchronised device clock, a
+// needsReview applies docs/DESIGN.md §4: a skewed or unsynchronised device clock, a
 // date in the future or before 2020 mark the event for the office.
 func (in *Ingest) needsReview(device string, at, received time.Time) bool {
 	if at.Before(reviewFloor) || at.After(received.Add(in.opts.MaxClockSkew)) {
@@ -526,7 +526,7 @@ func (in *Ingest) accept(tr *tracker, a accepted, out *sorted) {
 // database in one transaction (none in the usual batch). If that
 // transaction fails, each row is written again in a transaction of its own,
 // so that one row hub.db refuses cannot cost the record of the others
-// (DESIGN §15); only the rows that still fail are in the returned error.
+// (docs/DESIGN.md §15); only the rows that still fail are in the returned error.
 func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []statusMsg, conflicts []conflict) error {
 	if len(rejects) == 0 && len(statuses) == 0 && len(conflicts) == 0 {
 		return nil
@@ -644,7 +644,7 @@ func (in *Ingest) saveStatus(ctx context.Context, tx *sql.Tx, s statusMsg) error
 }
 
 // afterStatus updates the device's clock figures and, when it comes
-// online, sends it the Ack of its epoch (DESIGN §3).
+// online, sends it the Ack of its epoch (docs/DESIGN.md §3).
 func (in *Ingest) afterStatus(s statusMsg) {
 	if s.s.State != wire.StateOnline {
 		return

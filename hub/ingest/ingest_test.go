@@ -283,7 +283,7 @@ func TestRejectsBadMessagesWithoutLosingGoodOnes(t *testing.T) {
 		{topic, `{"v":1,"pad":"` + strings.Repeat("x", 5000) + `"}`, wire.ReasonTooLarge},
 		{"pointage/v1/jules-ferry/d1/other", string(good), wire.ReasonBadTopic},
 		{"pointage/v1/jules-ferry/d1/status", `{"v":1}`, wire.ReasonMissingField},
-		// DESIGN §15: a zero-length payload (how MQTT clears a retained
+		// docs/DESIGN.md §15: a zero-length payload (how MQTT clears a retained
 		// message) was a NULL payload, refused by hub.db: the whole batch's
 		// rejections went unrecorded.
 		{topic, "", wire.ReasonBadJSON},
@@ -314,7 +314,7 @@ func TestRejectsBadMessagesWithoutLosingGoodOnes(t *testing.T) {
 }
 
 // A row that hub.db refuses costs the record of that row only, not of the
-// others of its batch (DESIGN §15).
+// others of its batch (docs/DESIGN.md §15).
 func TestOneRefusedRowDoesNotLoseTheBatch(t *testing.T) {
 	e := newEnv(t, t.TempDir(), nil)
 	// hub.db refuses any rejection whose topic ends in /refused.

@@ -1,7 +1,7 @@
 // Package roster owns the hub's roster: who carries which badge, at which
-// site, with which diet and enrolments, and since when (DESIGN §6, §7, §10).
+// site, with which diet and enrolments, and since when (docs/DESIGN.md §6, §7, §10).
 //
-// Parse reads the roster CSV of DESIGN §10 into People and RowErrors (bad
+// Parse reads the roster CSV of docs/DESIGN.md §10 into People and RowErrors (bad
 // rows, with their line and what to fix); it is a pure function of its
 // input. ParseBadge and ParseCardNumber turn the badge and card_number
 // columns into a Match: an exact canonical id, or the low 32 bits (an
@@ -12,7 +12,7 @@
 //
 // Roster stores the roster in the hub's SQLite database as versions, each
 // valid over a range of days, so past days keep the roster that was valid
-// then. Import applies a new roster from a day (DESIGN §7): new people are
+// then. Import applies a new roster from a day (docs/DESIGN.md §7): new people are
 // known on every day, changes and departures apply from that day. AsOf
 // gives the Snapshot valid on a day, cached until the next import, with a
 // Lookup from scanned badge to person. ImportFile is the command

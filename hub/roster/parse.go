@@ -17,7 +17,7 @@ import (
 // about 1 MB).
 const MaxFileSize = 64 << 20
 
-// Column names of the roster CSV (DESIGN §10).
+// Column names of the roster CSV (docs/DESIGN.md §10).
 const (
 	ColBadge       = "badge"
 	ColPersonID    = "person_id"
@@ -58,7 +58,7 @@ type RowError struct {
 
 func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
 
-// Parse reads a roster CSV (DESIGN §10): a header row naming the columns
+// Parse reads a roster CSV (docs/DESIGN.md §10): a header row naming the columns
 // (any case and order; spaces or dashes in names count as underscores;
 // unknown columns are ignored), separated by ";" or "," (or tab) as the
 // header line shows (an Excel "sep=;" first line is honoured), UTF-8 with

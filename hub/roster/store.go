@@ -100,7 +100,7 @@ type ImportResult struct {
 }
 
 // Import replaces the current roster by people, from the day from
-// (DESIGN §7), in one transaction:
+// (docs/DESIGN.md §7), in one transaction:
 //
 //   - a person new to the roster is valid on every day, past ones included;
 //   - a change to a current person (any field) ends their version on the

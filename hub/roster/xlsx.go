@@ -10,7 +10,7 @@ import (
 )
 
 // parseXLSX reads the first sheet of an Excel workbook as a roster: the
-// same columns as the CSV (DESIGN §10), a row's line being the sheet's row
+// same columns as the CSV (docs/DESIGN.md §10), a row's line being the sheet's row
 // number, cells as Excel shows them (a badge typed as a number keeps its
 // digits). Offices keep the roster in Excel; saving it as CSV is a step
 // less to get wrong.

@@ -1,5 +1,5 @@
 // Package store defines the check-in time-series store the hub writes to
-// and reads from (DESIGN §6). Backends live in sub-packages: sqlitestore
+// and reads from (docs/DESIGN.md §6). Backends live in sub-packages: sqlitestore
 // (embedded default) and influxstore (InfluxDB 2.x and 1.8); storetest is
 // the conformance suite both must pass.
 package store

@@ -11,7 +11,7 @@ import (
 	"pointage/hub/auth"
 )
 
-// schemaV2 is what user administration (DESIGN §12) adds to hub.db: a
+// schemaV2 is what user administration (docs/DESIGN.md §12) adds to hub.db: a
 // user can be disabled, the last login is shown to the office, and every
 // change of a user's credentials or rights is journalled for a running hub
 // to apply within 2 s (Changes), whichever process made it (the dashboard,

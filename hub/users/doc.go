@@ -1,4 +1,4 @@
-// Package users owns the hub's users and dashboard sessions (DESIGN §7
+// Package users owns the hub's users and dashboard sessions (docs/DESIGN.md §7
 // "users add", §9 "Authentication"): who may read the API and the
 // dashboard, with which role, and how they prove it.
 //

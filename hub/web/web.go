@@ -1,4 +1,4 @@
-// Package web is the hub's dashboard (DESIGN §9): server-rendered French
+// Package web is the hub's dashboard (docs/DESIGN.md §9): server-rendered French
 // pages, a login form opening a session (pointage/hub/auth), and one small
 // vanilla JS file that draws the figures from GET /api/v1/counts and keeps
 // them live from the SSE stream /api/v1/stream. Every asset is embedded:

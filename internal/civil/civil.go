@@ -1,5 +1,5 @@
 // Package civil is the hub's vocabulary of calendar days and months, with
-// no time and no zone: the "day" of DESIGN §5, which the caller computes
+// no time and no zone: the "day" of docs/DESIGN.md §5, which the caller computes
 // in the site's timezone (DateOf(t.In(loc))). It is a leaf: the roster, the
 // counting rules, the read model, the calendar, the corrections, the
 // exports and the API share it without depending on one another.

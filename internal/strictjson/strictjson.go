@@ -1,5 +1,5 @@
 // Package strictjson decodes one JSON object the way every input of the
-// hub is read (DESIGN §15): with encoding/json, refusing unknown fields,
+// hub is read (docs/DESIGN.md §15): with encoding/json, refusing unknown fields,
 // wrong types and trailing data, and then refusing what two JSON parsers
 // could read differently: a duplicate key (encoding/json keeps the last,
 // others the first), a key that is not lowercase snake_case (encoding/json

@@ -11,7 +11,7 @@ import (
 	"pointage/internal/testenv"
 )
 
-// A check-in point as the hub writes it (DESIGN §6): 2026-11-28T11:32:05.123+11:00 with
+// A check-in point as the hub writes it (docs/DESIGN.md §6): 2026-11-28T11:32:05.123+11:00 with
 // seq 42 in the sub-millisecond nanoseconds.
 const point = `checkin,site=jules-ferry,device=jf-cantine-1,reader=entree,service=canteen ` +
 	`badge="0A00BC614E",seq=42i,epoch="",id="01JDQ3ZC8M6X3W5R2Y7T9K4B1N",dir="auto" 1795825925123000042`

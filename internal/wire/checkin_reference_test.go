@@ -6,7 +6,7 @@ import (
 
 // This file keeps DecodeCheckIn as it was before the fast path and the
 // byte-loop validators: encoding/json and regular expressions, then the
-// rules of DESIGN §15 that encoding/json does not apply (checkObject:
+// rules of docs/DESIGN.md §15 that encoding/json does not apply (checkObject:
 // duplicate and case-folded keys, null) and the seq bound. The tests
 // hold the current implementation to it, result for result.
 

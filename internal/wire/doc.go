@@ -1,4 +1,4 @@
-// Package wire owns pointage's MQTT contract (DESIGN §3): topic names, the
+// Package wire owns pointage's MQTT contract (docs/DESIGN.md §3): topic names, the
 // CheckIn, Status, Ack and Command payloads, and their strict validation.
 //
 // The agent and the hub both import it, so the contract is written once.

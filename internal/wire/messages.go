@@ -6,16 +6,16 @@ import (
 	"time"
 )
 
-// CheckIn is one badge scan accepted by an agent (DESIGN §3).
+// CheckIn is one badge scan accepted by an agent (docs/DESIGN.md §3).
 type CheckIn struct {
-	V       int    `json:"v"`
-	ID      string `json:"id"`
-	Site    string `json:"site"`
-	Device  string `json:"device"`
-	Epoch   string `json:"epoch,omitempty"`
-	Reader  string `json:"reader"`
-	Seq     uint64 `json:"seq"`
-	Badge   string `json:"badge"`
+	V       int     `json:"v"`
+	ID      string  `json:"id"`
+	Site    string  `json:"site"`
+	Device  string  `json:"device"`
+	Epoch   string  `json:"epoch,omitempty"`
+	Reader  string  `json:"reader"`
+	Seq     uint64  `json:"seq"`
+	Badge   string  `json:"badge"`
 	Service Service `json:"service"`
 	Dir     Dir     `json:"dir"`
 	At      string  `json:"at"`
@@ -24,17 +24,17 @@ type CheckIn struct {
 // checkInIn mirrors CheckIn with pointers, so a missing field is told apart
 // from a zero value.
 type checkInIn struct {
-	V       *int    `json:"v"`
-	ID      *string `json:"id"`
-	Site    *string `json:"site"`
-	Device  *string `json:"device"`
-	Epoch   *string `json:"epoch"`
-	Reader  *string `json:"reader"`
-	Seq     *uint64 `json:"seq"`
-	Badge   *string `json:"badge"`
+	V       *int     `json:"v"`
+	ID      *string  `json:"id"`
+	Site    *string  `json:"site"`
+	Device  *string  `json:"device"`
+	Epoch   *string  `json:"epoch"`
+	Reader  *string  `json:"reader"`
+	Seq     *uint64  `json:"seq"`
+	Badge   *string  `json:"badge"`
 	Service *Service `json:"service"`
 	Dir     *Dir     `json:"dir"`
-	At      *string `json:"at"`
+	At      *string  `json:"at"`
 }
 
 // DecodeCheckIn decodes and validates a CheckIn payload.
@@ -151,7 +151,7 @@ func (c CheckIn) Time() time.Time {
 	return t
 }
 
-// Status is an agent's retained state (DESIGN §3). Fields beyond the
+// Status is an agent's retained state (docs/DESIGN.md §3). Fields beyond the
 // contract's are additions documented in docs/PROTOCOL.md.
 type Status struct {
 	V               int            `json:"v"`
@@ -258,7 +258,7 @@ func (s Status) Validate() error {
 }
 
 // Ack tells an agent that every event of its epoch with seq <= StoredThrough
-// has been handled by the hub (DESIGN §3).
+// has been handled by the hub (docs/DESIGN.md §3).
 type Ack struct {
 	V             int    `json:"v"`
 	Epoch         string `json:"epoch"`
@@ -288,7 +288,7 @@ func DecodeAck(payload []byte) (Ack, error) {
 	return a, checkEpoch(a.Epoch)
 }
 
-// Command is a hub-to-agent request (DESIGN §3).
+// Command is a hub-to-agent request (docs/DESIGN.md §3).
 type Command struct {
 	V       int    `json:"v"`
 	Cmd     string `json:"cmd"`

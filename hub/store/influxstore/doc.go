@@ -4,7 +4,7 @@
 // v2-compatible API (org "", bucket "db/rp" such as "pointage/autogen",
 // token "user:password" or empty).
 //
-// Schema (DESIGN §6), one point per check-in:
+// Schema (docs/DESIGN.md §6), one point per check-in:
 //
 //	measurement  checkin
 //	tags         site, device, reader, service (only values from the event;

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every [store.Store] backend
-// passes (DESIGN §6): sqlitestore and influxstore run the same cases through
+// passes (docs/DESIGN.md §6): sqlitestore and influxstore run the same cases through
 // [Run], each on a fresh, empty store.
 //
 // What it holds a backend to: every field read back as written (instants
