@@ -9,13 +9,19 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
+// maxUnzipped bounds a workbook's unzipped size: a roster of 10,000
+// people is a few MB.
+var maxUnzipped int64 = 256 << 20
+
 // parseXLSX reads the first sheet of an Excel workbook as a roster: the
 // same columns as the CSV (docs/DESIGN.md §10), a row's line being the sheet's row
 // number, cells as Excel shows them (a badge typed as a number keeps its
 // digits). Offices keep the roster in Excel; saving it as CSV is a step
 // less to get wrong.
 func parseXLSX(data []byte) (*ParseResult, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	// A workbook is a ZIP: bounded unzipped, or a few MB sent to the API
+	// could unzip to gigabytes (excelize's default bound is 16 GB).
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzipped})
 	if err != nil {
 		return nil, fmt.Errorf("%w: not an Excel workbook (.xlsx) that can be read: %v; save the roster as .xlsx or as CSV UTF-8", ErrInvalidFile, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,5 +73,26 @@ func TestParseXLSX(t *testing.T) {
 	}
 	if _, err := Parse(bytes.NewReader(append([]byte("PK\x03\x04"), "not a zip"...))); !errors.Is(err, ErrInvalidFile) {
 		t.Errorf("a broken workbook: %v", err)
+	}
+}
+
+// A workbook that unzips to more than maxUnzipped is refused before it is
+// unzipped (a ZIP bomb sent to POST /api/v1/roster).
+func TestParseXLSXUnzippedLimit(t *testing.T) {
+	head := []any{"badge", "person_id", "role", "last_name", "first_name", "site", "class", "regime", "canteen_days", "garderie", "notes"}
+	rows := [][]any{head}
+	padding := strings.Repeat("x", 1000) // in a column the roster ignores
+	for i := 0; i < 300; i++ {
+		rows = append(rows, []any{"0A0000" + strconv.Itoa(1000+i), "E" + strconv.Itoa(i), "child", "Wamytan", "Léa", "jules-ferry", "CP", "standard", "lu", "", padding + strconv.Itoa(i)})
+	}
+	data := workbook(t, rows) // 300 KB of cells, compressed to a few KB
+	defer func(old int64) { maxUnzipped = old }(maxUnzipped)
+	maxUnzipped = 200 << 10
+	if _, err := Parse(bytes.NewReader(data)); !errors.Is(err, ErrInvalidFile) || !strings.Contains(err.Error(), "unzip") {
+		t.Fatalf("a workbook over the unzipped limit: %v", err)
+	}
+	maxUnzipped = 8 << 20
+	if pr, err := Parse(bytes.NewReader(data)); err != nil || len(pr.People) != 300 {
+		t.Fatalf("the same workbook under the limit: %v", err)
 	}
 }
