@@ -146,19 +146,10 @@ const (
 	ReasonTopicMismatch = "topic_mismatch"
 )
 
-// Error is a refused topic or payload.
-type Error struct {
-	Reason string // one of the Reason constants
-	Field  string // the JSON field at fault, if any
-	Msg    string
-}
-
-func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %q: %s", e.Reason, e.Field, e.Msg)
-	}
-	return e.Reason + ": " + e.Msg
-}
+// Error is a refused topic or payload: Reason (one of the Reason
+// constants), the JSON Field at fault if any, and Msg. It is strictjson's,
+// so a payload strictjson refuses is returned as it is.
+type Error = strictjson.Error
 
 // ReasonOf returns the Reason of err if it is (or wraps) an *Error, and
 // "invalid" otherwise.
@@ -182,14 +173,7 @@ func decodeStrict(payload []byte, dst any) error {
 	if len(payload) > MaxPayload {
 		return &Error{Reason: ReasonTooLarge, Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(payload), MaxPayload)}
 	}
-	if err := strictjson.Decode(payload, dst, nullable); err != nil {
-		var e *strictjson.Error
-		if errors.As(err, &e) {
-			return &Error{Reason: e.Reason, Field: e.Field, Msg: e.Msg}
-		}
-		return &Error{Reason: ReasonBadJSON, Msg: err.Error()}
-	}
-	return nil
+	return strictjson.Decode(payload, dst, nullable)
 }
 
 // MaxSeq is the largest sequence number accepted (2^53-1): above it a
