@@ -19,7 +19,6 @@ import (
 	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/internal/civil"
-	"pointage/internal/strictjson"
 	"pointage/internal/wire"
 )
 
@@ -298,15 +297,7 @@ func (a *API) listCorrections(w http.ResponseWriter, r *http.Request, u User) {
 
 func (a *API) addCorrection(w http.ResponseWriter, r *http.Request, u User) {
 	var c corrections.Correction
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCorrectionBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: a correction is at most %d bytes", maxCorrectionBody))
-		return
-	}
-	// Read as MQTT payloads are (docs/DESIGN.md §15): no duplicate key, no key in
-	// another case, no null, nothing after the object.
-	if err := strictjson.Decode(body, &c, nil); err != nil {
-		writeError(w, http.StatusBadRequest, "body: a JSON correction is expected: "+err.Error())
+	if !readBody(w, r, &c) {
 		return
 	}
 	by := corrections.Author{User: u, Addr: audit.Addr(r.RemoteAddr)}
@@ -329,10 +320,6 @@ var refusalStatus = map[corrections.RefusalKind]int{
 	corrections.Invalid:        http.StatusBadRequest,
 	corrections.ClientIDReused: http.StatusConflict,
 }
-
-// maxCorrectionBody bounds a correction's body: its longest field, the
-// reason, is 500 characters.
-const maxCorrectionBody = 16 << 10
 
 // stream sends the day's counts now and at every change, as server-sent
 // events (event: counts), with a comment every 15 s to keep proxies open.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -80,12 +81,18 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ User) {
 	a.respond(w, r, v, err)
 }
 
-// readBody decodes a small JSON object body strictly (docs/DESIGN.md §15); it
-// writes the error and returns false when it cannot.
+// maxBody bounds a JSON body (a correction's longest field, its reason,
+// is 500 characters).
+const maxBody = 16 << 10
+
+// readBody decodes a JSON object body strictly, as MQTT payloads are
+// (docs/DESIGN.md §15: no duplicate key, no key in another case, no null,
+// nothing after the object); it writes the error and returns false when
+// it cannot.
 func readBody(w http.ResponseWriter, r *http.Request, dst any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "body: at most 16384 bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: at most %d bytes", maxBody))
 		return false
 	}
 	if err := strictjson.Decode(body, dst, nil); err != nil {
