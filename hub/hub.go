@@ -263,15 +263,24 @@ func (h *Hub) routes() http.Handler {
 	return apiHeaders(mux)
 }
 
-// revokeSessions closes the embedded broker's sessions of devices whose
-// credentials changed (password set, device removed), by this process or
-// by the `devices` command, within RevokeEvery.
-func (h *Hub) revokeSessions(ctx context.Context) {
-	last, err := h.state.Devices.LatestRevocation(ctx)
+// journal is a table of hub.db that names what changed, by id: the
+// devices and users commands (other processes) write to it, and the
+// running hub follows it (follow).
+type journal struct {
+	what   string // for the log: "device revocations", "user changes"
+	every  time.Duration
+	latest func(context.Context) (int64, error)
+	since  func(context.Context, int64) ([]string, int64, error)
+	apply  func(names []string)
+}
+
+// follow applies what j gains, every j.every, until ctx ends.
+func (h *Hub) follow(ctx context.Context, j journal) {
+	last, err := j.latest(ctx)
 	if err != nil {
-		h.log.Error("device revocations unreadable: a removed device keeps its open session until it reconnects", "err", err)
+		h.log.Error(j.what+" unreadable at start: changes made before are not applied until the next one", "err", err)
 	}
-	t := time.NewTicker(RevokeEvery)
+	t := time.NewTicker(j.every)
 	defer t.Stop()
 	for {
 		select {
@@ -279,18 +288,27 @@ func (h *Hub) revokeSessions(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		devices, next, err := h.state.Devices.Revocations(ctx, last)
+		names, next, err := j.since(ctx, last)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.log.Warn("could not read device revocations", "err", err)
+				h.log.Warn("could not read "+j.what, "err", err)
 			}
 			continue
 		}
 		last = next
-		for _, d := range devices {
-			if n := h.broker.Disconnect(d); n > 0 {
-				h.log.Warn("device credentials revoked: session closed", "device", d, "sessions", n)
-			}
+		if len(names) > 0 {
+			j.apply(names)
+		}
+	}
+}
+
+// revokeSessions closes the embedded broker's sessions of devices whose
+// credentials changed (password set, device removed), by this process or
+// by the devices command.
+func (h *Hub) revokeSessions(devices []string) {
+	for _, d := range devices {
+		if n := h.broker.Disconnect(d); n > 0 {
+			h.log.Warn("device credentials revoked: session closed", "device", d, "sessions", n)
 		}
 	}
 }
@@ -357,10 +375,18 @@ func (h *Hub) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); h.state.Retention.Loop(runCtx) }() // raw check-ins older than --retention-months
 	if h.broker != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); h.revokeSessions(runCtx) }()
+		go func() {
+			defer wg.Done()
+			h.follow(runCtx, journal{what: "device revocations", every: RevokeEvery, latest: h.state.Devices.LatestRevocation,
+				since: h.state.Devices.Revocations, apply: h.revokeSessions})
+		}()
 	}
 	wg.Add(1) // users changed by the users command: their cached credentials are forgotten within 2 s
-	go func() { defer wg.Done(); h.state.Users.WatchChanges(runCtx, UserChangesEvery) }()
+	go func() {
+		defer wg.Done()
+		h.follow(runCtx, journal{what: "user changes", every: UserChangesEvery, latest: h.state.Users.LatestChange,
+			since: h.state.Users.Changes, apply: func(names []string) { h.state.Users.Forget(names...) }})
+	}()
 	if err := h.state.Days.NewCacheEpoch(ctx); err != nil {
 		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
 	} else {

@@ -46,3 +46,17 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// WithTx runs f in one transaction on d (immediate with Open): committed
+// when f returns nil, rolled back otherwise.
+func WithTx(ctx context.Context, d *sql.DB, f func(*sql.Tx) error) error {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"pointage/hub/changes"
+	"pointage/hub/db"
 	"pointage/hub/store"
 	"pointage/internal/wire"
 )
@@ -543,7 +544,7 @@ func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []st
 	for _, cf := range conflicts {
 		rows = append(rows, func(tx *sql.Tx) error { return in.saveConflict(ctx, tx, cf) })
 	}
-	err := in.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.WithTx(ctx, in.db, func(tx *sql.Tx) error {
 		for _, row := range rows {
 			if err := row(tx); err != nil {
 				return err
@@ -556,7 +557,7 @@ func (in *Ingest) record(ctx context.Context, rejects []rejection, statuses []st
 	}
 	var errs []error
 	for _, row := range rows {
-		if err := in.withTx(ctx, row); err != nil {
+		if err := db.WithTx(ctx, in.db, row); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -588,21 +589,6 @@ func (in *Ingest) saveConflict(ctx context.Context, tx *sql.Tx, cf conflict) err
 		return fmt.Errorf("record conflict: %w", err)
 	}
 	return nil
-}
-
-// withTx runs f in a transaction on hub.db and commits it if f returns nil.
-// The caller holds writeMu: waiting on a Go mutex is cheaper than SQLite's
-// busy handler, which sleeps.
-func (in *Ingest) withTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := in.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 type receivedKey struct {

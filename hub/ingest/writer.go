@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"pointage/hub/db"
 	"pointage/hub/store"
 	"pointage/internal/wire"
 )
@@ -148,7 +149,7 @@ func (in *Ingest) enqueue(ctx context.Context, batch []store.Event) {
 	err := func() error {
 		in.writeMu.Lock()
 		defer in.writeMu.Unlock()
-		return in.withTx(ctx, func(tx *sql.Tx) error {
+		return db.WithTx(ctx, in.db, func(tx *sql.Tx) error {
 			stmt, err := tx.PrepareContext(ctx, `INSERT INTO received (device, epoch, seq, id, site, reader, badge, service, dir, at, received_at, review)
 				VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device, epoch, seq) DO NOTHING`)
 			if err != nil {
@@ -263,7 +264,7 @@ func (in *Ingest) commitHandled(ctx context.Context, h handledBatch) (map[seqKey
 	next := in.figuresAfter(h)
 	in.mu.Unlock()
 	now := in.opts.Now().UnixMilli()
-	if err := in.withTx(ctx, func(tx *sql.Tx) error { return writeHandled(ctx, tx, h, next, now) }); err != nil {
+	if err := db.WithTx(ctx, in.db, func(tx *sql.Tx) error { return writeHandled(ctx, tx, h, next, now) }); err != nil {
 		return nil, err
 	}
 	in.mu.Lock()

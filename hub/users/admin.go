@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"pointage/hub/auth"
+	"pointage/hub/db"
 )
 
 // schemaV2 is what user administration (docs/DESIGN.md §12) adds to hub.db: a
@@ -84,7 +84,7 @@ func (s *Store) Update(ctx context.Context, name string, ch Change) (User, error
 		}
 	}
 	var out User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := db.WithTx(ctx, s.db, func(tx *sql.Tx) error {
 		u, disabled, err := s.userTx(ctx, tx, name)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Store) Update(ctx context.Context, name string, ch Change) (User, error
 // Remove removes the user name and its sessions. ErrNotFound,
 // ErrLastOffice.
 func (s *Store) Remove(ctx context.Context, name string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := db.WithTx(ctx, s.db, func(tx *sql.Tx) error {
 		u, _, err := s.userTx(ctx, tx, name)
 		if err != nil {
 			return err
@@ -195,33 +195,6 @@ func (s *Store) Forget(names ...string) {
 	}
 }
 
-// WatchChanges applies the changes made by other processes (the users
-// command) every interval until ctx ends.
-func (s *Store) WatchChanges(ctx context.Context, every time.Duration) {
-	last, err := s.LatestChange(ctx)
-	if err != nil {
-		s.log.Error("user changes unreadable: a password changed by the users command applies when its cache entry expires", "err", err)
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		names, next, err := s.Changes(ctx, last)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("could not read user changes", "err", err)
-			}
-			continue
-		}
-		last = next
-		s.Forget(names...)
-	}
-}
-
 // userTx reads a user in tx, and whether it is disabled: ErrNotFound.
 func (s *Store) userTx(ctx context.Context, tx *sql.Tx, name string) (User, bool, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, selectUser+` WHERE name = ?`, name))
@@ -244,17 +217,4 @@ func lastOfficeCheck(ctx context.Context, tx *sql.Tx) error {
 		return ErrLastOffice
 	}
 	return nil
-}
-
-// write runs f in one immediate transaction on hub.db.
-func (s *Store) write(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
