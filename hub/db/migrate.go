@@ -49,7 +49,7 @@ func NewSchema(order ...string) *Schema {
 // the steps run package by package in this order, which never changes
 // (ingest's queue and the day cache's index on corrections come after the
 // tables they need); a new package is appended.
-var Hub = NewSchema("devices", "ingest", "roster", "corrections", "users", "audit", "retention", "days")
+var Hub = NewSchema("devices", "ingest", "roster", "corrections", "users", "audit", "retention", "days", "calendar", "names")
 
 // Register adds a package's steps to hub.db's schema (Hub).
 func Register(m Migration) { Hub.Register(m) }
