@@ -63,6 +63,10 @@ type unit struct {
 	cfg     ReaderConfig
 	profile *reader.Profile
 	r       *reader.Reader
+	// lastScan is when the reader's last scan came, on the agent's clock
+	// (Options.Now: the events' clock, which the demo accelerates); the
+	// reader's own State times it on the real clock, for its debounce.
+	lastScan atomic.Pointer[time.Time]
 }
 
 // New opens the outbox, loads the profiles and prepares readers and the MQTT
@@ -232,7 +236,9 @@ func (a *Agent) scanLoop(ctx context.Context) {
 		if u == nil {
 			continue
 		}
-		ev, err := a.ob.Append(ctx, outbox.Scan{Reader: s.Reader, Badge: s.Badge, Service: u.cfg.Service, Dir: u.cfg.Dir, At: a.now()})
+		at := a.now()
+		u.lastScan.Store(&at)
+		ev, err := a.ob.Append(ctx, outbox.Scan{Reader: s.Reader, Badge: s.Badge, Service: u.cfg.Service, Dir: u.cfg.Dir, At: at})
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -452,8 +458,8 @@ func (a *Agent) Status(ctx context.Context, state string) (wire.Status, error) {
 		rs := u.r.State()
 		r := wire.ReaderStatus{Name: u.cfg.Name, Port: u.cfg.Port, Profile: u.cfg.Profile, Connected: rs.Connected,
 			FramesRejected: rs.FramesRejected, LastError: rs.LastError}
-		if !rs.LastScanAt.IsZero() {
-			v := wire.FormatTime(rs.LastScanAt)
+		if at := u.lastScan.Load(); at != nil {
+			v := wire.FormatTime(*at)
 			r.LastScanAt = &v
 		}
 		s.Readers = append(s.Readers, r)

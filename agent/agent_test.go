@@ -512,3 +512,46 @@ func TestOutboxFullRefusesScans(t *testing.T) {
 		}
 	}
 }
+
+// A reader's last scan in the status is on the agent's clock, the clock of
+// its check-ins (the demo accelerates it): the devices page shows it beside
+// the time the hub received the status, so both must be of one clock.
+func TestStatusLastScanOnAgentClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	broker := testenv.Mosquitto(t)
+	col := newCollector(t, broker.URL())
+	p := newPTY(t)
+	cfg := testConfig(t, broker.URL(), agent.ReaderConfig{Name: "entree", Port: p.Path(), Profile: "rdm6300", Service: wire.ServiceCanteen})
+	offset := -5 * time.Hour
+	startAgent(t, cfg, agent.Options{Now: func() time.Time { return time.Now().Add(offset) }})
+	waitFor(t, 10*time.Second, "reader connected", func() bool {
+		st, ok := col.lastStatus()
+		return ok && len(st.Readers) == 1 && st.Readers[0].Connected
+	})
+	p.Write(encode(t, "rdm6300", "13005D1DA5"))
+	waitFor(t, 10*time.Second, "the check-in", func() bool { return len(col.unique()) == 1 })
+	var last *string
+	waitFor(t, 10*time.Second, "last_scan_at in the status", func() bool {
+		st, ok := col.lastStatus()
+		if ok && len(st.Readers) == 1 {
+			last = st.Readers[0].LastScanAt
+		}
+		return last != nil
+	})
+	scanAt, err := wire.ParseTime(*last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciAt, err := wire.ParseTime(col.unique()[0].At)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := scanAt.Sub(ciAt); d < -time.Second || d > time.Second {
+		t.Errorf("last_scan_at %s is not the check-in's time %s (agent clock)", *last, col.unique()[0].At)
+	}
+	if d := time.Since(scanAt); d < 4*time.Hour {
+		t.Errorf("last_scan_at %s is on the real clock, not the agent's (5 h behind)", *last)
+	}
+}

@@ -223,6 +223,9 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, v any, err error) 
 type (
 	// DevicesView is GET /api/v1/devices.
 	DevicesView struct {
+		// Now is the hub's time of the answer (an addition): the page shows
+		// it, and tells today's times from older ones, on the hub's clock.
+		Now     string              `json:"now"`
 		Devices []ingest.DeviceView `json:"devices"`
 	}
 	// RejectedView is GET /api/v1/rejected.
@@ -246,7 +249,7 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	views, err := a.opts.Ingest.DeviceViews(r.Context())
-	out := DevicesView{Devices: []ingest.DeviceView{}}
+	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []ingest.DeviceView{}}
 	for _, v := range views {
 		if site == "" || v.Site == site {
 			out.Devices = append(out.Devices, v)

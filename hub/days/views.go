@@ -13,13 +13,25 @@ import (
 
 // CountsView is the body of GET /api/v1/counts (docs/DESIGN.md §9, contract).
 type CountsView struct {
-	Date     string          `json:"date"`
-	Timezone string          `json:"timezone"`
-	Sites    []counts.Result `json:"sites"`
+	Date     string `json:"date"`
+	Timezone string `json:"timezone"`
+	// Now is the hub's time when the figures were read (an addition to
+	// docs/DESIGN.md §9): the pages show it as "mis à jour à", on the hub's
+	// clock (which the demo accelerates), not the browser's.
+	Now   string          `json:"now"`
+	Sites []counts.Result `json:"sites"`
 }
 
 // Counts returns the counts of a day (site "" = every known site).
 func (s *Views) Counts(ctx context.Context, day civil.Date, site string) (CountsView, error) {
+	v, err := s.counts(ctx, day, site)
+	if err == nil {
+		v.Now = s.opts.Now().In(s.opts.Loc).Format(wire.AtLayout)
+	}
+	return v, err
+}
+
+func (s *Views) counts(ctx context.Context, day civil.Date, site string) (CountsView, error) {
 	if day == s.comp.Today() { // from the running figures
 		all, err := s.comp.liveResults(ctx, day)
 		if err != nil {

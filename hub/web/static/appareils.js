@@ -16,6 +16,10 @@
   if (!alertsRoot && !devicesRoot) { return; }
   var query = site ? "?site=" + encodeURIComponent(site) : "";
   var tz = "Pacific/Noumea"; // replaced by the hub's, from /api/v1/alerts
+  // The hub's clock (the demo accelerates it): times are told "today" or
+  // not against it, and "mis à jour à" is the hub's time of the answer.
+  var hubNow = null;
+  function hubTime(iso) { var d = new Date(iso); if (!isNaN(d.getTime())) { hubNow = d; } }
   var POLL_MS = 10000;
 
   function el(tag, attrs, text) {
@@ -41,7 +45,7 @@
     if (!iso) { return ""; }
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return String(iso); }
-    var p = parts(d), t = parts(new Date());
+    var p = parts(d), t = parts(hubNow || new Date());
     var hm = p.hour + ":" + p.minute;
     if (p.day === t.day && p.month === t.month && p.year === t.year) { return hm; }
     return p.day + "/" + p.month + "/" + p.year + " " + hm;
@@ -83,6 +87,7 @@
   }
   function renderAlerts(data) {
     if (data.timezone) { tz = data.timezone; }
+    if (data.at) { hubTime(data.at); }
     if (!alertsRoot) { return; }
     alertsRoot.textContent = "";
     (data.alerts || []).forEach(function (a) {
@@ -248,7 +253,8 @@
     }
     list.forEach(function (d) { devicesRoot.appendChild(device(d)); });
     var maj = document.getElementById("maj");
-    if (maj) { maj.textContent = "mis à jour à " + when(new Date().toISOString()); }
+    if (data.now) { hubTime(data.now); }
+    if (maj && data.now) { maj.textContent = "mis à jour à " + when(data.now); }
   }
 
   function loadDevices() {
