@@ -222,11 +222,11 @@ func rows(now time.Time) []badInput {
 			"0A00000004;E004;staff;Dupont;Paul;jules-ferry;;standard;lu ma;\n",
 			outcome{people: []string{"E001", "E004"}, rowErrs: []string{"line 3: ", "line 4: "}}},
 		{"CSV in Latin-1", "csv", rosterHead + "0A00000001;E001;child;Wamytan;L\xe9a;jules-ferry;CP;standard;lu;\n",
-			outcome{csvErr: `line 2 is not UTF-8 text: save the file as "CSV UTF-8"`}},
+			outcome{csvErr: "la ligne 2 n'est pas du texte UTF-8 : enregistrez le fichier au format « CSV UTF-8 »"}},
 		{"CSV without a required column", "csv", "badge;person_id;role;last_name;first_name;site;class;regime;canteen_days\n0A00000001;E001;child;W;L;jules-ferry;CP;standard;lu\n",
-			outcome{csvErr: "missing required column(s) garderie"}},
+			outcome{csvErr: "colonne(s) obligatoire(s) absente(s) : garderie"}},
 		{"CSV with an unclosed quote", "csv", rosterHead + "0A00000001;E001;child;\"Wamytan;Léa;jules-ferry;CP;standard;lu;\n0A00000002;E002;child;Gowé;Noa;jules-ferry;CE1;standard;lu;\n",
-			outcome{csvErr: "a double quote opened on line 2 is probably not closed"}},
+			outcome{csvErr: "un guillemet ouvert ligne 2 n'est sans doute pas refermé"}},
 
 		// ---- api: the same hub, from loopback (no user yet: office) ----
 		{"date not a day", "api", apiIn{path: "/api/v1/counts?date=2026-02-30"}, outcome{status: 400, errHas: "date: want YYYY-MM-DD"}},

@@ -108,7 +108,8 @@ var badgeSeparators = strings.NewReplacer(" ", "", ":", "", "-", "")
 // ParseBadge parses the badge column: a hex id, in any case, with optional
 // separators (spaces, colons, dashes) and 0x prefix. Six hex digits (3
 // bytes, what a Wiegand 26 reader reports) give a MatchLow24 badge, any
-// other even length from 8 to 64 digits an exact one.
+// other even length from 8 to 64 digits an exact one. The error says in
+// French what is wrong: it is a rejected row's reason.
 func ParseBadge(s string) (Match, error) {
 	t := strings.TrimSpace(s)
 	if len(t) > 2 && (t[:2] == "0x" || t[:2] == "0X") {
@@ -117,14 +118,14 @@ func ParseBadge(s string) (Match, error) {
 	t = strings.ToUpper(badgeSeparators.Replace(t))
 	for _, r := range t {
 		if !strings.ContainsRune("0123456789ABCDEF", r) {
-			return Match{}, fmt.Errorf("badge %q is not hexadecimal (digits 0-9 and letters A-F only)", s)
+			return Match{}, fmt.Errorf("badge %s : ce n'est pas de l'hexadécimal (chiffres 0-9 et lettres A-F seulement)", quote(s))
 		}
 	}
 	switch {
 	case len(t)%2 != 0:
-		return Match{}, fmt.Errorf("badge %q has an odd number of hex digits (%d): a digit is missing (if a spreadsheet dropped a leading zero, format the column as text)", s, len(t))
+		return Match{}, fmt.Errorf("badge %s : nombre impair de chiffres hexadécimaux (%d), il en manque un (si le tableur a supprimé un zéro en tête, mettez la colonne au format texte)", quote(s), len(t))
 	case len(t) < 6 || len(t) > 64:
-		return Match{}, fmt.Errorf("badge %q has %d hex digits; a badge id has 6 to 64 (an RDM6300 card has 10, e.g. 13005D1DA5)", s, len(t))
+		return Match{}, fmt.Errorf("badge %s : %d chiffres hexadécimaux ; un identifiant de badge en a de 6 à 64 (10 pour une carte RDM6300, par ex. 13005D1DA5)", quote(s), len(t))
 	case len(t) == 6:
 		return Match{Badge: t, Bits: MatchLow24}, nil
 	}
@@ -135,7 +136,7 @@ func ParseBadge(s string) (Match, error) {
 // decimal (up to 10 digits, at most 4294967295; leading zeros optional)
 // gives the low 32 bits; a Wiegand 26 "facility,card" (facility 0-255, card
 // printed with 5 digits, 0-65535; separated by a comma, dot, slash or
-// space) gives the low 24 bits.
+// space) gives the low 24 bits. The error is in French, as ParseBadge's.
 func ParseCardNumber(s string) (Match, error) {
 	t := strings.TrimSpace(s)
 	if i := strings.IndexAny(t, ",./ "); i >= 0 {
@@ -143,16 +144,16 @@ func ParseCardNumber(s string) (Match, error) {
 		f, ferr := strconv.ParseUint(fac, 10, 8)
 		c, cerr := strconv.ParseUint(card, 10, 16)
 		if ferr != nil || cerr != nil || !allDigits(fac) || !allDigits(card) {
-			return Match{}, fmt.Errorf("card_number %q is neither an 8H10D number (10 digits, e.g. 0006102437) nor a Wiegand number (facility 0-255, card 0-65535, e.g. 093,07589); if a spreadsheet changed it, format the column as text and copy the number from the card", s)
+			return Match{}, fmt.Errorf("card_number %s : ni un numéro 8H10D (10 chiffres, par ex. 0006102437) ni un numéro Wiegand (site 0-255, carte 0-65535, par ex. 093,07589) ; si le tableur l'a modifié, mettez la colonne au format texte et recopiez le numéro de la carte", quote(s))
 		}
 		if len(card) != 5 {
-			return Match{}, fmt.Errorf("card_number %q: the card part of a Wiegand number is printed with 5 digits (e.g. 093,07589); a spreadsheet may have read it as a decimal number and dropped zeros: format the column as text and copy the number from the card", s)
+			return Match{}, fmt.Errorf("card_number %s : la partie carte d'un numéro Wiegand s'écrit avec 5 chiffres (par ex. 093,07589) ; le tableur l'a peut-être lu comme un nombre décimal et a supprimé des zéros : mettez la colonne au format texte et recopiez le numéro de la carte", quote(s))
 		}
 		return Match{Badge: fmt.Sprintf("%06X", f<<16|c), Bits: MatchLow24}, nil
 	}
 	v, err := strconv.ParseUint(t, 10, 32)
 	if err != nil || !allDigits(t) || len(t) > 10 {
-		return Match{}, fmt.Errorf("card_number %q is neither an 8H10D number (up to 10 digits, at most 4294967295, e.g. 0006102437) nor a Wiegand number (e.g. 093,07589); if a spreadsheet shows it as 6,10E+06, format the column as text", s)
+		return Match{}, fmt.Errorf("card_number %s : ni un numéro 8H10D (10 chiffres au plus, 4294967295 au plus, par ex. 0006102437) ni un numéro Wiegand (par ex. 093,07589) ; si le tableur l'affiche comme 6,10E+06, mettez la colonne au format texte", quote(s))
 	}
 	return Match{Badge: fmt.Sprintf("%08X", v), Bits: MatchLow32}, nil
 }

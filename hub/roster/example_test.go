@@ -26,7 +26,7 @@ func ExampleParse() {
 	// Output:
 	// line 2: E1 child sans-porc [lu ma je ve] garderie="matin+soir" badge=13005D1DA5
 	// line 3: E2 child standard [lu ma je ve] garderie="" badge=026F6C3A/32
-	// line 4: badge and card_number are both empty: give the badge's hex id (e.g. 13005D1DA5) or the number printed on the card (e.g. 0006102437); garderie "midi": use matin, soir or matin+soir, or leave it empty
+	// line 4: colonnes badge et card_number vides : indiquez l'identifiant hexadécimal du badge (par ex. 13005D1DA5) ou le numéro imprimé sur la carte (par ex. 0006102437) ; garderie inconnue : « midi » ; indiquez matin, soir ou matin+soir, ou laissez vide
 }
 
 func ExampleIndex_Lookup() {

@@ -25,7 +25,7 @@ func (r *Roster) DryRun(ctx context.Context, pr *ParseResult, from civil.Date) (
 
 func (r *Roster) importParsed(ctx context.Context, pr *ParseResult, from civil.Date, dryRun bool, progress func(done, total int)) (ImportResult, error) {
 	if len(pr.People) == 0 {
-		return ImportResult{}, fmt.Errorf("%w: no row can be imported (%d rejected); nothing changed", ErrInvalidFile, len(pr.Errors))
+		return ImportResult{}, fmt.Errorf("%w: aucune ligne ne peut être importée (%d rejetée(s)) ; rien n'a changé", ErrInvalidFile, len(pr.Errors))
 	}
 	var keep []string
 	for _, e := range pr.Errors {

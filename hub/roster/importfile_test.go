@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,7 @@ func TestImportFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (ImportResult{Added: 3}) || len(pr.People) != 3 {
+	if res.Counts != (Counts{Added: 3}) || len(pr.People) != 3 {
 		t.Fatalf("result %+v, parsed %d", res, len(pr.People))
 	}
 	if want := "added: 3, changed: 0, unchanged: 0, removed: 0, rejected rows: 0\n"; out.String() != want {
@@ -50,8 +51,8 @@ func TestImportFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `line 3: canteen_days: "jx" is not a day (use lu ma me je ve sa di, or mon tue wed thu fri sat sun)
-line 5: site "jules ferry" is not a site id: use lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters (e.g. jules-ferry)
+	want := `line 3: canteen_days : « jx » n'est pas un jour (lu ma me je ve sa di, ou mon tue wed thu fri sat sun)
+line 5: site « jules ferry » : ce n'est pas un identifiant d'école (lettres minuscules, chiffres et tirets, commençant par une lettre ou un chiffre, 63 caractères au plus, par ex. jules-ferry)
 1 people not in this file are off the roster from 2026-05-04 (known before)
 1 people whose row was rejected keep their current entry
 added: 1, changed: 1, unchanged: 0, removed: 1, rejected rows: 2
@@ -135,5 +136,80 @@ func TestImportFileProgress(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "2300/2300\nadded: 0, changed: 0, unchanged: 2300, removed: 0, rejected rows: 0\n") {
 		t.Errorf("output %q", out.String())
+	}
+}
+
+// A dry run names who is added, changed (each field, before and after)
+// and removed, the first MaxListed of each, and the import then does
+// exactly that.
+func TestDryRunDetails(t *testing.T) {
+	ctx := context.Background()
+	r, _ := openDB(t)
+	var b strings.Builder
+	b.WriteString(header + ";card_number\n")
+	for i := range MaxListed + 30 {
+		fmt.Fprintf(&b, "13%08X;E%04d;child;Nom;Prénom;jules-ferry;CP;;lu ma je ve;;\n", i, i)
+	}
+	first := parseString(t, b.String())
+	res, err := r.ImportParsed(ctx, first, day(t, "2026-03-02"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != MaxListed+30 || len(res.AddedPeople) != MaxListed || res.AddedPeople[0].PersonID != "E0000" || res.AddedPeople[0].Line != 2 {
+		t.Fatalf("first import: %+v, %d listed", res.Counts, len(res.AddedPeople))
+	}
+
+	// E0000 changes class, diet and gets its card number; E0001 is
+	// unchanged; E0002's row is bad (kept); E0003 moves school; the others
+	// are gone; E9000 is new.
+	second := parseString(t, header+";card_number\n"+
+		"1300000000;E0000;child;Nom;Prénom;jules-ferry;CE1;Végétarien;lu ma je ve;;0000000000\n"+
+		"1300000001;E0001;child;Nom;Prénom;jules-ferry;CP;;lu ma je ve;;\n"+
+		"1300000002;E0002;enfant;Nom;Prénom;jules ferry;CP;;lu ma je ve;;\n"+
+		"1300000003;E0003;child;Nom;Prénom;pasteur;CP;;lu ma je ve;soir;\n"+
+		"0A0000FFFF;E9000;staff;Tein;Marie;pasteur;;;;;\n")
+	from := day(t, "2026-05-04")
+	dry, err := r.DryRun(ctx, second, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts := Counts{Added: 1, Changed: 2, Unchanged: 1, Removed: MaxListed + 30 - 4, Kept: 1}
+	if dry.Counts != wantCounts {
+		t.Fatalf("dry run %+v, want %+v", dry.Counts, wantCounts)
+	}
+	if len(dry.AddedPeople) != 1 || dry.AddedPeople[0].PersonID != "E9000" || dry.AddedPeople[0].Line != 6 || dry.AddedPeople[0].LastName != "Tein" {
+		t.Errorf("added %+v", dry.AddedPeople)
+	}
+	wantChanged := []Change{
+		{Fields: []FieldChange{{"class", "CP", "CE1"}, {"regime", "standard", "vegetarien"}, {"card_number", "", "0000000000"}}},
+		{Fields: []FieldChange{{"site", "jules-ferry", "pasteur"}, {"garderie", "", "soir"}}},
+	}
+	if len(dry.ChangedPeople) != 2 {
+		t.Fatalf("changed %+v", dry.ChangedPeople)
+	}
+	for i, c := range dry.ChangedPeople {
+		if c.Old.PersonID != fmt.Sprintf("E%04d", i*3) || c.New.PersonID != c.Old.PersonID || !slices.Equal(c.Fields, wantChanged[i].Fields) {
+			t.Errorf("changed[%d] = %s %+v, want %+v", i, c.Old.PersonID, c.Fields, wantChanged[i].Fields)
+		}
+	}
+	if len(dry.RemovedPeople) != MaxListed || dry.RemovedPeople[0].PersonID != "E0004" || dry.RemovedPeople[1].PersonID != "E0005" ||
+		!slices.IsSortedFunc(dry.RemovedPeople, func(a, b Person) int { return strings.Compare(a.PersonID, b.PersonID) }) {
+		t.Errorf("removed: %d listed, first %v", len(dry.RemovedPeople), ids(dry.RemovedPeople[:min(3, len(dry.RemovedPeople))]))
+	}
+	if p := who(t, r, "2026-05-04", "E0004"); p == nil {
+		t.Fatal("the dry run removed E0004")
+	}
+
+	done, err := r.ImportParsed(ctx, second, from, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Counts != dry.Counts || !slices.EqualFunc(done.ChangedPeople, dry.ChangedPeople, func(a, b Change) bool {
+		return a.Old == b.Old && a.New == b.New && slices.Equal(a.Fields, b.Fields)
+	}) || !slices.Equal(done.AddedPeople, dry.AddedPeople) || !slices.Equal(done.RemovedPeople, dry.RemovedPeople) {
+		t.Errorf("the import did %+v, the dry run said %+v", done.Counts, dry.Counts)
+	}
+	if p := who(t, r, "2026-05-04", "E0003"); p == nil || p.Site != "pasteur" {
+		t.Errorf("E0003 after the import: %+v", p)
 	}
 }

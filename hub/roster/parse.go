@@ -49,8 +49,11 @@ type ParseResult struct {
 
 // RowError is a bad row: its line and what to fix.
 type RowError struct {
-	Line   int    // 1-based physical line in the file; the header is line 1
-	Reason string // in English, says what is wrong and how to fix it
+	Line int // 1-based physical line in the file; the header is line 1
+	// Reason says, in French (the office reads it, in the dashboard and
+	// in the command's output), what is wrong and how to fix it, naming
+	// the columns as the file's header does: "colonne person_id vide".
+	Reason string
 	// PersonID is the row's person_id when it had one: an import leaves a
 	// known person whose row is bad as they were instead of removing them.
 	PersonID string
@@ -72,7 +75,7 @@ func Parse(r io.Reader) (*ParseResult, error) {
 		return nil, fmt.Errorf("read roster: %w", err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%w: larger than %d MB", ErrInvalidFile, MaxFileSize>>20)
+		return nil, fmt.Errorf("%w: fichier de plus de %d Mo", ErrInvalidFile, MaxFileSize>>20)
 	}
 	if bytes.HasPrefix(data, []byte("PK\x03\x04")) { // a ZIP: an Excel workbook
 		return parseXLSX(data)
@@ -80,7 +83,7 @@ func Parse(r io.Reader) (*ParseResult, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
-		return nil, fmt.Errorf("%w: line %d is not UTF-8 text: save the file as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8 (comma delimited))", ErrInvalidFile, line)
+		return nil, fmt.Errorf("%w: la ligne %d n'est pas du texte UTF-8 : enregistrez le fichier au format « CSV UTF-8 » (dans Excel : Enregistrer sous, CSV UTF-8 (délimité par des virgules))", ErrInvalidFile, line)
 	}
 	if bytes.IndexByte(data, '\n') < 0 {
 		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n")) // old Mac line ends
@@ -104,10 +107,10 @@ func Parse(r io.Reader) (*ParseResult, error) {
 	cr.LazyQuotes = true // a stray quote in a name is kept as typed
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: the file is empty; it needs a header row: %s", ErrInvalidFile, strings.Join(RequiredColumns, ";"))
+		return nil, fmt.Errorf("%w: le fichier est vide ; il faut une ligne d'en-tête : %s", ErrInvalidFile, strings.Join(RequiredColumns, ";"))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrInvalidFile, err)
+		return nil, fmt.Errorf("%w: en-tête illisible : %v", ErrInvalidFile, err)
 	}
 	headerLine, _ := cr.FieldPos(0)
 	cols, err := mapColumns(header, headerLine+lineOffset, sep)
@@ -213,7 +216,7 @@ func checkSpan(rec []string, start, width int, cols map[string]int) error {
 		}
 	}
 	if used || len(rec) != width {
-		return fmt.Errorf("%w: lines %d to %d read as one row: a double quote opened on line %d is probably not closed (or a value has a line break); fix the quotes, nothing was imported",
+		return fmt.Errorf("%w: les lignes %d à %d se lisent comme une seule : un guillemet ouvert ligne %d n'est sans doute pas refermé (ou une valeur contient un retour à la ligne) ; corrigez les guillemets, rien n'a été importé",
 			ErrInvalidFile, start, start+extra, start)
 	}
 	return nil
@@ -254,7 +257,7 @@ func mapColumns(header []string, line int, sep rune) (map[string]int, error) {
 			continue
 		}
 		if j, dup := cols[name]; dup {
-			return nil, fmt.Errorf("%w: line %d: column %s appears twice (columns %d and %d): keep one", ErrInvalidFile, line, name, j+1, i+1)
+			return nil, fmt.Errorf("%w: ligne %d : la colonne %s apparaît deux fois (colonnes %d et %d) : n'en gardez qu'une", ErrInvalidFile, line, name, j+1, i+1)
 		}
 		cols[name] = i
 	}
@@ -267,9 +270,9 @@ func mapColumns(header []string, line int, sep rune) (map[string]int, error) {
 	if len(missing) > 0 {
 		hint := ""
 		if len(header) == 1 {
-			hint = " (the header has a single column: separate the columns with ; or ,)"
+			hint = " (l'en-tête n'a qu'une colonne : séparez les colonnes par ; ou ,)"
 		}
-		return nil, fmt.Errorf("%w: line %d: missing required column(s) %s%s; the header needs %s (any order; card_number and family_id are optional)",
+		return nil, fmt.Errorf("%w: ligne %d : colonne(s) obligatoire(s) absente(s) : %s%s ; l'en-tête doit nommer %s (dans n'importe quel ordre ; card_number et family_id sont facultatives)",
 			ErrInvalidFile, line, strings.Join(missing, ", "), hint, strings.Join(RequiredColumns, string(sep)))
 	}
 	return cols, nil
@@ -280,7 +283,7 @@ func mapColumns(header []string, line int, sep rune) (map[string]int, error) {
 func (rp *rowParser) parseCard(p *Person, badge string, bad func(string, ...any)) string {
 	switch {
 	case badge == "" && p.CardNumber == "":
-		bad("badge and card_number are both empty: give the badge's hex id (e.g. 13005D1DA5) or the number printed on the card (e.g. 0006102437)")
+		bad("colonnes badge et card_number vides : indiquez l'identifiant hexadécimal du badge (par ex. 13005D1DA5) ou le numéro imprimé sur la carte (par ex. 0006102437)")
 	case badge != "":
 		m, err := ParseBadge(badge)
 		if err != nil {
@@ -293,7 +296,7 @@ func (rp *rowParser) parseCard(p *Person, badge string, bad func(string, ...any)
 			if err != nil {
 				bad("%v", err)
 			} else if !c.Matches(m.Badge) {
-				bad("badge %s and card_number %s are not the same card: correct one of them, or leave card_number empty", m.Badge, p.CardNumber)
+				bad("badge %s et card_number %s : ce n'est pas la même carte ; corrigez l'un des deux, ou laissez card_number vide", m.Badge, p.CardNumber)
 			}
 		}
 		return "badge " + m.Badge
@@ -309,10 +312,11 @@ func (rp *rowParser) parseCard(p *Person, badge string, bad func(string, ...any)
 	return ""
 }
 
-// cardRef says where a card was first seen in the file.
+// cardRef says where a card was first seen in the file, and whose it is.
 type cardRef struct {
-	line int
-	desc string // "badge 13005D1DA5" or "card_number 0006102437"
+	line     int
+	desc     string // "badge 13005D1DA5" or "card_number 0006102437"
+	personID string
 }
 
 type rowParser struct {
@@ -337,7 +341,7 @@ func (rp *rowParser) parse(rec []string, line int) (Person, *RowError) {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
 	if len(rec) > rp.width && !blank(rec[rp.width:]) {
-		bad("%d fields but the header has %d: a value contains the separator %q; put it between double quotes", len(rec), rp.width, rp.sep)
+		bad("%d valeurs alors que l'en-tête a %d colonnes : une valeur contient le séparateur « %c » ; mettez-la entre guillemets", len(rec), rp.width, rp.sep)
 	}
 	p := Person{
 		PersonID:   get(ColPersonID),
@@ -351,7 +355,7 @@ func (rp *rowParser) parse(rec []string, line int) (Person, *RowError) {
 		Line:       line,
 	}
 	text := func(field, v string, maxLen int, required bool) {
-		if msg := checkText(field, v, maxLen, required); msg != "" {
+		if msg := checkText(v, maxLen, required).french(field, maxLen); msg != "" {
 			bad("%s", msg)
 		}
 	}
@@ -363,22 +367,22 @@ func (rp *rowParser) parse(rec []string, line int) (Person, *RowError) {
 	case ok:
 		p.Role = role
 	case get(ColRole) == "":
-		bad("role is empty: use child or staff")
+		bad("colonne role vide : indiquez child (ou enfant) ou staff (ou agent)")
 	default:
-		bad("role %q is not child or staff", get(ColRole))
+		bad("rôle inconnu : %s ; indiquez child (ou enfant) ou staff (ou agent)", quote(get(ColRole)))
 	}
 	text(ColLastName, p.LastName, maxNameLen, true)
 	text(ColFirstName, p.FirstName, maxNameLen, true)
 	switch {
 	case p.Site == "":
-		bad("site is empty: give the school's site id (e.g. jules-ferry)")
+		bad("colonne site vide : indiquez l'identifiant de l'école (par ex. jules-ferry)")
 	case !wire.ValidSiteOrDevice(p.Site):
-		bad("site %q is not a site id: use lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters (e.g. jules-ferry)", get(ColSite))
+		bad("site %s : ce n'est pas un identifiant d'école (lettres minuscules, chiffres et tirets, commençant par une lettre ou un chiffre, 63 caractères au plus, par ex. jules-ferry)", quote(get(ColSite)))
 	}
 	text(ColClass, p.Class, maxIDLen, false)
 	text(ColRegime, p.Regime, maxIDLen, false)
 	if days, err := ParseWeekdays(get(ColCanteenDays)); err != nil {
-		bad("canteen_days: %v", err)
+		bad("canteen_days : %v", err)
 	} else {
 		p.CanteenDays = days
 	}
@@ -393,20 +397,20 @@ func (rp *rowParser) parse(rec []string, line int) (Person, *RowError) {
 	// Duplicates are checked against the rows already accepted.
 	if len(problems) == 0 {
 		if first, dup := rp.ids[p.PersonID]; dup {
-			bad("person_id %s is already on line %d: each person has one row", p.PersonID, first)
+			bad("person_id %s déjà présent (ligne %d) : une seule ligne par personne", p.PersonID, first)
 		}
 		if ref, dup := rp.cards.find(p.Match); dup {
 			if ref.desc == cardDesc {
-				bad("%s is already on line %d: each card belongs to one person", cardDesc, ref.line)
+				bad("%s déjà utilisé par %s (ligne %d) : une carte n'appartient qu'à une personne", cardDesc, ref.personID, ref.line)
 			} else {
-				bad("%s is the same card as %s on line %d: each card belongs to one person", cardDesc, ref.desc, ref.line)
+				bad("%s : même carte que %s de %s (ligne %d) ; une carte n'appartient qu'à une personne", cardDesc, ref.desc, ref.personID, ref.line)
 			}
 		}
 	}
 	if len(problems) > 0 {
-		return Person{}, &RowError{Line: line, Reason: strings.Join(problems, "; "), PersonID: p.PersonID}
+		return Person{}, &RowError{Line: line, Reason: strings.Join(problems, " ; "), PersonID: p.PersonID}
 	}
 	rp.ids[p.PersonID] = line
-	rp.cards.add(p.Match, cardRef{line, cardDesc})
+	rp.cards.add(p.Match, cardRef{line, cardDesc, p.PersonID})
 	return p, nil
 }

@@ -105,14 +105,14 @@ func TestParseFileErrors(t *testing.T) {
 		input string
 		want  []string // substrings of the error
 	}{
-		{"empty", "", []string{"empty"}},
-		{"only a BOM", "\ufeff\r\n", []string{"empty"}},
-		{"missing columns", "badge;person_id;role;last_name;first_name;site;class\n", []string{"line 1", "regime, canteen_days, garderie"}},
-		{"wrong separator", "badge|person_id|role|last_name|first_name|site|class|regime|canteen_days|garderie\n", []string{"single column", "badge, person_id"}},
-		{"duplicate column", header + ";Badge\n", []string{"badge appears twice", "columns 1 and 11"}},
-		{"not UTF-8", header + "\nA;E1;child;Dupont;L\xe9a;jules-ferry;;;;\n", []string{"line 2 is not UTF-8", "CSV UTF-8"}},
+		{"empty", "", []string{"vide"}},
+		{"only a BOM", "\ufeff\r\n", []string{"vide"}},
+		{"missing columns", "badge;person_id;role;last_name;first_name;site;class\n", []string{"ligne 1", "absente(s) : regime, canteen_days, garderie"}},
+		{"wrong separator", "badge|person_id|role|last_name|first_name|site|class|regime|canteen_days|garderie\n", []string{"qu'une colonne", "badge, person_id"}},
+		{"duplicate column", header + ";Badge\n", []string{"badge apparaît deux fois", "colonnes 1 et 11"}},
+		{"not UTF-8", header + "\nA;E1;child;Dupont;L\xe9a;jules-ferry;;;;\n", []string{"ligne 2 n'est pas du texte UTF-8", "CSV UTF-8"}},
 		{"unclosed quote", header + "\n13005D1DA5;E1;child;\"Dupont;Léa;jules-ferry;;;;\n01026F6C3A;E2;staff;Tein;Marie;jules-ferry;;;;\n",
-			[]string{"lines 2 to 3 read as one row", "double quote opened on line 2"}},
+			[]string{"lignes 2 à 3 se lisent comme une seule", "guillemet ouvert ligne 2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,35 +137,35 @@ func TestParseBadRows(t *testing.T) {
 	}{
 		{"13005D1DA5;E1;child;Dupont;Léa;jules-ferry;CP;;lu;;", ""}, // 2
 		{";;;;;;;;;;", ""}, // 3: blank, skipped
-		{"01026F6C3A;;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "person_id is empty"},                                                                      // 4
-		{"01026F6C3A;E2;eleve;Dupont;Hugo;jules-ferry;CP;;lu;;", `role "eleve" is not child or staff`},                                                    // 5
-		{"01026F6C3A;E2;child;;Hugo;jules-ferry;CP;;lu;;", "last_name is empty"},                                                                          // 6
-		{"01026F6C3A;E2;child;Dupont;;jules-ferry;CP;;lu;;", "first_name is empty"},                                                                       // 7
-		{"01026F6C3A;E2;child;Dupont;Hugo;Jules Ferry;CP;;lu;;", `site "Jules Ferry" is not a site id`},                                                   // 8
-		{"01026F6C3A;E2;child;Dupont;Hugo;;CP;;lu;;", "site is empty"},                                                                                    // 9
-		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu mx;;", `canteen_days: "mx" is not a day`},                                                    // 10
-		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;midi;", `garderie "midi": use matin, soir`},                                                  // 11
-		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "badge and card_number are both empty"},                                                            // 12
-		{"01026G6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", `badge "01026G6C3A" is not hexadecimal`},                                                 // 13
-		{"1026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "odd number of hex digits (9)"},                                                           // 14
-		{"6F6C;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "has 4 hex digits"},                                                                            // 15
-		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;6,10E+06", "format the column as text"},                                                               // 16
-		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;111,2770", "printed with 5 digits"},                                                                   // 17
-		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;0006102437", "are not the same card"},                                                       // 18
-		{"01026F6C3A;E1;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "person_id E1 is already on line 2"},                                                     // 19
-		{"13005d1da5;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "badge 13005D1DA5 is already on line 2"},                                                 // 20
-		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;0006102437", "card_number 0006102437 is the same card as badge 13005D1DA5 on line 2"},                 // 21
-		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;093,07589", "card_number 093,07589 is the same card as badge 13005D1DA5 on line 2"},                   // 22
-		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;;x;y", "13 fields but the header has 11"},                                                   // 23
-		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;;;", ""},                                                                                    // 24: empty extra fields are fine
-		{"0B0012D687;E3;staff;Tein;Marie;jules-ferry;;;;;0001234567", ""},                                                                                 // 25: badge and its card agree
-		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0001234567", "same card as badge 0B0012D687 on line 25"},                                            // 26
-		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;111,27706", "same card as badge 01026F6C3A on line 24"},                                             // 27
-		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0040856634", "same card as badge 01026F6C3A on line 24"},                                            // 28
-		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0012345678", ""},                                                                                    // 29
-		{";E5;child;Wamytan;Kévin;jules-ferry;CP;;lu;;12345678", "card_number 12345678 is the same card as card_number 0012345678 on line 29"},            // 30
-		{"0A00BC614E;E5;child;Wamytan;Kévin;jules-ferry;CP;;lu;;", "badge 0A00BC614E is the same card as card_number 0012345678 on line 29"},              // 31
-		{"01026F6C3A;;x;;;;CP;;zz;soir;", "person_id is empty; role \"x\" is not child or staff; last_name is empty; first_name is empty; site is empty"}, // 32: every problem at once
+		{"01026F6C3A;;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "colonne person_id vide"},                                                                                                                           // 4
+		{"01026F6C3A;E2;eleve;Dupont;Hugo;jules-ferry;CP;;lu;;", "rôle inconnu : « eleve »"},                                                                                                                       // 5
+		{"01026F6C3A;E2;child;;Hugo;jules-ferry;CP;;lu;;", "colonne last_name vide"},                                                                                                                               // 6
+		{"01026F6C3A;E2;child;Dupont;;jules-ferry;CP;;lu;;", "colonne first_name vide"},                                                                                                                            // 7
+		{"01026F6C3A;E2;child;Dupont;Hugo;Jules Ferry;CP;;lu;;", "site « Jules Ferry » : ce n'est pas un identifiant d'école"},                                                                                     // 8
+		{"01026F6C3A;E2;child;Dupont;Hugo;;CP;;lu;;", "colonne site vide"},                                                                                                                                         // 9
+		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu mx;;", "canteen_days : « mx » n'est pas un jour"},                                                                                                     // 10
+		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;midi;", "garderie inconnue : « midi » ; indiquez matin, soir"},                                                                                        // 11
+		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "colonnes badge et card_number vides"},                                                                                                                      // 12
+		{"01026G6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "badge « 01026G6C3A » : ce n'est pas de l'hexadécimal"},                                                                                           // 13
+		{"1026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "nombre impair de chiffres hexadécimaux (9)"},                                                                                                      // 14
+		{"6F6C;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "4 chiffres hexadécimaux"},                                                                                                                              // 15
+		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;6,10E+06", "mettez la colonne au format texte"},                                                                                                                // 16
+		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;111,2770", "s'écrit avec 5 chiffres"},                                                                                                                          // 17
+		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;0006102437", "ce n'est pas la même carte"},                                                                                                           // 18
+		{"01026F6C3A;E1;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "person_id E1 déjà présent (ligne 2)"},                                                                                                            // 19
+		{"13005d1da5;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;", "badge 13005D1DA5 déjà utilisé par E1 (ligne 2)"},                                                                                                 // 20
+		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;0006102437", "card_number 0006102437 : même carte que badge 13005D1DA5 de E1 (ligne 2)"},                                                                       // 21
+		{";E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;093,07589", "card_number 093,07589 : même carte que badge 13005D1DA5 de E1 (ligne 2)"},                                                                         // 22
+		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;;x;y", "13 valeurs alors que l'en-tête a 11 colonnes"},                                                                                               // 23
+		{"01026F6C3A;E2;child;Dupont;Hugo;jules-ferry;CP;;lu;;;;", ""},                                                                                                                                             // 24: empty extra fields are fine
+		{"0B0012D687;E3;staff;Tein;Marie;jules-ferry;;;;;0001234567", ""},                                                                                                                                          // 25: badge and its card agree
+		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0001234567", "même carte que badge 0B0012D687 de E3 (ligne 25)"},                                                                                             // 26
+		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;111,27706", "même carte que badge 01026F6C3A de E2 (ligne 24)"},                                                                                              // 27
+		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0040856634", "même carte que badge 01026F6C3A de E2 (ligne 24)"},                                                                                             // 28
+		{";E4;child;Wamytan;Kévin;jules-ferry;CP;;lu;;0012345678", ""},                                                                                                                                             // 29
+		{";E5;child;Wamytan;Kévin;jules-ferry;CP;;lu;;12345678", "card_number 12345678 : même carte que card_number 0012345678 de E4 (ligne 29)"},                                                                  // 30
+		{"0A00BC614E;E5;child;Wamytan;Kévin;jules-ferry;CP;;lu;;", "badge 0A00BC614E : même carte que card_number 0012345678 de E4 (ligne 29)"},                                                                    // 31
+		{"01026F6C3A;;x;;;;CP;;zz;soir;", "colonne person_id vide ; rôle inconnu : « x » ; indiquez child (ou enfant) ou staff (ou agent) ; colonne last_name vide ; colonne first_name vide ; colonne site vide"}, // 32: every problem at once
 	}
 	var b strings.Builder
 	b.WriteString(cols)

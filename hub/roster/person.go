@@ -62,21 +62,21 @@ func (p Person) sameAs(q Person) bool {
 func (p Person) Validate() error {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if msg := checkText("person_id", p.PersonID, maxIDLen, true); msg != "" {
+	if msg := checkText(p.PersonID, maxIDLen, true).english("person_id", maxIDLen); msg != "" {
 		add("%s", msg)
 	}
 	if p.Role != RoleChild && p.Role != RoleStaff {
 		add("role %q is not child or staff", p.Role)
 	}
 	for _, f := range []struct{ name, v string }{{"last_name", p.LastName}, {"first_name", p.FirstName}} {
-		if msg := checkText(f.name, f.v, maxNameLen, true); msg != "" {
+		if msg := checkText(f.v, maxNameLen, true).english(f.name, maxNameLen); msg != "" {
 			add("%s", msg)
 		}
 	}
 	if !wire.ValidSiteOrDevice(p.Site) {
 		add("site %q is not a site id", p.Site)
 	}
-	if msg := checkText("class", p.Class, maxIDLen, false); msg != "" {
+	if msg := checkText(p.Class, maxIDLen, false).english("class", maxIDLen); msg != "" {
 		add("%s", msg)
 	}
 	if p.Regime == "" || p.Regime != normalizeRegime(p.Regime) {
@@ -91,10 +91,10 @@ func (p Person) Validate() error {
 	if err := p.Match.validate(); err != nil {
 		add("%v", err)
 	}
-	if msg := checkText("card_number", p.CardNumber, maxIDLen, false); msg != "" {
+	if msg := checkText(p.CardNumber, maxIDLen, false).english("card_number", maxIDLen); msg != "" {
 		add("%s", msg)
 	}
-	if msg := checkText("family_id", p.FamilyID, maxIDLen, false); msg != "" {
+	if msg := checkText(p.FamilyID, maxIDLen, false).english("family_id", maxIDLen); msg != "" {
 		add("%s", msg)
 	}
 	if len(errs) > 0 {
@@ -108,17 +108,68 @@ const (
 	maxNameLen = 100
 )
 
-// checkText returns what is wrong with a text field, or "".
-func checkText(field, v string, maxLen int, required bool) string {
+// textProblem is what is wrong with a text field.
+type textProblem int
+
+const (
+	textOK textProblem = iota
+	textEmpty
+	textTooLong
+	textControl // a line break or another control character
+)
+
+// checkText returns what is wrong with a text field.
+func checkText(v string, maxLen int, required bool) textProblem {
 	switch {
 	case required && v == "":
-		return field + " is empty"
+		return textEmpty
 	case utf8.RuneCountInString(v) > maxLen:
-		return fmt.Sprintf("%s is longer than %d characters", field, maxLen)
+		return textTooLong
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return textControl
+	}
+	return textOK
+}
+
+// english says it for Validate (a person built by code), or "".
+func (pb textProblem) english(field string, maxLen int) string {
+	switch pb {
+	case textEmpty:
+		return field + " is empty"
+	case textTooLong:
+		return fmt.Sprintf("%s is longer than %d characters", field, maxLen)
+	case textControl:
 		return field + " contains a line break or control character"
 	}
 	return ""
+}
+
+// french says it for a rejected row (the office reads it), or "".
+func (pb textProblem) french(field string, maxLen int) string {
+	switch pb {
+	case textEmpty:
+		return "colonne " + field + " vide"
+	case textTooLong:
+		return fmt.Sprintf("colonne %s trop longue : %d caractères au plus", field, maxLen)
+	case textControl:
+		return "colonne " + field + " : retour à la ligne ou caractère de contrôle à enlever"
+	}
+	return ""
+}
+
+// quote puts a value as typed in a French message: « value », cut after
+// 40 characters, control characters shown as spaces.
+func quote(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, v)
+	if utf8.RuneCountInString(v) > 40 {
+		v = string([]rune(v)[:40]) + "…"
+	}
+	return "« " + v + " »"
 }
 
 // Weekdays is a set of days of the week, bit 1<<time.Weekday.
@@ -177,7 +228,8 @@ var dayNames = func() map[string]time.Weekday {
 // ParseWeekdays parses days separated by spaces or commas (also ; / +):
 // lu ma me je ve sa di, mon tue wed thu fri sat sun, the full French or
 // English names, or the three-letter French ones, in any case. Empty text
-// is the empty set (enrolled on no day).
+// is the empty set (enrolled on no day). The error says in French what to
+// type: it is a rejected row's reason.
 func ParseWeekdays(s string) (Weekdays, error) {
 	var w Weekdays
 	for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
@@ -185,7 +237,7 @@ func ParseWeekdays(s string) (Weekdays, error) {
 	}) {
 		d, ok := dayNames[strings.ToLower(strings.TrimSuffix(tok, "."))]
 		if !ok {
-			return 0, fmt.Errorf("%q is not a day (use lu ma me je ve sa di, or mon tue wed thu fri sat sun)", tok)
+			return 0, fmt.Errorf("%s n'est pas un jour (lu ma me je ve sa di, ou mon tue wed thu fri sat sun)", quote(tok))
 		}
 		w = w.With(d)
 	}
@@ -221,7 +273,7 @@ func (g Garderie) Has(s Garderie) bool { return s != 0 && g&s == s }
 
 // ParseGarderie parses matin, soir, matin+soir (also "soir+matin", or the
 // two words separated by a space or comma), case-insensitive; empty means
-// no garderie.
+// no garderie. The error is in French, as ParseWeekdays'.
 func ParseGarderie(s string) (Garderie, error) {
 	var g Garderie
 	for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
@@ -233,7 +285,7 @@ func ParseGarderie(s string) (Garderie, error) {
 		case "soir":
 			g |= GarderieSoir
 		default:
-			return 0, fmt.Errorf("garderie %q: use matin, soir or matin+soir, or leave it empty", s)
+			return 0, fmt.Errorf("garderie inconnue : %s ; indiquez matin, soir ou matin+soir, ou laissez vide", quote(s))
 		}
 	}
 	return g, nil

@@ -88,8 +88,38 @@ func New(ctx context.Context, db *sql.DB) (*Roster, error) {
 	return &Roster{db: db, now: time.Now, snapshots: map[civil.Date]*Snapshot{}}, nil
 }
 
-// ImportResult counts what an import did, person by person.
+// ImportResult is what an import did, person by person: the counts, and
+// who is behind them, the first MaxListed of each kind (a preview shows
+// them; a list of 10,000 would help nobody).
 type ImportResult struct {
+	Counts
+	// AddedPeople are the people added, as the import has them (Line:
+	// their row), in the import's order.
+	AddedPeople []Person
+	// ChangedPeople are the people changed, in the import's order.
+	ChangedPeople []Change
+	// RemovedPeople are the people removed, as they were, by person id.
+	RemovedPeople []Person
+}
+
+// MaxListed is how many people of each kind an ImportResult names.
+const MaxListed = 200
+
+// Change is one person changed by an import.
+type Change struct {
+	Old, New Person // the current version; the import's (Line: its row)
+	Fields   []FieldChange
+}
+
+// FieldChange is one field that an import changes, with the values as
+// the roster file writes them.
+type FieldChange struct {
+	Field    string // a column of the roster file: badge, role, last_name, class, regime…
+	Old, New string
+}
+
+// Counts counts what an import did, person by person.
+type Counts struct {
 	Added     int // new to the roster, or back after leaving it
 	Changed   int // known and current, with some field changed: a new version from the import date
 	Unchanged int // known and current, same data: nothing written
@@ -155,7 +185,8 @@ type op struct {
 type backdate struct {
 	personID string
 	need     civil.Date // the earliest from that works for them
-	why      string
+	since    civil.Date // their version's start, or the day they left
+	left     bool
 }
 
 func (r *Roster) importPeople(ctx context.Context, people []Person, keep []string, from civil.Date, dryRun bool, progress func(done, total int)) (res ImportResult, err error) {
@@ -205,6 +236,19 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 	// Decide, person by person, before writing anything.
 	var ops []op
 	var late []backdate
+	var removed []Person
+	added := func(p *Person) {
+		res.Added++
+		if len(res.AddedPeople) < MaxListed {
+			res.AddedPeople = append(res.AddedPeople, *p)
+		}
+	}
+	changed := func(old Person, p *Person) {
+		res.Changed++
+		if len(res.ChangedPeople) < MaxListed {
+			res.ChangedPeople = append(res.ChangedPeople, Change{Old: old, New: *p, Fields: diff(old, *p)})
+		}
+	}
 	inFile := make(map[string]bool, len(people))
 	for i := range people {
 		p := &people[i]
@@ -222,32 +266,32 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 		switch {
 		case last == nil && !known[p.PersonID]:
 			ops = append(ops, op{kind: opInsert, p: p, from: civil.MinDate, to: civil.MaxDate})
-			res.Added++
+			added(p)
 		case last == nil: // left the roster before dayBefore
 			ops = append(ops, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
-			res.Added++
+			added(p)
 		case last.to != civil.MaxDate && last.to.Before(from): // left on dayBefore+1 exactly
 			if last.p.sameAs(*p) {
 				ops = append(ops, op{kind: opSetTo, id: last.id, to: civil.MaxDate})
 			} else {
 				ops = append(ops, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
 			}
-			res.Added++
+			added(p)
 		case last.to != civil.MaxDate:
-			late = append(late, backdate{p.PersonID, last.to.AddDays(1), "left the roster on " + last.to.AddDays(1).String()})
+			late = append(late, backdate{p.PersonID, last.to.AddDays(1), last.to.AddDays(1), true})
 		case last.p.sameAs(*p):
 			res.Unchanged++
 		case last.from.Before(from):
 			ops = append(ops, op{kind: opSetTo, id: last.id, to: dayBefore}, op{kind: opInsert, p: p, from: from, to: civil.MaxDate})
-			res.Changed++
+			changed(last.p, p)
 		case last.from == from && prev != nil && prev.p.sameAs(*p): // a change of the same day, undone
 			ops = append(ops, op{kind: opDelete, id: last.id}, op{kind: opSetTo, id: prev.id, to: civil.MaxDate})
-			res.Changed++
+			changed(last.p, p)
 		case last.from == from:
 			ops = append(ops, op{kind: opReplace, id: last.id, p: p})
-			res.Changed++
+			changed(last.p, p)
 		default:
-			late = append(late, backdate{p.PersonID, last.from, "has a version from " + last.from.String()})
+			late = append(late, backdate{p.PersonID, last.from, last.from, false})
 		}
 	}
 	keepSet := make(map[string]bool, len(keep))
@@ -264,17 +308,20 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 			res.Kept++
 		case last.from.Before(from):
 			ops = append(ops, op{kind: opSetTo, id: last.id, to: dayBefore})
-			res.Removed++
+			removed = append(removed, last.p)
 		case last.from == from:
 			ops = append(ops, op{kind: opDelete, id: last.id})
-			res.Removed++
+			removed = append(removed, last.p)
 		default:
-			late = append(late, backdate{id, last.from, "has a version from " + last.from.String()})
+			late = append(late, backdate{id, last.from, last.from, false})
 		}
 	}
 	if len(late) > 0 {
-		return res, backdatedError(late, from)
+		return ImportResult{}, backdatedError(late, from)
 	}
+	res.Removed = len(removed)
+	slices.SortFunc(removed, func(a, b Person) int { return strings.Compare(a.PersonID, b.PersonID) })
+	res.RemovedPeople = slices.Clone(removed[:min(len(removed), MaxListed)])
 	if dryRun { // the figures an import would give, decided by the same code; nothing written
 		tx.Rollback()
 		return res, nil
@@ -333,6 +380,30 @@ func checkPeople(people []Person) error {
 	return nil
 }
 
+// diff lists the fields that differ from old to p, in the roster file's
+// column order, with the values as the file writes them.
+func diff(old, p Person) []FieldChange {
+	var out []FieldChange
+	for _, f := range []struct{ field, old, new string }{
+		{ColBadge, old.Match.String(), p.Match.String()},
+		{ColRole, string(old.Role), string(p.Role)},
+		{ColLastName, old.LastName, p.LastName},
+		{ColFirstName, old.FirstName, p.FirstName},
+		{ColSite, old.Site, p.Site},
+		{ColClass, old.Class, p.Class},
+		{ColRegime, old.Regime, p.Regime},
+		{ColCanteenDays, old.CanteenDays.String(), p.CanteenDays.String()},
+		{ColGarderie, old.Garderie.String(), p.Garderie.String()},
+		{ColCardNumber, old.CardNumber, p.CardNumber},
+		{ColFamilyID, old.FamilyID, p.FamilyID},
+	} {
+		if f.old != f.new {
+			out = append(out, FieldChange{Field: f.field, Old: f.old, New: f.new})
+		}
+	}
+	return out
+}
+
 func backdatedError(late []backdate, from civil.Date) error {
 	slices.SortFunc(late, func(a, b backdate) int {
 		if c := b.need.Compare(a.need); c != 0 {
@@ -340,12 +411,8 @@ func backdatedError(late []backdate, from civil.Date) error {
 		}
 		return strings.Compare(a.personID, b.personID)
 	})
-	others := ""
-	if len(late) > 1 {
-		others = fmt.Sprintf(" (and %d other people)", len(late)-1)
-	}
-	return fmt.Errorf("import roster: %w: person %q %s, after the import date %s%s; import with --from %s or later",
-		ErrBackdated, late[0].personID, late[0].why, from, others, late[0].need)
+	return fmt.Errorf("import roster: %w", &BackdatedError{PersonID: late[0].personID, Since: late[0].since, Left: late[0].left,
+		From: from, Others: len(late) - 1, Earliest: late[0].need})
 }
 
 func knownPeople(ctx context.Context, tx *sql.Tx) (map[string]bool, error) {

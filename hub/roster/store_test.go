@@ -92,7 +92,7 @@ func TestImportVersions(t *testing.T) {
 
 	t.Run("a new person is known on past days", func(t *testing.T) {
 		res := mustImport(t, r, []Person{a, b}, "2026-03-02")
-		if res != (ImportResult{Added: 2}) {
+		if res.Counts != (Counts{Added: 2}) {
 			t.Fatalf("result %+v", res)
 		}
 		for _, d := range []string{"2020-01-01", "2026-03-01", "2026-03-02", "2030-12-31"} {
@@ -106,7 +106,7 @@ func TestImportVersions(t *testing.T) {
 		a2 := a
 		a2.Regime = "sans-porc"
 		res := mustImport(t, r, []Person{a2, b}, "2026-05-11")
-		if res != (ImportResult{Changed: 1, Unchanged: 1}) {
+		if res.Counts != (Counts{Changed: 1, Unchanged: 1}) {
 			t.Fatalf("result %+v", res)
 		}
 		for d, want := range map[string]string{"2026-03-02": "standard", "2026-05-10": "standard", "2026-05-11": "sans-porc", "2027-01-01": "sans-porc"} {
@@ -124,7 +124,7 @@ func TestImportVersions(t *testing.T) {
 	t.Run("the same people again change nothing", func(t *testing.T) {
 		before, _ := r.History(context.Background(), "E1")
 		res := mustImport(t, r, []Person{b, a}, "2026-06-01")
-		if res != (ImportResult{Unchanged: 2}) {
+		if res.Counts != (Counts{Unchanged: 2}) {
 			t.Fatalf("result %+v", res)
 		}
 		after, _ := r.History(context.Background(), "E1")
@@ -135,7 +135,7 @@ func TestImportVersions(t *testing.T) {
 
 	t.Run("a missing person stays known before the date", func(t *testing.T) {
 		res := mustImport(t, r, []Person{a}, "2026-07-20")
-		if res != (ImportResult{Unchanged: 1, Removed: 1}) {
+		if res.Counts != (Counts{Unchanged: 1, Removed: 1}) {
 			t.Fatalf("result %+v", res)
 		}
 		if who(t, r, "2026-07-19", "E2") == nil || who(t, r, "2025-01-01", "E2") == nil {
@@ -156,7 +156,7 @@ func TestImportVersions(t *testing.T) {
 
 	t.Run("a person back after leaving is known again from the date", func(t *testing.T) {
 		res := mustImport(t, r, []Person{a, b}, "2026-09-01")
-		if res != (ImportResult{Added: 1, Unchanged: 1}) {
+		if res.Counts != (Counts{Added: 1, Unchanged: 1}) {
 			t.Fatalf("result %+v", res)
 		}
 		for d, known := range map[string]bool{"2026-07-19": true, "2026-07-20": false, "2026-08-31": false, "2026-09-01": true} {
@@ -196,14 +196,14 @@ func TestImportSameDayCorrections(t *testing.T) {
 	mustImport(t, r, []Person{a2, b}, "2026-04-01")
 	a3 := a
 	a3.Regime = "vegetarien"
-	if res := mustImport(t, r, []Person{a3, b}, "2026-04-01"); res != (ImportResult{Changed: 1, Unchanged: 1}) {
+	if res := mustImport(t, r, []Person{a3, b}, "2026-04-01"); res.Counts != (Counts{Changed: 1, Unchanged: 1}) {
 		t.Fatalf("correction: %+v", res)
 	}
 	h, _ := r.History(context.Background(), "E1")
 	if len(h) != 2 || h[1].Regime != "vegetarien" || h[1].From != day(t, "2026-04-01") {
 		t.Fatalf("a second import the same day should replace the day's version: %+v", h)
 	}
-	if res := mustImport(t, r, []Person{a, b}, "2026-04-01"); res != (ImportResult{Changed: 1, Unchanged: 1}) {
+	if res := mustImport(t, r, []Person{a, b}, "2026-04-01"); res.Counts != (Counts{Changed: 1, Unchanged: 1}) {
 		t.Fatalf("undo: %+v", res)
 	}
 	h, _ = r.History(context.Background(), "E1")
@@ -213,7 +213,7 @@ func TestImportSameDayCorrections(t *testing.T) {
 
 	// Removed by mistake, put back the same day: as if nothing happened.
 	mustImport(t, r, []Person{a}, "2026-04-02")
-	if res := mustImport(t, r, []Person{a, b}, "2026-04-02"); res != (ImportResult{Added: 1, Unchanged: 1}) {
+	if res := mustImport(t, r, []Person{a, b}, "2026-04-02"); res.Counts != (Counts{Added: 1, Unchanged: 1}) {
 		t.Fatalf("put back: %+v", res)
 	}
 	h, _ = r.History(context.Background(), "E2")

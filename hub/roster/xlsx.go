@@ -23,28 +23,28 @@ func parseXLSX(data []byte) (*ParseResult, error) {
 	// could unzip to gigabytes (excelize's default bound is 16 GB).
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzipped})
 	if err != nil {
-		return nil, fmt.Errorf("%w: not an Excel workbook (.xlsx) that can be read: %v; save the roster as .xlsx or as CSV UTF-8", ErrInvalidFile, err)
+		return nil, fmt.Errorf("%w: classeur Excel (.xlsx) illisible (%v) ; enregistrez la liste en .xlsx ou en CSV UTF-8", ErrInvalidFile, err)
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
-		return nil, fmt.Errorf("%w: the workbook has no sheet", ErrInvalidFile)
+		return nil, fmt.Errorf("%w: le classeur n'a aucune feuille", ErrInvalidFile)
 	}
 	rows, err := f.GetRows(sheets[0]) // every row up to the last, empty ones included: row i is line i+1
 	if err != nil {
-		return nil, fmt.Errorf("%w: sheet %q: %v", ErrInvalidFile, sheets[0], err)
+		return nil, fmt.Errorf("%w: feuille %s illisible : %v", ErrInvalidFile, quote(sheets[0]), err)
 	}
 	line := 0
 	for line < len(rows) && blank(rows[line]) {
 		line++
 	}
 	if line == len(rows) {
-		return nil, fmt.Errorf("%w: the first sheet (%q) is empty; it needs a header row: %s", ErrInvalidFile, sheets[0], strings.Join(RequiredColumns, ";"))
+		return nil, fmt.Errorf("%w: la première feuille (%s) est vide ; il faut une ligne d'en-tête : %s", ErrInvalidFile, quote(sheets[0]), strings.Join(RequiredColumns, ";"))
 	}
 	header := rows[line]
 	cols, err := mapColumns(header, line+1, ';')
 	if err != nil {
-		return nil, fmt.Errorf("%w (first sheet, %q)", err, sheets[0])
+		return nil, fmt.Errorf("%w (première feuille, %s)", err, quote(sheets[0]))
 	}
 	next := line + 1
 	return parseRows(cols, len(header), ';', func() ([]string, int, error) {

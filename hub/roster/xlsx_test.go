@@ -68,7 +68,7 @@ func TestParseXLSX(t *testing.T) {
 	}
 
 	_, err = Parse(bytes.NewReader(workbook(t, [][]any{{"Nom", "Prénom"}, {"Wamytan", "Léa"}})))
-	if !errors.Is(err, ErrInvalidFile) || !strings.Contains(err.Error(), "missing required column") {
+	if !errors.Is(err, ErrInvalidFile) || !strings.Contains(err.Error(), "colonne(s) obligatoire(s) absente(s)") {
 		t.Errorf("a workbook that is no roster: %v", err)
 	}
 	if _, err := Parse(bytes.NewReader(append([]byte("PK\x03\x04"), "not a zip"...))); !errors.Is(err, ErrInvalidFile) {
