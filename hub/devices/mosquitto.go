@@ -38,7 +38,9 @@ func (r *Registry) WriteMosquittoConfig(ctx context.Context, dir string) error {
 // status and read only its own ack and cmd. The password file is built from
 // the stored $7$ hashes, so no password is needed. Lines of an existing
 // dir/passwd whose user is not a registered device (the hub's own account,
-// added with mosquitto_passwd) are kept. Both files are replaced atomically.
+// added with mosquitto_passwd) are kept. Both files are replaced atomically,
+// keeping the permissions of the files they replace. The hub calls it after
+// each change made in the dashboard when --mosquitto-dir is set.
 func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root string) error {
 	if root == "" {
 		root = wire.DefaultRoot
@@ -168,8 +170,13 @@ func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 }
 
 // writeFileAtomic replaces path with data: a temporary file in the same
-// folder, synced, then renamed over it.
+// folder, synced, then renamed over it. An existing file keeps its
+// permissions (an operator's chmod 640 for mosquitto's group); a new one
+// gets mode.
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err

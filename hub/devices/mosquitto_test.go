@@ -233,3 +233,34 @@ func rawConnect(t *testing.T, addr, user, password, willTopic, willPayload strin
 	}
 	return c
 }
+
+// Files written again keep the permissions an operator gave them (640
+// for mosquitto's group, docs/DEPLOY.md): the hub rewrites them after
+// each change made in the dashboard, and mosquitto must still read them.
+func TestMosquittoFilesKeepTheirPermissions(t *testing.T) {
+	r, _ := newTestRegistry(t)
+	ctx := context.Background()
+	mustAdd(t, r, "jules-ferry", "jf-cantine-1", "password-a")
+	dir := t.TempDir()
+	if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	passwd, acl := filepath.Join(dir, PasswdFile), filepath.Join(dir, ACLFile)
+	for path, mode := range map[string]os.FileMode{passwd: 0o640, acl: 0o640} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAdd(t, r, "jules-ferry", "jf-cantine-2", "password-b")
+	if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{passwd, acl} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s written again: %v, want mode 0640 as it was (%v)", path, fi.Mode(), err)
+		}
+	}
+	if b, _ := os.ReadFile(passwd); !strings.Contains(string(b), "jf-cantine-2:$7$") {
+		t.Errorf("passwd not written again:\n%s", b)
+	}
+}
