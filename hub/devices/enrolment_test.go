@@ -64,7 +64,9 @@ func TestRedeemReadsTheCodeAsTyped(t *testing.T) {
 		strings.ToLower,
 		func(c string) string { return strings.ReplaceAll(c, "-", "") },
 		func(c string) string { return " " + strings.ReplaceAll(strings.ToLower(c), "-", " ") + " " },
-		func(c string) string { return strings.ReplaceAll(c, "-", "")[:6] + "-" + strings.ReplaceAll(c, "-", "")[6:] },
+		func(c string) string {
+			return strings.ReplaceAll(c, "-", "")[:6] + "-" + strings.ReplaceAll(c, "-", "")[6:]
+		},
 	} {
 		c := mustEnrol(t, r, "jules-ferry", fmt.Sprintf("jf-%d", i))
 		in := typed(c.Code)
