@@ -35,9 +35,15 @@
 // only its own checkin and status and read only its own ack and cmd; the
 // hub's account, HubUser ("pointage-hub"), reads every checkin and status and
 // writes every ack and cmd. The operator creates that account with
-// mosquitto_passwd in the same passwd file; lines of users that are not
-// devices are kept when the files are written again. Checked against
-// mosquitto 2.0.11: it accepts the comments in both files; it grants a
+// mosquitto_passwd -c before the first writing (mosquitto_passwd 2.0 takes
+// the comments written here for corruption); lines of users that are not
+// devices are kept when the files are written again, and the device lines
+// of the previous writing are dropped (a removed device's line goes). The
+// files written again keep their permissions. With --mosquitto-dir the
+// running hub writes them after each change made in the dashboard.
+// Checked against mosquitto 2.0.11: it accepts the comments in both files;
+// on a reload (SIGHUP) it disconnects the clients whose password no longer
+// matches (a device removed, or given a new password); it grants a
 // device's subscription to pointage/v1/# but delivers only what the ACL
 // lets it read; it acknowledges a forbidden QoS 1 publish and drops it; it
 // accepts a will on another device's topic at connect and drops it when the

@@ -80,22 +80,24 @@ func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root strin
 	}
 
 	var pw bytes.Buffer
-	fmt.Fprintf(&pw, `# mosquitto password file written by "pointage-hub broker-config mosquitto".
+	fmt.Fprintf(&pw, passwdHeader+`
 # One line per registered device (user name = device id); $7$ = PBKDF2-SHA512,
-# as mosquitto_passwd 2.x writes it. Run the command again after "devices add"
-# or a password change, then reload mosquitto (SIGHUP). Users that are not
-# devices, such as the hub's own %q (mosquitto_passwd %s %s),
-# are kept when the file is written again. mosquitto must be able to read
-# this file (chown it to the user mosquitto runs as).
-`, HubUser, passwdPath, HubUser)
+# as mosquitto_passwd 2.x writes it. Written again by "broker-config mosquitto"
+# and, with --mosquitto-dir, by the running hub after each device change made
+# in the dashboard; reload mosquitto afterwards (SIGHUP). Users that are not
+# devices, such as the hub's own %[1]q, are listed after the last comment
+# and kept. Do not run mosquitto_passwd on this file: mosquitto_passwd 2.0
+# takes the comments for corruption and keeps only the user it writes. Create
+# the hub's account before the first broker-config
+# (mosquitto_passwd -c %[2]s %[1]s), or add its line below by hand.
+# mosquitto must be able to read this file (its group, mode 640).
+`, HubUser, passwdPath)
 	for _, d := range devs {
 		fmt.Fprintf(&pw, "%s:%s\n", d.id, d.hash)
 	}
-	if len(kept) > 0 {
-		pw.WriteString("# users that are not devices (kept)\n")
-		for _, l := range kept {
-			pw.WriteString(l + "\n")
-		}
+	pw.WriteString(keptMarker + "\n")
+	for _, l := range kept {
+		pw.WriteString(l + "\n")
 	}
 
 	var acl bytes.Buffer
@@ -108,8 +110,9 @@ func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root strin
 #   max_inflight_messages 1000
 # Each device may publish only its own checkin and status (its last will is
 # its status) and subscribe only to its own ack and cmd. The hub logs in as
-# %[3]q: create that user with "mosquitto_passwd %[1]s %[3]s" and put
-# it in the hub's --mqtt-url; the passwd file keeps it when written again.
+# %[3]q: create that user with "mosquitto_passwd -c %[1]s %[3]s" before
+# the first broker-config and put it in the hub's --mqtt-username; the passwd
+# file keeps it when written again.
 
 user %[3]s
 topic read %[4]s
@@ -140,8 +143,21 @@ topic write %[7]s
 	return nil
 }
 
+// The first line of the password file, and the line after which its
+// users that are not devices are listed (before it: the devices of the
+// last writing, which are all dropped, so a removed device's line goes).
+// Files written before keptMarker named its users that are not devices
+// "(kept)", and had it only when there were some: before it too, only
+// devices.
+const (
+	passwdHeader = `# mosquitto password file written by "pointage-hub broker-config mosquitto".`
+	keptMarker   = "# users that are not devices (kept when the file is written again; add yours below this line)"
+)
+
 // otherUsers returns the lines of an existing password file whose user is
-// not a device.
+// not a device: in a file this package wrote, those after its marker; in
+// another (hand-made, or rewritten by mosquitto_passwd, which drops the
+// comments), every line whose user is not a registered device.
 func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -152,9 +168,16 @@ func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 	defer f.Close()
 	var kept []string
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	ours, inKept := false, false
+	for first := true; sc.Scan(); first = false {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
+		if first && line == passwdHeader {
+			ours = true
+		}
+		if ours && strings.HasPrefix(line, "# users that are not devices (kept") {
+			inKept = true
+		}
+		if line == "" || line[0] == '#' || ours && !inKept {
 			continue
 		}
 		user, _, ok := strings.Cut(line, ":")
