@@ -30,6 +30,16 @@
 // too, so response times do not tell which ids exist. Rate-limiting failed
 // logins is the broker's job (hub/broker LoginLimit).
 //
+// Enrolment codes (docs/DESIGN.md §14): Enrol registers a device and Renew
+// gives it a new password, each with an enrolment code in the same
+// transaction, returned once with the password. A code is 12 characters
+// of an alphabet without 0/O, 1/I/L, shown as ABCD-EFGH-JKMN and read
+// whatever its case, dashes and spaces; hub.db keeps its SHA-256 (table
+// enrolment_codes, schema version 3), one per device: a new code replaces
+// the previous one, removing the device removes it. Redeem checks and
+// consumes a code atomically: valid CodeValidity (7 days), usable once
+// (ErrCodeUnknown, ErrCodeUsed, ErrCodeExpired).
+//
 // WriteMosquittoConfig writes DIR/passwd (0600) and DIR/acl (0644) for
 // "pointage-hub broker-config mosquitto --out DIR": each device may publish
 // only its own checkin and status and read only its own ack and cmd; the

@@ -136,6 +136,7 @@ topic write %[7]s
 	if err := writeFileAtomic(passwdPath, pw.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("mosquitto config: %w", err)
 	}
+	// acl last: a path unit watching it reloads mosquitto once both are in place.
 	if err := writeFileAtomic(aclPath, acl.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("mosquitto config: %w", err)
 	}
