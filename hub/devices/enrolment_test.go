@@ -107,6 +107,9 @@ func TestRenewReplacesTheCode(t *testing.T) {
 	ctx := context.Background()
 	first := mustEnrol(t, r, "jules-ferry", "jf-1")
 	clock.advance(time.Hour)
+	if _, ok := r.Verify(ctx, "jf-1", first.Password); !ok { // cached now
+		t.Fatal("the first password does not log in")
+	}
 	second, err := r.Renew(ctx, "jf-1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +121,7 @@ func TestRenewReplacesTheCode(t *testing.T) {
 		t.Errorf("Renew: %+v", second)
 	}
 	if _, ok := r.Verify(ctx, "jf-1", first.Password); ok {
-		t.Error("the old password still logs in")
+		t.Error("the old password still logs in (its cached check kept)")
 	}
 	if _, ok := r.Verify(ctx, "jf-1", second.Password); !ok {
 		t.Error("the new password does not log in")
