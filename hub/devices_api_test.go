@@ -356,3 +356,17 @@ func TestDevicesAPIWritesMosquittoFiles(t *testing.T) {
 	waitFor(t, 5*time.Second, "the removed device disconnected by mosquitto's reload", func() bool { return !l.Connected() })
 	stillOut(t, l, "the removed device")
 }
+
+// --mosquitto-dir is for an external mosquitto: with the embedded broker it
+// would write files nobody reads.
+func TestMosquittoDirNeedsAnExternalBroker(t *testing.T) {
+	cfg := hub.Defaults()
+	cfg.MosquittoDir = "/etc/mosquitto/pointage"
+	if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "mosquitto-dir:") {
+		t.Errorf("with the embedded broker: %v, want an error naming mosquitto-dir", err)
+	}
+	cfg.MQTTURL = "tcp://127.0.0.1:1883"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("with --mqtt-url: %v", err)
+	}
+}
