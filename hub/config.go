@@ -24,6 +24,7 @@ type Config struct {
 	MQTTUsername        string // for the external broker
 	MQTTPassword        Secret // POINTAGE_MQTT_PASSWORD or the file's mqtt_password
 	MQTTCAFile          string // CA bundle of a TLS external broker; empty = system roots
+	MosquittoDir        string // external mosquitto: the hub writes its passwd and acl files here after each dashboard change
 	MQTTTLSListen       string // embedded broker's TLS listener (like ":8883"); "" = none
 	MQTTTLSCert         string // its certificate (PEM, chain allowed)
 	MQTTTLSKey          string // its private key (PEM)
@@ -124,6 +125,9 @@ func (c Config) Validate() error {
 		}
 	} else if c.MQTTCAFile != "" {
 		bad("mqtt-ca-file", "is for an external broker (--mqtt-url ssl://…); the embedded broker's certificate is --mqtt-tls-cert")
+	}
+	if c.MosquittoDir != "" && c.MQTTURL == "" {
+		bad("mosquitto-dir", "is for an external mosquitto (--mqtt-url): the embedded broker reads the registry itself")
 	}
 	if c.MQTTTLSListen != "" {
 		if c.MQTTTLSCert == "" {

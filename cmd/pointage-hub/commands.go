@@ -147,7 +147,7 @@ func devicesCmd() *cobra.Command {
 	var fromStdin bool
 	add := &cobra.Command{
 		Use:   "add SITE DEVICE",
-		Short: "Register a device; prints a generated password once unless --password-stdin",
+		Short: "Register a device; prints a generated password once unless --password-stdin, and its enrolment code (valid 7 days, usable once)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			password, err := stdinPassword(cmd, fromStdin)
@@ -155,12 +155,13 @@ func devicesCmd() *cobra.Command {
 				return err
 			}
 			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
-				d, pw, err := reg.Add(cmd.Context(), args[0], args[1], password)
+				c, err := reg.Enrol(cmd.Context(), args[0], args[1], password)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "device %s registered for site %s\n", d.ID, d.Site)
-				showDevicePassword(cmd, pw, fromStdin)
+				fmt.Fprintf(cmd.OutOrStdout(), "device %s registered for site %s\n", c.Device.ID, c.Device.Site)
+				showDevicePassword(cmd, c.Password, fromStdin)
+				showEnrolmentCode(cmd, c)
 				return nil
 			})
 		},
@@ -190,7 +191,7 @@ func devicesCmd() *cobra.Command {
 	var pwFromStdin bool
 	setPassword := &cobra.Command{
 		Use:   "set-password DEVICE",
-		Short: "Give a device a new password (prints a generated one once unless --password-stdin); a running hub closes its open session",
+		Short: "Give a device a new password (prints a generated one once unless --password-stdin) and a new enrolment code; a running hub closes its open session",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			password, err := stdinPassword(cmd, pwFromStdin)
@@ -198,12 +199,13 @@ func devicesCmd() *cobra.Command {
 				return err
 			}
 			return withRegistry(cmd, dir, func(reg *devices.Registry) error {
-				pw, err := reg.SetPassword(cmd.Context(), args[0], password)
+				c, err := reg.Renew(cmd.Context(), args[0], password)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "device %s: new password set; a running hub closes its session within seconds\n", args[0])
-				showDevicePassword(cmd, pw, pwFromStdin)
+				showDevicePassword(cmd, c.Password, pwFromStdin)
+				showEnrolmentCode(cmd, c)
 				return nil
 			})
 		},
@@ -535,6 +537,13 @@ func showDevicePassword(cmd *cobra.Command, pw string, fromStdin bool) {
 	if !fromStdin {
 		fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n(shown once: put it in the agent's mqtt.password_file)\n", pw)
 	}
+}
+
+// showEnrolmentCode prints the line of docs/DESIGN.md §14, then when it
+// expires.
+func showEnrolmentCode(cmd *cobra.Command, c devices.Credentials) {
+	fmt.Fprintf(cmd.OutOrStdout(), "enrolment code: %s\n(valid until %s, usable once: pointage-agent enrol --code on the device)\n",
+		c.Code, c.CodeExpires.Local().Format("02/01/2006 15:04"))
 }
 
 func dash(s string) string {

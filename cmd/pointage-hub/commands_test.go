@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"pointage/hub"
+	"pointage/hub/devices"
 )
 
 func run(t *testing.T, stdin string, args ...string) (string, error) {
@@ -199,5 +203,43 @@ func TestDevicesSetPasswordAndRemove(t *testing.T) {
 	}
 	if _, err = run(t, "", "devices", "remove", "--data-dir", dir, "jf-1"); err == nil || !strings.Contains(err.Error(), "not") {
 		t.Fatalf("removing twice: %v", err)
+	}
+}
+
+// devices add prints the line "enrolment code: CODE" of docs/DESIGN.md §14,
+// with --password-stdin too; the code printed is the device's, and
+// set-password prints a new one that replaces it.
+func TestDevicesAddPrintsTheEnrolmentCode(t *testing.T) {
+	dir := t.TempDir()
+	codeLine := regexp.MustCompile(`(?m)^enrolment code: ([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})$`)
+	out, err := run(t, "", "devices", "add", "--data-dir", dir, "jules-ferry", "jf-1")
+	m := codeLine.FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("devices add: no line \"enrolment code: CODE\": %v\n%s", err, out)
+	}
+	first := m[1]
+	out, err = run(t, "a good password\n", "devices", "add", "--data-dir", dir, "pasteur", "pa-1", "--password-stdin")
+	if err != nil || !codeLine.MatchString(out) || strings.Contains(out, "password: ") {
+		t.Fatalf("devices add --password-stdin: %v\n%s", err, out)
+	}
+	out, err = run(t, "", "devices", "set-password", "--data-dir", dir, "jf-1")
+	m = codeLine.FindStringSubmatch(out)
+	if err != nil || m == nil || m[1] == first {
+		t.Fatalf("set-password: no new enrolment code: %v\n%s", err, out)
+	}
+	second := m[1]
+
+	cfg := hub.Defaults()
+	cfg.DataDir = dir
+	st, err := hub.OpenState(context.Background(), cfg, hub.StateOptions{HubDBOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Devices.Redeem(context.Background(), first, time.Now()); !errors.Is(err, devices.ErrCodeUnknown) {
+		t.Errorf("the code replaced by set-password: %v, want ErrCodeUnknown", err)
+	}
+	if d, err := st.Devices.Redeem(context.Background(), strings.ToLower(second), time.Now()); err != nil || d.ID != "jf-1" {
+		t.Errorf("the code set-password printed: %+v, %v", d, err)
 	}
 }

@@ -21,6 +21,7 @@ func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	fs.StringVar(&cfg.MQTTListen, "mqtt-listen", d.MQTTListen, "address of the embedded MQTT broker")
 	fs.StringVar(&cfg.MQTTURL, "mqtt-url", "", "use this external MQTT broker instead of the embedded one (tcp://host:1883)")
 	fs.StringVar(&cfg.MQTTUsername, "mqtt-username", "", "username on the external broker (password: POINTAGE_MQTT_PASSWORD or the file's mqtt_password)")
+	fs.StringVar(&cfg.MosquittoDir, "mosquitto-dir", "", "with --mqtt-url and mosquitto: the folder of broker-config mosquitto --out, whose passwd and acl files the hub writes again after each device change made in the dashboard (then reload mosquitto)")
 	fs.StringVar(&cfg.MQTTCAFile, "mqtt-ca-file", "", "CA bundle (PEM) of an ssl:// external broker; system roots when empty")
 	fs.StringVar(&cfg.MQTTTLSListen, "mqtt-tls-listen", "", "also serve MQTT over TLS on this address (like :8883); needs --mqtt-tls-cert and --mqtt-tls-key")
 	fs.StringVar(&cfg.MQTTTLSCert, "mqtt-tls-cert", "", "certificate (PEM, chain allowed) of the embedded broker's TLS listener; renewed files are served without a restart")

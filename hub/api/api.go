@@ -16,6 +16,7 @@ import (
 	"pointage/hub/auth"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
+	"pointage/hub/devices"
 	"pointage/hub/export"
 	"pointage/hub/ingest"
 	"pointage/internal/civil"
@@ -64,6 +65,7 @@ type Options struct {
 	Ingest      Ingest
 	Corrections Corrections
 	Users       UserAdmin      // nil: no users' administration (tests)
+	Devices     DeviceAdmin    // nil: no devices' administration, GET /api/v1/devices from ingest only (tests)
 	Roster      RosterImports  // nil: no roster import over HTTP (tests)
 	Loc         *time.Location // the hub's time zone (--timezone); default UTC
 	Days        Days
@@ -122,6 +124,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerCharts(mux)
 	a.registerPrivacy(mux)
 	a.registerUsers(mux)
+	a.registerDevices(mux)
 	a.registerRoster(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
@@ -225,8 +228,8 @@ type (
 	DevicesView struct {
 		// Now is the hub's time of the answer (an addition): the page shows
 		// it, and tells today's times from older ones, on the hub's clock.
-		Now     string              `json:"now"`
-		Devices []ingest.DeviceView `json:"devices"`
+		Now     string       `json:"now"`
+		Devices []DeviceView `json:"devices"`
 	}
 	// RejectedView is GET /api/v1/rejected.
 	RejectedView struct {
@@ -249,13 +252,24 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	views, err := a.opts.Ingest.DeviceViews(r.Context())
-	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []ingest.DeviceView{}}
-	for _, v := range views {
+	if err != nil {
+		a.respond(w, r, nil, err)
+		return
+	}
+	var registered []devices.Device
+	if a.opts.Devices != nil {
+		if registered, err = a.opts.Devices.List(r.Context()); err != nil {
+			a.respond(w, r, nil, err)
+			return
+		}
+	}
+	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []DeviceView{}}
+	for _, v := range withRegistry(views, registered) {
 		if site == "" || v.Site == site {
 			out.Devices = append(out.Devices, v)
 		}
 	}
-	a.respond(w, r, out, err)
+	a.respond(w, r, out, nil)
 }
 
 func (a *API) rejected(w http.ResponseWriter, r *http.Request, _ User) {

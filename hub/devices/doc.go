@@ -30,14 +30,30 @@
 // too, so response times do not tell which ids exist. Rate-limiting failed
 // logins is the broker's job (hub/broker LoginLimit).
 //
+// Enrolment codes (docs/DESIGN.md §14): Enrol registers a device and Renew
+// gives it a new password, each with an enrolment code in the same
+// transaction, returned once with the password. A code is 12 characters
+// of an alphabet without 0/O, 1/I/L, shown as ABCD-EFGH-JKMN and read
+// whatever its case, dashes and spaces; hub.db keeps its SHA-256 (table
+// enrolment_codes, schema version 3), one per device: a new code replaces
+// the previous one, removing the device removes it. Redeem checks and
+// consumes a code atomically: valid CodeValidity (7 days), usable once
+// (ErrCodeUnknown, ErrCodeUsed, ErrCodeExpired).
+//
 // WriteMosquittoConfig writes DIR/passwd (0600) and DIR/acl (0644) for
 // "pointage-hub broker-config mosquitto --out DIR": each device may publish
 // only its own checkin and status and read only its own ack and cmd; the
 // hub's account, HubUser ("pointage-hub"), reads every checkin and status and
 // writes every ack and cmd. The operator creates that account with
-// mosquitto_passwd in the same passwd file; lines of users that are not
-// devices are kept when the files are written again. Checked against
-// mosquitto 2.0.11: it accepts the comments in both files; it grants a
+// mosquitto_passwd -c before the first writing (mosquitto_passwd 2.0 takes
+// the comments written here for corruption); lines of users that are not
+// devices are kept when the files are written again, and the device lines
+// of the previous writing are dropped (a removed device's line goes). The
+// files written again keep their permissions. With --mosquitto-dir the
+// running hub writes them after each change made in the dashboard.
+// Checked against mosquitto 2.0.11: it accepts the comments in both files;
+// on a reload (SIGHUP) it disconnects the clients whose password no longer
+// matches (a device removed, or given a new password); it grants a
 // device's subscription to pointage/v1/# but delivers only what the ACL
 // lets it read; it acknowledges a forbidden QoS 1 publish and drops it; it
 // accepts a will on another device's topic at connect and drops it when the

@@ -15,4 +15,14 @@ var (
 	// characters, longer than MaxPasswordBytes bytes, or contains a line
 	// break or a NUL.
 	ErrBadPassword = errors.New("unacceptable password")
+
+	// Errors of Redeem (docs/DESIGN.md §14: each a 401 with its own message).
+
+	// ErrCodeUnknown: no device has this enrolment code (never issued,
+	// replaced by a newer one, its device removed, or mistyped).
+	ErrCodeUnknown = errors.New("unknown enrolment code")
+	// ErrCodeUsed: the code was redeemed already; a code is usable once.
+	ErrCodeUsed = errors.New("enrolment code already used")
+	// ErrCodeExpired: the code is older than CodeValidity.
+	ErrCodeExpired = errors.New("enrolment code expired")
 )

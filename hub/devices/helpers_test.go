@@ -10,6 +10,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"pointage/hub/db"
+	// Version 2 of hub.db is users' step: without it the schema has a hole
+	// (versions 1 and 3 only) and is refused.
+	_ "pointage/hub/users"
 )
 
 // testClock is a settable clock.

@@ -38,7 +38,9 @@ func (r *Registry) WriteMosquittoConfig(ctx context.Context, dir string) error {
 // status and read only its own ack and cmd. The password file is built from
 // the stored $7$ hashes, so no password is needed. Lines of an existing
 // dir/passwd whose user is not a registered device (the hub's own account,
-// added with mosquitto_passwd) are kept. Both files are replaced atomically.
+// added with mosquitto_passwd) are kept. Both files are replaced atomically,
+// keeping the permissions of the files they replace. The hub calls it after
+// each change made in the dashboard when --mosquitto-dir is set.
 func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root string) error {
 	if root == "" {
 		root = wire.DefaultRoot
@@ -78,22 +80,24 @@ func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root strin
 	}
 
 	var pw bytes.Buffer
-	fmt.Fprintf(&pw, `# mosquitto password file written by "pointage-hub broker-config mosquitto".
+	fmt.Fprintf(&pw, passwdHeader+`
 # One line per registered device (user name = device id); $7$ = PBKDF2-SHA512,
-# as mosquitto_passwd 2.x writes it. Run the command again after "devices add"
-# or a password change, then reload mosquitto (SIGHUP). Users that are not
-# devices, such as the hub's own %q (mosquitto_passwd %s %s),
-# are kept when the file is written again. mosquitto must be able to read
-# this file (chown it to the user mosquitto runs as).
-`, HubUser, passwdPath, HubUser)
+# as mosquitto_passwd 2.x writes it. Written again by "broker-config mosquitto"
+# and, with --mosquitto-dir, by the running hub after each device change made
+# in the dashboard; reload mosquitto afterwards (SIGHUP). Users that are not
+# devices, such as the hub's own %[1]q, are listed after the last comment
+# and kept. Do not run mosquitto_passwd on this file: mosquitto_passwd 2.0
+# takes the comments for corruption and keeps only the user it writes. Create
+# the hub's account before the first broker-config
+# (mosquitto_passwd -c %[2]s %[1]s), or add its line below by hand.
+# mosquitto must be able to read this file (its group, mode 640).
+`, HubUser, passwdPath)
 	for _, d := range devs {
 		fmt.Fprintf(&pw, "%s:%s\n", d.id, d.hash)
 	}
-	if len(kept) > 0 {
-		pw.WriteString("# users that are not devices (kept)\n")
-		for _, l := range kept {
-			pw.WriteString(l + "\n")
-		}
+	pw.WriteString(keptMarker + "\n")
+	for _, l := range kept {
+		pw.WriteString(l + "\n")
 	}
 
 	var acl bytes.Buffer
@@ -106,8 +110,9 @@ func (r *Registry) WriteMosquittoConfigRoot(ctx context.Context, dir, root strin
 #   max_inflight_messages 1000
 # Each device may publish only its own checkin and status (its last will is
 # its status) and subscribe only to its own ack and cmd. The hub logs in as
-# %[3]q: create that user with "mosquitto_passwd %[1]s %[3]s" and put
-# it in the hub's --mqtt-url; the passwd file keeps it when written again.
+# %[3]q: create that user with "mosquitto_passwd -c %[1]s %[3]s" before
+# the first broker-config and put it in the hub's --mqtt-username; the passwd
+# file keeps it when written again.
 
 user %[3]s
 topic read %[4]s
@@ -131,6 +136,7 @@ topic write %[7]s
 	if err := writeFileAtomic(passwdPath, pw.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("mosquitto config: %w", err)
 	}
+	// acl last: a path unit watching it reloads mosquitto once both are in place.
 	if err := writeFileAtomic(aclPath, acl.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("mosquitto config: %w", err)
 	}
@@ -138,8 +144,21 @@ topic write %[7]s
 	return nil
 }
 
+// The first line of the password file, and the line after which its
+// users that are not devices are listed (before it: the devices of the
+// last writing, which are all dropped, so a removed device's line goes).
+// Files written before keptMarker named its users that are not devices
+// "(kept)", and had it only when there were some: before it too, only
+// devices.
+const (
+	passwdHeader = `# mosquitto password file written by "pointage-hub broker-config mosquitto".`
+	keptMarker   = "# users that are not devices (kept when the file is written again; add yours below this line)"
+)
+
 // otherUsers returns the lines of an existing password file whose user is
-// not a device.
+// not a device: in a file this package wrote, those after its marker; in
+// another (hand-made, or rewritten by mosquitto_passwd, which drops the
+// comments), every line whose user is not a registered device.
 func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -150,9 +169,16 @@ func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 	defer f.Close()
 	var kept []string
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	ours, inKept := false, false
+	for first := true; sc.Scan(); first = false {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
+		if first && line == passwdHeader {
+			ours = true
+		}
+		if ours && strings.HasPrefix(line, "# users that are not devices (kept") {
+			inKept = true
+		}
+		if line == "" || line[0] == '#' || ours && !inKept {
 			continue
 		}
 		user, _, ok := strings.Cut(line, ":")
@@ -168,8 +194,13 @@ func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 }
 
 // writeFileAtomic replaces path with data: a temporary file in the same
-// folder, synced, then renamed over it.
+// folder, synced, then renamed over it. An existing file keeps its
+// permissions (an operator's chmod 640 for mosquitto's group); a new one
+// gets mode.
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err

@@ -233,3 +233,79 @@ func rawConnect(t *testing.T, addr, user, password, willTopic, willPayload strin
 	}
 	return c
 }
+
+// Files written again keep the permissions an operator gave them (640
+// for mosquitto's group, docs/DEPLOY.md): the hub rewrites them after
+// each change made in the dashboard, and mosquitto must still read them.
+func TestMosquittoFilesKeepTheirPermissions(t *testing.T) {
+	r, _ := newTestRegistry(t)
+	ctx := context.Background()
+	mustAdd(t, r, "jules-ferry", "jf-cantine-1", "password-a")
+	dir := t.TempDir()
+	if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	passwd, acl := filepath.Join(dir, PasswdFile), filepath.Join(dir, ACLFile)
+	for path, mode := range map[string]os.FileMode{passwd: 0o640, acl: 0o640} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAdd(t, r, "jules-ferry", "jf-cantine-2", "password-b")
+	if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{passwd, acl} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s written again: %v, want mode 0640 as it was (%v)", path, fi.Mode(), err)
+		}
+	}
+	if b, _ := os.ReadFile(passwd); !strings.Contains(string(b), "jf-cantine-2:$7$") {
+		t.Errorf("passwd not written again:\n%s", b)
+	}
+}
+
+// A device removed loses its line when the files are written again (it
+// would still log in to mosquitto otherwise); the users that are not
+// devices stay, the hub's account created with mosquitto_passwd -c as
+// well as a line added by hand below the file's last comment.
+func TestMosquittoFilesDropRemovedDevices(t *testing.T) {
+	r, _ := newTestRegistry(t)
+	ctx := context.Background()
+	mustAdd(t, r, "jules-ferry", "jf-1", "password-1")
+	mustAdd(t, r, "jules-ferry", "jf-2", "password-2")
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, PasswdFile)
+	hubHash, _ := mosquittoHash("hub-password")
+	if err := os.WriteFile(passwd, []byte(HubUser+":"+hubHash+"\n"), 0o600); err != nil { // mosquitto_passwd -c
+		t.Fatal(err)
+	}
+	if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	otherHash, _ := mosquittoHash("other-password")
+	f, err := os.OpenFile(passwd, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("supervision:" + otherHash + "\n") // added by hand
+	f.Close()
+	if err := r.Remove(ctx, "jf-2"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // twice: what was kept is kept again
+		if err := r.WriteMosquittoConfig(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(passwd)
+	text := string(b)
+	if strings.Contains(text, "jf-2:") {
+		t.Errorf("the removed device's line is still there:\n%s", text)
+	}
+	for _, want := range []string{"jf-1:$7$", HubUser + ":" + hubHash, "supervision:" + otherHash} {
+		if strings.Count(text, want) != 1 {
+			t.Errorf("want %q once:\n%s", want, text)
+		}
+	}
+}

@@ -64,7 +64,7 @@ type Registry struct {
 }
 
 func init() {
-	db.Register(db.Migration{Package: "devices", Steps: []db.Step{{Version: 1, SQL: schema}}})
+	db.Register(db.Migration{Package: "devices", Steps: []db.Step{{Version: 1, SQL: schema}, {Version: 3, SQL: schemaV3}}})
 }
 
 // New is the device registry on hub.db, migrated (hub/db).
@@ -117,7 +117,8 @@ func (r *Registry) hashes(password string) (pw, bcryptHash, mosqHash string, err
 // Add registers device at site. An empty password means "generate one": the
 // generated password is returned, to be shown once (only hashes are kept).
 // A given password must pass the rules of ErrBadPassword. A device id that is
-// already registered, at any site, is refused with ErrExists.
+// already registered, at any site, is refused with ErrExists. Enrol also
+// issues the device's enrolment code.
 func (r *Registry) Add(ctx context.Context, site, device, password string) (Device, string, error) {
 	if err := checkIDs(site, device); err != nil {
 		return Device{}, "", err
@@ -126,51 +127,78 @@ func (r *Registry) Add(ctx context.Context, site, device, password string) (Devi
 	if err != nil {
 		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
 	}
-	now := r.now().UTC().Truncate(time.Second)
-	res, err := r.db.ExecContext(ctx, `INSERT INTO devices
-		(device, site, bcrypt_hash, mosquitto_hash, created_at, password_changed_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device) DO NOTHING`,
-		device, site, bh, mh, now.Format(time.RFC3339), now.Format(time.RFC3339))
+	d, err := r.insert(ctx, r.db, site, device, bh, mh)
 	if err != nil {
-		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return Device{}, "", fmt.Errorf("add device %q: %w", device, err)
-	} else if n == 0 {
-		if old, err := r.Get(ctx, device); err == nil {
-			return Device{}, "", fmt.Errorf("add device %q: %w at site %q (use a new id, or set its password)", device, ErrExists, old.Site)
-		}
-		return Device{}, "", fmt.Errorf("add device %q: %w", device, ErrExists)
+		return Device{}, "", err
 	}
 	r.log.Info("device registered", "site", site, "device", device)
-	return Device{Site: site, ID: device, CreatedAt: now, PasswordChangedAt: now}, pw, nil
+	return d, pw, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// insert adds the device's row (Add, Enrol): ErrExists.
+func (r *Registry) insert(ctx context.Context, q querier, site, device, bcryptHash, mosqHash string) (Device, error) {
+	now := r.now().UTC().Truncate(time.Second)
+	res, err := q.ExecContext(ctx, `INSERT INTO devices
+		(device, site, bcrypt_hash, mosquitto_hash, created_at, password_changed_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device) DO NOTHING`,
+		device, site, bcryptHash, mosqHash, now.Format(time.RFC3339), now.Format(time.RFC3339))
+	if err != nil {
+		return Device{}, fmt.Errorf("add device %q: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Device{}, fmt.Errorf("add device %q: %w", device, err)
+	} else if n == 0 {
+		var oldSite string
+		if err := q.QueryRowContext(ctx, `SELECT site FROM devices WHERE device = ?`, device).Scan(&oldSite); err == nil {
+			return Device{}, fmt.Errorf("add device %q: %w at site %q (use a new id, or set its password)", device, ErrExists, oldSite)
+		}
+		return Device{}, fmt.Errorf("add device %q: %w", device, ErrExists)
+	}
+	return Device{Site: site, ID: device, CreatedAt: now, PasswordChangedAt: now}, nil
 }
 
 // SetPassword replaces a device's password (empty: generate one) and
 // returns it. The old password no longer logs in, cached checks included;
-// a running hub closes the session opened with it (Revocations).
+// a running hub closes the session opened with it (Revocations). Renew
+// also issues a new enrolment code.
 func (r *Registry) SetPassword(ctx context.Context, device, password string) (string, error) {
 	pw, bh, mh, err := r.hashes(password)
 	if err != nil {
 		return "", fmt.Errorf("set password of device %q: %w", device, err)
 	}
-	now := r.now().UTC().Truncate(time.Second)
-	res, err := r.db.ExecContext(ctx, `UPDATE devices SET bcrypt_hash = ?, mosquitto_hash = ?,
-		password_changed_at = ? WHERE device = ?`, bh, mh, now.Format(time.RFC3339), device)
-	if err != nil {
-		return "", fmt.Errorf("set password of device %q: %w", device, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return "", fmt.Errorf("set password of device %q: %w", device, err)
-	} else if n == 0 {
-		return "", fmt.Errorf("set password of device %q: %w", device, ErrNotFound)
+	if err := r.update(ctx, r.db, device, bh, mh); err != nil {
+		return "", err
 	}
 	r.cache.Invalidate(device)
-	if err := r.revoked(ctx, device); err != nil {
-		return "", fmt.Errorf("set password of device %q: %w", device, err)
-	}
 	r.log.Info("device password changed", "device", device)
 	return pw, nil
+}
+
+// update replaces the device's hashes and journals the revocation
+// (SetPassword, Renew): ErrNotFound. The caller forgets the cached checks
+// once it is committed (a check made before could cache the old password).
+func (r *Registry) update(ctx context.Context, q querier, device, bcryptHash, mosqHash string) error {
+	now := r.now().UTC().Truncate(time.Second)
+	res, err := q.ExecContext(ctx, `UPDATE devices SET bcrypt_hash = ?, mosquitto_hash = ?,
+		password_changed_at = ? WHERE device = ?`, bcryptHash, mosqHash, now.Format(time.RFC3339), device)
+	if err != nil {
+		return fmt.Errorf("set password of device %q: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set password of device %q: %w", device, err)
+	} else if n == 0 {
+		return fmt.Errorf("set password of device %q: %w", device, ErrNotFound)
+	}
+	if err := r.revoked(ctx, q, device); err != nil {
+		return fmt.Errorf("set password of device %q: %w", device, err)
+	}
+	return nil
 }
 
 // Remove unregisters a device (a stolen or retired box): it can no longer
@@ -185,15 +213,15 @@ func (r *Registry) Remove(ctx context.Context, device string) error {
 		return fmt.Errorf("remove device %q: %w", device, ErrNotFound)
 	}
 	r.cache.Invalidate(device)
-	if err := r.revoked(ctx, device); err != nil {
+	if err := r.revoked(ctx, r.db, device); err != nil {
 		return fmt.Errorf("remove device %q: %w", device, err)
 	}
 	r.log.Info("device removed", "device", device)
 	return nil
 }
 
-func (r *Registry) revoked(ctx context.Context, device string) error {
-	_, err := r.db.ExecContext(ctx, `INSERT INTO device_revocations (device, at) VALUES (?, ?)`, device, r.now().UTC().Format(time.RFC3339))
+func (r *Registry) revoked(ctx context.Context, q querier, device string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO device_revocations (device, at) VALUES (?, ?)`, device, r.now().UTC().Format(time.RFC3339))
 	return err
 }
 

@@ -195,6 +195,7 @@
     h.appendChild(el("span", null, d.device));
     h.appendChild(el("span", { "class": "site" }, " · école " + d.site));
     sec.appendChild(h);
+    if (role === "office") { adminDevice(sec, d); } // administration, below
     var st = el("p", { "class": "etat-appareil", id: "etat-" + d.device });
     if (d.state === "online") {
       st.className += " en-ligne";
@@ -268,6 +269,215 @@
       devicesRoot.appendChild(el("p", { "class": "erreur" }, "Appareils indisponibles : " + err.message));
     });
   }
+
+  // ---- administration (office): register, new password, remove ----
+  // POST /api/v1/devices, POST /api/v1/devices/{device}/password, DELETE
+  // /api/v1/devices/{device} (docs/DESIGN.md §12). The password and the
+  // enrolment code are shown once, in #identifiants; the controls exist in
+  // the page for office users only (appareils.html).
+  var adminRoot = document.getElementById("admin-appareils");
+
+  // adminApi is api() keeping the status for the French messages.
+  function adminApi(method, path, payload) {
+    var init = { method: method, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-Requested-With": "pointage", "X-CSRF-Token": csrf } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    return fetch(path, init).then(function (r) {
+      if (r.status === 401) { window.location.assign("/connexion"); }
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok) {
+          var e = new Error(b.error || ("HTTP " + r.status));
+          e.status = r.status;
+          throw e;
+        }
+        return b;
+      });
+    }, function () {
+      var e = new Error("le hub ne répond pas (réseau ?)");
+      e.status = 0;
+      throw e;
+    });
+  }
+
+  // adminExplain puts the devices API's errors in French.
+  function adminExplain(err) {
+    var m = String(err && err.message || err);
+    var site = /at site "([^"]+)"/.exec(m);
+    if (err.status === 409) { return "Cet appareil existe déjà" + (site ? " (école " + site[1] + ")" : "") + " : choisissez un autre identifiant, ou donnez-lui un nouveau mot de passe."; }
+    if (err.status === 404) { return "Cet appareil n'est pas enregistré (la liste est mise à jour)."; }
+    if (err.status === 403) { return "Votre compte n'a pas ce droit."; }
+    if (/^site: required/.test(m)) { return "Choisissez une école."; }
+    if (/^site: /.test(m)) { return "Identifiant d'école refusé : minuscules sans accent, chiffres et tirets, sans espace (comme jules-ferry)."; }
+    if (/^device: required/.test(m)) { return "Indiquez l'identifiant de l'appareil."; }
+    if (/^device: /.test(m)) { return "Identifiant d'appareil refusé : minuscules sans accent, chiffres et tirets, sans espace (comme jf-cantine-2)."; }
+    if (err.status === 0) { return "Le hub ne répond pas (réseau ?)."; }
+    return "Erreur du hub : " + m;
+  }
+  function adminError(t) {
+    var e = document.getElementById("admin-erreur");
+    if (e) { e.textContent = t; }
+    if (t) { message(""); }
+  }
+
+  // adminDevice adds a device's state in the registry and its buttons.
+  function adminDevice(sec, d) {
+    if (!adminRoot) { return; }
+    if (!d.registered) {
+      sec.appendChild(el("p", { "class": "non-enregistre", id: "non-enregistre-" + d.device }, "Non enregistré (retiré, ou jamais enregistré)"));
+      return;
+    }
+    var p = el("p", { "class": "admin-boutons" });
+    var pw = el("button", { type: "button", id: "mdp-" + d.device, "class": "nouveau-mdp" }, "Nouveau mot de passe");
+    pw.addEventListener("click", function () {
+      if (!window.confirm("Donner un nouveau mot de passe à l'appareil " + d.device + " (école " + d.site + ") ? " +
+        "Il est déconnecté tout de suite et ne se reconnecte qu'avec le nouveau mot de passe ou le nouveau code d'enrôlement.")) { return; }
+      adminError("");
+      adminApi("POST", "/api/v1/devices/" + encodeURIComponent(d.device) + "/password", {}).then(function (c) {
+        showCredentials(c);
+        message("Nouveau mot de passe et nouveau code d'enrôlement pour " + d.device + ".");
+        loadDevices();
+      }, function (err) { adminError("Échec pour " + d.device + " : " + adminExplain(err)); loadDevices(); });
+    });
+    var rm = el("button", { type: "button", id: "retirer-" + d.device, "class": "retirer" }, "Retirer");
+    rm.addEventListener("click", function () {
+      if (!window.confirm("Retirer l'appareil " + d.device + " de l'école " + d.site + " ? " +
+        "Il est déconnecté tout de suite et ne pourra plus se connecter. Ses pointages sont conservés.")) { return; }
+      adminError("");
+      adminApi("DELETE", "/api/v1/devices/" + encodeURIComponent(d.device)).then(function (b) {
+        message("L'appareil " + d.device + " est retiré : il ne peut plus se connecter.");
+        if (b && b.warning) { adminError(brokerWarning(b.warning)); }
+        loadDevices();
+      }, function (err) { adminError("Échec pour " + d.device + " : " + adminExplain(err)); loadDevices(); });
+    });
+    p.appendChild(pw);
+    p.appendChild(document.createTextNode(" "));
+    p.appendChild(rm);
+    sec.appendChild(p);
+  }
+
+  function brokerWarning(w) {
+    return "Attention : la modification est enregistrée, mais les fichiers du courtier mosquitto n'ont pas pu être écrits (" + w + ").";
+  }
+
+  // "2026-12-01T08:00:00Z" -> "01/12/2026 à 19:00" in the hub's timezone.
+  function dayAndTime(iso) {
+    var p = parts(new Date(iso));
+    return p.day + "/" + p.month + "/" + p.year + " à " + p.hour + ":" + p.minute;
+  }
+
+  function showCredentials(c) {
+    document.getElementById("identifiants-appareil").textContent = c.device + " (école " + c.site + ")";
+    document.getElementById("identifiants-mdp").textContent = c.password;
+    document.getElementById("identifiants-code").textContent = c.enrolment_code;
+    document.getElementById("identifiants-validite").textContent = "Le code d'enrôlement se saisit sur l'appareil " +
+      "(pointage-agent enrol) ; il sert une seule fois, jusqu'au " + dayAndTime(c.enrolment_code_expires_at) + ".";
+    document.getElementById("identifiants-avertissement").textContent = c.warning ? brokerWarning(c.warning) : "";
+    var panel = document.getElementById("identifiants");
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "nearest" });
+  }
+  function hideCredentials() {
+    ["identifiants-mdp", "identifiants-code", "identifiants-appareil"].forEach(function (id) {
+      document.getElementById(id).textContent = "";
+    });
+    document.getElementById("identifiants").hidden = true;
+  }
+
+  // copy puts a shown secret on the clipboard (navigator.clipboard needs
+  // HTTPS or localhost; else the text is selected for Ctrl+C).
+  function copy(button) {
+    var code = document.getElementById(button.getAttribute("data-copier"));
+    var text = code.textContent;
+    var done = function (t) {
+      button.textContent = t;
+      setTimeout(function () { button.textContent = "Copier"; }, 2500);
+    };
+    var select = function () {
+      var range = document.createRange();
+      range.selectNodeContents(code);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok ? "Copié" : "Sélectionné : Ctrl+C pour copier");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done("Copié"); }, select);
+    } else {
+      select();
+    }
+  }
+
+  // The registration form: the school among the known ones (the sites of
+  // GET /api/v1/counts and of the devices listed), or a new one.
+  function fillSchools() {
+    var sel = document.getElementById("enregistrer-ecole");
+    var known = {};
+    Array.prototype.forEach.call(document.querySelectorAll(".appareil[data-site]"), function (s) { known[s.getAttribute("data-site")] = true; });
+    return api("/api/v1/counts").then(function (c) {
+      (c.sites || []).forEach(function (s) { known[s.site] = true; });
+    }, function () { /* the devices' sites only */ }).then(function () {
+      var keep = sel.value;
+      while (sel.options.length > 1) { sel.remove(1); }
+      Object.keys(known).sort().forEach(function (s) { sel.appendChild(el("option", { value: s }, s)); });
+      sel.appendChild(el("option", { value: "*autre*" }, "Autre école (nouvel identifiant)…"));
+      sel.value = keep;
+    });
+  }
+
+  function setupAdmin() {
+    if (!adminRoot) { return; }
+    var form = document.getElementById("enregistrer");
+    var open = document.getElementById("enregistrer-ouvrir");
+    var school = document.getElementById("enregistrer-ecole");
+    var other = document.getElementById("enregistrer-autre-champ");
+    var err = document.getElementById("enregistrer-erreur");
+    open.addEventListener("click", function () {
+      form.hidden = false;
+      open.hidden = true;
+      err.textContent = "";
+      fillSchools();
+      school.focus();
+    });
+    document.getElementById("enregistrer-annuler").addEventListener("click", function () {
+      form.reset();
+      other.hidden = true;
+      form.hidden = true;
+      open.hidden = false;
+    });
+    school.addEventListener("change", function () { other.hidden = school.value !== "*autre*"; });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var site = school.value === "*autre*" ? document.getElementById("enregistrer-autre").value.trim() : school.value;
+      var device = document.getElementById("enregistrer-appareil").value.trim();
+      var ok = document.getElementById("enregistrer-valider");
+      ok.disabled = true;
+      err.textContent = "";
+      adminError("");
+      adminApi("POST", "/api/v1/devices", { site: site, device: device }).then(function (c) {
+        ok.disabled = false;
+        showCredentials(c);
+        message("L'appareil " + c.device + " est enregistré pour l'école " + c.site + ".");
+        form.reset();
+        other.hidden = true;
+        form.hidden = true;
+        open.hidden = false;
+        loadDevices();
+      }, function (e) {
+        ok.disabled = false;
+        err.textContent = adminExplain(e);
+      });
+    });
+    document.getElementById("identifiants-fermer").addEventListener("click", hideCredentials);
+    Array.prototype.forEach.call(adminRoot.querySelectorAll("button.copier"), function (b) {
+      b.addEventListener("click", function () { copy(b); });
+    });
+  }
+  setupAdmin();
 
   var timer = null;
   function refreshSoon() {

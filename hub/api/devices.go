@@ -1,0 +1,216 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"pointage/hub/audit"
+	"pointage/hub/auth"
+	"pointage/hub/devices"
+	"pointage/hub/ingest"
+	"pointage/internal/strictjson"
+	"pointage/internal/wire"
+)
+
+// DeviceAdmin is the device registry as the office administers it
+// (docs/DESIGN.md §12, §14). The hub applies each change at once (the
+// revoked device's MQTT session closed, an external mosquitto's files
+// written again); warning says what of that failed, the change itself
+// being saved.
+type DeviceAdmin interface {
+	List(ctx context.Context) ([]devices.Device, error)
+	// Enrol registers a device with a generated password and issues its
+	// enrolment code: devices.ErrExists, devices.ErrInvalidID.
+	Enrol(ctx context.Context, site, device string) (c devices.Credentials, warning string, err error)
+	// Renew gives a device a generated password and a new enrolment code:
+	// devices.ErrNotFound.
+	Renew(ctx context.Context, device string) (c devices.Credentials, warning string, err error)
+	// Remove unregisters a device and returns it: devices.ErrNotFound.
+	Remove(ctx context.Context, device string) (d devices.Device, warning string, err error)
+}
+
+// DeviceView is one device of GET /api/v1/devices: what ingest knows of
+// it, and whether it is in the registry (an addition: a device registered
+// but never heard of is listed, state "unknown"; a removed one that was
+// heard of stays listed, registered false).
+type DeviceView struct {
+	ingest.DeviceView
+	Registered   bool       `json:"registered"`
+	RegisteredAt *time.Time `json:"registered_at,omitempty"`
+}
+
+// DeviceCredentials is the answer of POST /api/v1/devices and POST
+// /api/v1/devices/{device}/password: the password and the enrolment code,
+// shown this once.
+type DeviceCredentials struct {
+	Site                 string    `json:"site"`
+	Device               string    `json:"device"`
+	Password             string    `json:"password"`
+	EnrolmentCode        string    `json:"enrolment_code"`
+	EnrolmentCodeExpires time.Time `json:"enrolment_code_expires_at"`
+	// Warning: the change is saved, but applying it failed in part (an
+	// external mosquitto's files could not be written).
+	Warning string `json:"warning,omitempty"`
+}
+
+// registerDevices adds the devices' administration, office only:
+//
+//	POST   /api/v1/devices                    {"site","device"}  -> 201 credentials
+//	DELETE /api/v1/devices/{device}                              -> 204
+//	POST   /api/v1/devices/{device}/password  (no body, or {})   -> 200 credentials
+func (a *API) registerDevices(mux *http.ServeMux) {
+	if a.opts.Devices == nil {
+		return
+	}
+	mux.Handle("POST /api/v1/devices", a.auth(a.addDevice, auth.RoleOffice))
+	mux.Handle("DELETE /api/v1/devices/{device}", a.auth(a.removeDevice, auth.RoleOffice))
+	mux.Handle("POST /api/v1/devices/{device}/password", a.auth(a.renewDevice, auth.RoleOffice))
+}
+
+// withRegistry adds the registered devices ingest has not heard of and
+// marks which are registered, by site then device (pure).
+func withRegistry(views []ingest.DeviceView, registered []devices.Device) []DeviceView {
+	reg := make(map[string]devices.Device, len(registered))
+	for _, d := range registered {
+		reg[d.ID] = d
+	}
+	out := make([]DeviceView, 0, len(views)+len(registered))
+	seen := make(map[string]bool, len(views))
+	for _, v := range views {
+		dv := DeviceView{DeviceView: v}
+		if d, ok := reg[v.Device]; ok && d.Site == v.Site {
+			t := d.CreatedAt
+			dv.Registered, dv.RegisteredAt = true, &t
+			seen[d.ID] = true
+		}
+		out = append(out, dv)
+	}
+	for _, d := range registered {
+		if seen[d.ID] {
+			continue
+		}
+		t := d.CreatedAt
+		out = append(out, DeviceView{DeviceView: ingest.DeviceView{Site: d.Site, Device: d.ID, State: "unknown",
+			Missing: []ingest.Range{}, Readers: []wire.ReaderStatus{}}, Registered: true, RegisteredAt: &t})
+	}
+	slices.SortStableFunc(out, func(x, y DeviceView) int {
+		return strings.Compare(x.Site+"\x00"+x.Device, y.Site+"\x00"+y.Device)
+	})
+	return out
+}
+
+// idField checks a site or device id of a request: "" when it is one.
+func idField(field, v string) string {
+	switch {
+	case v == "":
+		return field + ": required (like " + map[string]string{"site": "jules-ferry", "device": "jf-cantine-1"}[field] + ")"
+	case !wire.ValidSiteOrDevice(v):
+		return fmt.Sprintf("%s: %q is not an id: 1 to 63 lowercase letters (no accent), digits and dashes, not starting with a dash", field, v)
+	}
+	return ""
+}
+
+func (a *API) addDevice(w http.ResponseWriter, r *http.Request, u User) {
+	var in struct {
+		Site   string `json:"site"`
+		Device string `json:"device"`
+	}
+	if !readBody(w, r, &in) {
+		return
+	}
+	for _, f := range [][2]string{{"site", in.Site}, {"device", in.Device}} {
+		if msg := idField(f[0], f[1]); msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+	}
+	c, warning, err := a.opts.Devices.Enrol(r.Context(), in.Site, in.Device)
+	if err != nil {
+		a.deviceError(w, r, err)
+		return
+	}
+	a.record(r, u, audit.DeviceAdded, c.Device.ID, "site "+c.Device.Site+", password and enrolment code generated")
+	writeJSON(w, http.StatusCreated, credentialsView(c, warning))
+}
+
+func (a *API) renewDevice(w http.ResponseWriter, r *http.Request, u User) {
+	device := r.PathValue("device")
+	if msg := idField("device", device); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !readEmptyBody(w, r) {
+		return
+	}
+	c, warning, err := a.opts.Devices.Renew(r.Context(), device)
+	if err != nil {
+		a.deviceError(w, r, err)
+		return
+	}
+	a.record(r, u, audit.DevicePassword, c.Device.ID, "site "+c.Device.Site+", new password and enrolment code generated")
+	writeJSON(w, http.StatusOK, credentialsView(c, warning))
+}
+
+func (a *API) removeDevice(w http.ResponseWriter, r *http.Request, u User) {
+	device := r.PathValue("device")
+	if msg := idField("device", device); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	d, warning, err := a.opts.Devices.Remove(r.Context(), device)
+	if err != nil {
+		a.deviceError(w, r, err)
+		return
+	}
+	a.record(r, u, audit.DeviceRemoved, d.ID, "site "+d.Site)
+	if warning != "" {
+		writeJSON(w, http.StatusOK, map[string]string{"warning": warning})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readEmptyBody accepts no body or an empty object {} (strictly, as
+// readBody), and writes the error otherwise.
+func readEmptyBody(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: at most %d bytes", maxBody))
+		return false
+	}
+	if len(body) == 0 {
+		return true
+	}
+	var none struct{}
+	if err := strictjson.Decode(body, &none, nil); err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+err.Error()+" (send no body, or {})")
+		return false
+	}
+	return true
+}
+
+func credentialsView(c devices.Credentials, warning string) DeviceCredentials {
+	return DeviceCredentials{Site: c.Device.Site, Device: c.Device.ID, Password: c.Password,
+		EnrolmentCode: c.Code, EnrolmentCodeExpires: c.CodeExpires, Warning: warning}
+}
+
+// deviceError maps the registry's errors to statuses: 404 unknown, 409
+// registered already, 400 invalid.
+func (a *API) deviceError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, devices.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, devices.ErrExists):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, devices.ErrInvalidID):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		a.respond(w, r, nil, err)
+	}
+}
