@@ -129,7 +129,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
 	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
 	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Roster: st.Roster, Loc: st.Loc,
-		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now})
+		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now,
+		ClosedDays: st.Calendar})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
 	if err != nil {

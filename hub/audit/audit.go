@@ -40,6 +40,12 @@ const (
 	RosterImport = "roster_import" // a roster imported from the dashboard or the API (Target: the from day)
 )
 
+// Actions on the closed days entered in the dashboard.
+const (
+	ClosedDayAdded   = "closed_day_added"   // Target: its id; Detail: days, sites, reason
+	ClosedDayRemoved = "closed_day_removed" // Target: its id; Detail: what it was
+)
+
 // Entry is one line of the log.
 type Entry struct {
 	ID     int64     `json:"id"`
