@@ -15,6 +15,7 @@ import (
 	"pointage/hub"
 	"pointage/hub/audit"
 	"pointage/hub/auth"
+	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/users"
 	"pointage/internal/civil"
@@ -26,7 +27,7 @@ import (
 // pasteur (1), a canteen check-in at jules-ferry today and three days ago,
 // and users: marie (office), directrice (school, jules-ferry), pasteur-dir
 // (school, pasteur), cuisine (kitchen).
-func closedDaysHub(t *testing.T) (h *hub.Hub, today, past, fileDay civil.Date) {
+func closedDaysHub(t *testing.T) (h *hub.Hub, cfg hub.Config, today, past, fileDay civil.Date) {
 	t.Helper()
 	loc, err := time.LoadLocation("Pacific/Noumea")
 	if err != nil {
@@ -34,7 +35,8 @@ func closedDaysHub(t *testing.T) (h *hub.Hub, today, past, fileDay civil.Date) {
 	}
 	today = civil.DateOf(time.Now().In(loc))
 	past, fileDay = today.AddDays(-3), today.AddDays(-10)
-	cfg := config()
+	cfg = config()
+	cfg.DataDir = t.TempDir()
 	cfg.Calendar = filepath.Join(t.TempDir(), "calendar.yaml")
 	yaml := "closed:\n  - {date: " + fileDay.String() + ", reason: \"Fête (fichier)\"}\n"
 	if err := os.WriteFile(cfg.Calendar, []byte(yaml), 0o600); err != nil {
@@ -70,7 +72,7 @@ func closedDaysHub(t *testing.T) (h *hub.Hub, today, past, fileDay civil.Date) {
 		d.publish(c)
 	}
 	waitFor(t, 10*time.Second, "check-ins acked", func() bool { return d.ack("E1") == 2 })
-	return h, today, past, fileDay
+	return h, cfg, today, past, fileDay
 }
 
 // expected is "site:expected" for each site of GET /api/v1/counts of a
@@ -113,7 +115,7 @@ func TestClosedDaysAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	h, today, past, fileDay := closedDaysHub(t)
+	h, cfg, today, past, fileDay := closedDaysHub(t)
 	const (
 		open        = "jules-ferry:3 pasteur:1"
 		jfClosed    = "jules-ferry:0!scans_on_closed_day pasteur:1"
@@ -161,6 +163,25 @@ func TestClosedDaysAPI(t *testing.T) {
 	}
 	if got := expected(t, h, today); got != open {
 		t.Errorf("today, the strike being on %s: %s, want %s", past, got, open)
+	}
+	// A command beside the running hub (an offline export) sees it too.
+	st, err := hub.OpenState(context.Background(), cfg, hub.StateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := st.Days.Export(context.Background(), export.Meals, past.String()[:7], "jules-ferry", nil)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range e.Meals {
+		if r.Date == past {
+			rows = append(rows, r.PersonID+" "+r.Status)
+		}
+	}
+	if got := strings.Join(rows, ","); got != "E001 "+export.StatusOccasional {
+		t.Errorf("the export command's meals of %s at jules-ferry: %q, want Léa's, not expected (the school was closed)", past, got)
 	}
 	city := add(marie, map[string]any{"from": today.String(), "to": today.AddDays(1).String(), "reason": "Grève générale"}, wantCreated)
 	if got := expected(t, h, today); got != cityClosed {
