@@ -63,7 +63,7 @@ func TestDashboardClosedDaysInBrowser(t *testing.T) {
 
 	login(t, ctx, base, "marie", "motdepasse-marie")
 	run(t, ctx, "open the closed days page from the menu",
-		chromedp.Click(`a[href="/jours-fermes"]`, chromedp.ByQuery),
+		tap(`a[href="/jours-fermes"]`), // again if the overview was still loading (its node replaced)
 		chromedp.WaitVisible("#jour-config-1", chromedp.ByID),
 		chromedp.WaitVisible("#ecole-jules-ferry", chromedp.ByID),
 		chromedp.Evaluate(`window.confirm = function () { return true; }`, nil), // the page's confirmations are answered yes

@@ -250,21 +250,20 @@ func (s *Store) Add(ctx context.Context, a Addition, by string) (Entry, error) {
 		return Entry{}, err
 	}
 	e := Entry{Closure: cl, Source: FromDashboard, CreatedBy: by, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	s.mu.Lock()
+	// Written first, outside the lock (the figures read Closed meanwhile).
 	res, err := s.db.ExecContext(ctx, `INSERT INTO closed_days (from_day, to_day, sites, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		cl.From.String(), cl.To.String(), strings.Join(cl.Sites, " "), cl.Reason, by, e.CreatedAt.UnixMilli())
 	var id int64
 	if err == nil {
 		id, err = res.LastInsertId()
 	}
-	if err == nil {
-		e.ID = strconv.FormatInt(id, 10)
-		s.entries = append(s.entries, e)
-	}
-	s.mu.Unlock()
 	if err != nil {
 		return Entry{}, fmt.Errorf("record a closed day: %w", err)
 	}
+	e.ID = strconv.FormatInt(id, 10)
+	s.mu.Lock()
+	s.entries = append(s.entries, e)
+	s.mu.Unlock()
 	s.changed()
 	e.Sites = slices.Clone(e.Sites)
 	return e, nil
@@ -285,22 +284,32 @@ func (s *Store) Remove(ctx context.Context, id, by string) (Entry, error) {
 	if err != nil || n < 1 || strconv.FormatInt(n, 10) != id {
 		return Entry{}, invalid{fmt.Sprintf("id: %q is not a closed day's id (a number, or config-N for the calendar file's)", id)}
 	}
-	s.mu.Lock()
+	notFound := fmt.Errorf("%w: %s (removed already?)", ErrNotFound, id)
+	s.mu.RLock()
 	i := slices.IndexFunc(s.entries, func(e Entry) bool { return e.ID == id })
+	var e Entry
+	if i >= 0 {
+		e = s.entries[i]
+	}
+	s.mu.RUnlock()
 	if i < 0 {
-		s.mu.Unlock()
-		return Entry{}, fmt.Errorf("%w: %s (removed already?)", ErrNotFound, id)
+		return Entry{}, notFound
 	}
-	e := s.entries[i]
-	_, err = s.db.ExecContext(ctx, `UPDATE closed_days SET removed_by = ?, removed_at = ? WHERE id = ? AND removed_at IS NULL`,
+	res, err := s.db.ExecContext(ctx, `UPDATE closed_days SET removed_by = ?, removed_at = ? WHERE id = ? AND removed_at IS NULL`,
 		by, s.now().UnixMilli(), n)
+	var changed int64
 	if err == nil {
-		s.entries = slices.Delete(s.entries, i, i+1)
+		changed, err = res.RowsAffected()
 	}
-	s.mu.Unlock()
 	if err != nil {
 		return Entry{}, fmt.Errorf("remove closed day %s: %w", id, err)
 	}
+	if changed == 0 { // removed meanwhile by another request
+		return Entry{}, notFound
+	}
+	s.mu.Lock()
+	s.entries = slices.DeleteFunc(s.entries, func(e Entry) bool { return e.ID == id })
+	s.mu.Unlock()
 	s.changed()
 	return e, nil
 }
