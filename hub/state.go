@@ -49,9 +49,9 @@ type State struct {
 	Roster      *roster.Roster
 	Corrections *corrections.Store
 	Audit       *audit.Log
-	Calendar    *calendar.Calendar // nil: no --calendar
-	Loc         *time.Location     // --timezone
-	Days        *days.Service      // nil with HubDBOnly
+	Calendar    *calendar.Store // --calendar and hub.db's closed days; nil with HubDBOnly
+	Loc         *time.Location  // --timezone
+	Days        *days.Service   // nil with HubDBOnly
 	// Changes is the feed of changes to the figures: the running hub's
 	// ingest writes to it, the day service reads it.
 	Changes   *changes.Feed
@@ -129,8 +129,9 @@ func OpenState(ctx context.Context, cfg Config, opts StateOptions) (st *State, e
 		st.Store = nil // a nil *Store in the interface would be closed
 		return nil, fmt.Errorf("open the store: %w", err)
 	}
+	var file *calendar.Calendar
 	if cfg.Calendar != "" {
-		if st.Calendar, err = calendar.Load(cfg.Calendar); err != nil {
+		if file, err = calendar.Load(cfg.Calendar); err != nil {
 			return nil, fmt.Errorf("--calendar: %w", err)
 		}
 	}
@@ -139,6 +140,11 @@ func OpenState(ctx context.Context, cfg Config, opts StateOptions) (st *State, e
 		return nil, err
 	}
 	st.Changes = changes.New()
+	// A closed day added or removed applies at once: the figures follow
+	// the calendar's stamps, and open pages refresh on the feed's signal.
+	if st.Calendar, err = calendar.Open(ctx, calendar.Options{DB: st.DB, File: file, Now: now, Changed: st.Changes.Notify}); err != nil {
+		return nil, err
+	}
 	st.Days = days.New(days.Options{Store: st.Store, Roster: st.Roster, Corrections: st.Corrections, Calendar: st.Calendar,
 		Loc: st.Loc, Now: now, DB: st.DB, ConfigKey: configKey(cfg), Sessions: sessionsOf(sites),
 		KnownSites: st.KnownSites, Changes: st.Changes, Logger: log})

@@ -44,6 +44,12 @@ const (
 	DeviceRemoved  = "device_removed"  // a device unregistered
 )
 
+// Actions on the closed days entered in the dashboard.
+const (
+	ClosedDayAdded   = "closed_day_added"   // Target: its id; Detail: days, sites, reason
+	ClosedDayRemoved = "closed_day_removed" // Target: its id; Detail: what it was
+)
+
 // Entry is one line of the log.
 type Entry struct {
 	ID     int64     `json:"id"`

@@ -49,6 +49,9 @@ type Calendar struct {
 // maxSpan bounds one entry: a closure longer than this is a typo in a year.
 const maxSpan = 366
 
+// maxReason bounds a reason (runes, on one line).
+const maxReason = 200
+
 // Parse reads a calendar file's content.
 func Parse(data []byte) (*Calendar, error) {
 	var f struct {
@@ -213,8 +216,8 @@ func (e closure) check() (Closure, error) {
 	if e.Sites != nil && len(e.Sites) == 0 {
 		return cl, errors.New("sites: empty list (leave sites out to close every site)")
 	}
-	if utf8.RuneCountInString(cl.Reason) > 200 || strings.IndexFunc(cl.Reason, unicode.IsControl) >= 0 {
-		return cl, errors.New("reason: at most 200 characters on one line")
+	if utf8.RuneCountInString(cl.Reason) > maxReason || strings.IndexFunc(cl.Reason, unicode.IsControl) >= 0 {
+		return cl, fmt.Errorf("reason: at most %d characters on one line", maxReason)
 	}
 	return cl, nil
 }

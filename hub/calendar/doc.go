@@ -16,4 +16,14 @@
 // is an example for New Caledonia.
 //
 // A Calendar is immutable once parsed and safe for concurrent use.
+//
+// The office also adds closed days in the dashboard (docs/DESIGN.md §12): they
+// live in hub.db (table closed_days, schema version 3; a removed one is
+// kept, with who removed it and when). Store is the effective calendar,
+// the file's entries and hub.db's: Closed answers for both; Add and
+// Remove apply at once (the caller's Changed is told); Stamp names, per
+// day, hub.db's entries that cover it, so the read model knows which
+// figures an entry made stale; List gives both sources' entries with an
+// id ("12", or "config-N" for the file's Nth, which cannot be removed
+// here: ErrReadOnly).
 package calendar

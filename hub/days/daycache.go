@@ -28,7 +28,9 @@ import (
 //     (a device catching up);
 //   - the roster's generation (any import, by the hub or the command);
 //   - the day's corrections (count and latest);
-//   - the configuration (time zone, calendar, sites: Options.ConfigKey).
+//   - the configuration (time zone, calendar file, sites: Options.ConfigKey);
+//   - the closed days of hub.db that cover the day (Calendar.Stamp: one
+//     added or removed in the dashboard).
 //
 // Today and later days are never cached. The hub fills the cache in the
 // background (FillCache) so exports are fast from the first one.
@@ -113,7 +115,7 @@ func (s *Cache) dayKey(ctx context.Context, day civil.Date) (string, error) {
 	if err := db.QueryRowContext(ctx, `SELECT count(*), COALESCE(max(created_at), 0) FROM corrections WHERE day = ?`, day.String()).Scan(&n, &latest); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("e%d/v%d/r%d/c%d.%d/%s", epoch, version, gen, n, latest, s.opts.ConfigKey), nil
+	return fmt.Sprintf("e%d/v%d/r%d/c%d.%d/k%s/%s", epoch, version, gen, n, latest, s.opts.Calendar.Stamp(day), s.opts.ConfigKey), nil
 }
 
 // cachedCounts returns the counts of a past day, every site, from the

@@ -31,7 +31,7 @@ type Options struct {
 	Store       store.Store
 	Roster      *roster.Roster
 	Corrections *corrections.Store
-	Calendar    *calendar.Calendar // nil: no closed day
+	Calendar    Calendar // nil: no closed day
 	Loc         *time.Location
 	Now         func() time.Time
 	// Sessions returns a site's garderie sessions (nil: the defaults).
@@ -48,6 +48,16 @@ type Options struct {
 	// ConfigKey changes when the configuration the figures depend on
 	// changes (time zone, calendar, sites): cached days are then recounted.
 	ConfigKey string
+}
+
+// Calendar is the closed days the figures follow (*calendar.Store: the
+// configuration's file and the dashboard's entries).
+type Calendar interface {
+	Closed(site string, day civil.Date) (bool, string)
+	// Stamp changes when what closes day changes while the hub runs (a
+	// closed day added or removed in the dashboard): figures of day
+	// computed under another stamp are stale, in memory and in hub.db.
+	Stamp(day civil.Date) string
 }
 
 // Service is the read model, assembled from three parts with one job
@@ -99,6 +109,7 @@ type cached struct {
 	day     *Day
 	changed <-chan struct{}
 	at      time.Time
+	stamp   string // the calendar's Stamp of the day
 }
 
 const (
@@ -119,6 +130,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Changes == nil {
 		opts.Changes = changes.New()
+	}
+	if opts.Calendar == nil {
+		opts.Calendar = (*calendar.Store)(nil) // closes nothing
 	}
 	o := &opts
 	comp := &Computer{opts: o, log: opts.Logger, cache: map[civil.Date]*cached{}}
@@ -235,7 +249,8 @@ func (s *Computer) computeAll(ctx context.Context, day civil.Date) (*Day, error)
 	s.cacheMu.Lock()
 	c := s.cache[day]
 	s.cacheMu.Unlock()
-	if c != nil {
+	stamp := s.opts.Calendar.Stamp(day) // before reading, like changed
+	if c != nil && c.stamp == stamp {
 		select {
 		case <-c.changed:
 		default:
@@ -253,7 +268,7 @@ func (s *Computer) computeAll(ctx context.Context, day civil.Date) (*Day, error)
 	if len(s.cache) >= cacheLimit {
 		clear(s.cache)
 	}
-	s.cache[day] = &cached{day: d, changed: changed, at: now}
+	s.cache[day] = &cached{day: d, changed: changed, at: now, stamp: stamp}
 	s.cacheMu.Unlock()
 	return d, nil
 }

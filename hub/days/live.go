@@ -14,7 +14,8 @@ import (
 // site (a counts.City) kept up to date as events are stored — constant
 // work per event. Both are loaded from the store at start-up (Warm) and
 // when the day changes; the figures are rebuilt from the events in memory
-// when a correction is recorded or the roster changes.
+// when a correction is recorded, the roster changes or a closed day is
+// added or removed.
 type live struct {
 	mu     sync.Mutex
 	day    civil.Date
@@ -26,6 +27,7 @@ type live struct {
 	builder   *builder     // what city was built from
 	cityGen   uint64       // Service.corrGen when it was built
 	rosterGen int64        // the roster's generation when it was built
+	calStamp  string       // the calendar's Stamp of the day when it was built
 	rebuilds  int          // how many times city was built (tests)
 }
 
@@ -149,13 +151,14 @@ func (s *Computer) liveResults(ctx context.Context, day civil.Date) ([]counts.Re
 		if err != nil {
 			return nil, err
 		}
+		stamp := s.opts.Calendar.Stamp(day)
 		known, err := s.sites(ctx, nil, nil)
 		if err != nil {
 			return nil, err
 		}
 		s.live.mu.Lock()
 		stale := !s.live.loaded || s.live.day != day || s.live.city == nil ||
-			s.live.rosterGen != rosterGen || s.live.cityGen != gen
+			s.live.rosterGen != rosterGen || s.live.cityGen != gen || s.live.calStamp != stamp
 		s.live.mu.Unlock()
 		var b *builder
 		if stale {
@@ -163,16 +166,24 @@ func (s *Computer) liveResults(ctx context.Context, day civil.Date) ([]counts.Re
 				return nil, err
 			}
 		}
-		if res, ok, err := s.liveFigures(ctx, day, gen, rosterGen, b, known); ok || err != nil {
+		if res, ok, err := s.liveFigures(ctx, day, liveGens{gen, rosterGen, stamp}, b, known); ok || err != nil {
 			return res, err
 		}
 		// The day's events were reloaded meanwhile: build again.
 	}
 }
 
+// liveGens is what the running figures were built from: the
+// corrections' and the roster's generations, the calendar's stamp.
+type liveGens struct {
+	corrections uint64
+	roster      int64
+	calendar    string
+}
+
 // liveFigures builds the running figures from b (if not nil) and reads
 // them; ok is false when there are none to read.
-func (s *Computer) liveFigures(ctx context.Context, day civil.Date, gen uint64, rosterGen int64, b *builder, known []string) ([]counts.Result, bool, error) {
+func (s *Computer) liveFigures(ctx context.Context, day civil.Date, g liveGens, b *builder, known []string) ([]counts.Result, bool, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if err := s.load(ctx, day); err != nil {
@@ -192,7 +203,8 @@ func (s *Computer) liveFigures(ctx context.Context, day civil.Date, gen uint64, 
 		for _, a := range b.added {
 			city.Add(a.site, a.scan)
 		}
-		s.live.city, s.live.builder, s.live.cityGen, s.live.rosterGen = city, b, gen, rosterGen
+		s.live.city, s.live.builder = city, b
+		s.live.cityGen, s.live.rosterGen, s.live.calStamp = g.corrections, g.roster, g.calendar
 		s.live.rebuilds++
 	}
 	if s.live.city == nil {

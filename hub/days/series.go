@@ -122,7 +122,8 @@ type MonthSeriesView struct {
 
 // pastDayTTL is how long a past day's meals are served without being
 // computed again. A correction of that day drops them at once (corrections
-// are never edited or deleted, so their number per day tells); events
+// are never edited or deleted, so their number per day tells), so does a
+// closed day added or removed (Calendar.Stamp); events
 // arriving late for a past day (a device back after days offline) do not
 // signal it: a day older than this is recomputed, staleRefreshes per
 // request, the others served as they were meanwhile.
@@ -142,7 +143,8 @@ type pastDays struct {
 
 type pastDay struct {
 	sites       map[string]MonthDay
-	corrections int // the day's corrections when computed
+	corrections int    // the day's corrections when computed
+	stamp       string // the calendar's Stamp of the day when computed
 	at          time.Time
 }
 
@@ -211,7 +213,7 @@ func (s *Views) MonthSeries(ctx context.Context, first civil.Date, site string) 
 	for i, d := range days {
 		c, ok := cache.days[d]
 		switch {
-		case d == today || !ok || c.corrections != nCorr[d.String()]:
+		case d == today || !ok || c.corrections != nCorr[d.String()] || c.stamp != s.opts.Calendar.Stamp(d):
 			todo = append(todo, i)
 		case now.Sub(c.at) >= pastDayTTL && refreshes < staleRefreshes:
 			refreshes++
@@ -231,6 +233,7 @@ func (s *Views) MonthSeries(ctx context.Context, first civil.Date, site string) 
 			defer wg.Done()
 			for i := range next {
 				d := days[i]
+				stamp := s.opts.Calendar.Stamp(d) // before computing: a change meanwhile recomputes
 				if d == today {
 					all, err := s.comp.Compute(ctx, d, "") // cached by Compute
 					if err != nil {
@@ -259,7 +262,7 @@ func (s *Views) MonthSeries(ctx context.Context, first civil.Date, site string) 
 				if len(cache.days) >= pastDaysLimit {
 					clear(cache.days)
 				}
-				cache.days[d] = pastDay{sites: figures[i], corrections: nCorr[d.String()], at: now}
+				cache.days[d] = pastDay{sites: figures[i], corrections: nCorr[d.String()], stamp: stamp, at: now}
 				cache.mu.Unlock()
 			}
 		}()

@@ -73,6 +73,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /appareils", session(s.rolePage("appareils.html", "Appareils", auth.RoleOffice, auth.RoleSchool)))
 	mux.Handle("GET /utilisateurs", session(s.rolePage("utilisateurs.html", "Utilisateurs", auth.RoleOffice)))
 	mux.Handle("GET /registre", session(s.rolePage("registre.html", "Registre des inscrits", auth.RoleOffice)))
+	mux.Handle("GET /jours-fermes", session(s.rolePage("jours-fermes.html", "Jours fermés", auth.RoleOffice)))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

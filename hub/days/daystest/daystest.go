@@ -14,6 +14,7 @@ import (
 	"pointage/hub/db"
 	"pointage/hub/roster"
 	"pointage/hub/store/sqlitestore"
+	_ "pointage/hub/users" // its schema steps (version 2): the read model's calendar brings version 3
 	"pointage/internal/civil"
 )
 
