@@ -65,6 +65,7 @@ type Options struct {
 	Corrections Corrections
 	Users       UserAdmin      // nil: no users' administration (tests)
 	Roster      RosterImports  // nil: no roster import over HTTP (tests)
+	Names       Names          // nil: no display names (tests)
 	Loc         *time.Location // the hub's time zone (--timezone); default UTC
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
@@ -123,6 +124,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerPrivacy(mux)
 	a.registerUsers(mux)
 	a.registerRoster(mux)
+	a.registerNames(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))
