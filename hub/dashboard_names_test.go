@@ -87,7 +87,9 @@ func TestDashboardNamesInBrowser(t *testing.T) {
 		chromedp.Click("#enregistrer-jules-ferry", chromedp.ByID),
 	)
 	evalUntil(t, ctx, 5*time.Second, "saved", text("message"), func(s string) bool { return s == "Nom enregistré : « École Jules Ferry »." })
-	evalUntil(t, ctx, 2*time.Second, "the row shows it", row("jules-ferry"), func(s string) bool { return strings.Contains(s, "École Jules Ferry") && strings.Contains(s, "saisi ici") })
+	evalUntil(t, ctx, 2*time.Second, "the row shows it", row("jules-ferry"), func(s string) bool {
+		return strings.Contains(s, "École Jules Ferry") && strings.Contains(s, "saisi ici")
+	})
 	// A tab (pasted from a spreadsheet) is refused, in French.
 	run(t, ctx, "a name with a tab",
 		chromedp.Evaluate(`document.getElementById('nom-riviere-salee').value = "École\tde Rivière-Salée"; true`, nil),

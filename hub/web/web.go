@@ -113,8 +113,7 @@ type page struct {
 	User    auth.User
 	CSRF    string // the session's token (logout, API writes) or the login form's
 	Site    string // the site the API calls are limited to ("" = all)
-	// SiteName is the display name of the user's site (render fills it).
-	SiteName string
+	School  string // the display name of the user's site (render fills it)
 	Error   string
 	Name    string // login form: the name typed
 	NoUsers bool
@@ -130,7 +129,7 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p page) 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if p.User.Site != "" {
-		p.SiteName = s.siteName(p.User.Site)
+		p.School = s.siteName(p.User.Site)
 	}
 	if err := pages.ExecuteTemplate(w, name, p); err != nil {
 		s.log.Error("dashboard template", "page", name, "err", err)
