@@ -11,6 +11,7 @@ import (
 
 	"pointage/hub"
 	"pointage/hub/roster"
+	"pointage/hub/users"
 	"pointage/internal/civil"
 	"pointage/internal/testenv"
 )
@@ -104,6 +105,29 @@ func TestDashboardNamesInBrowser(t *testing.T) {
 	run(t, ctx, "back to the overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#ecoles", chromedp.ByID))
 	evalUntil(t, ctx, 5*time.Second, "the overview with the new name", section("jules-ferry"), func(s string) bool { return strings.HasPrefix(s, "École Jules Ferry\n") })
 
+	// The users page: the school is chosen by its name, and shown by it.
+	run(t, ctx, "open the users page",
+		chromedp.Navigate(base+"/utilisateurs"),
+		chromedp.WaitReady(`#ajout-site option[value="riviere-salee"]`, chromedp.ByQuery),
+	)
+	evalUntil(t, ctx, 2*time.Second, "the schools by name", `Array.from(document.querySelectorAll('#ajout-site option')).map(function(o){return o.value+"="+o.textContent}).join(",")`,
+		func(s string) bool {
+			return strings.Contains(s, "jules-ferry=École Jules Ferry (jules-ferry)") && strings.Contains(s, "riviere-salee=École de Rivière-Salée (riviere-salee)")
+		})
+	run(t, ctx, "add a school account for riviere-salee",
+		chromedp.SendKeys("#ajout-nom", "directeur-rs", chromedp.ByID),
+		chromedp.SetValue("#ajout-role", "school", chromedp.ByID),
+		chromedp.SetValue("#ajout-site", "riviere-salee", chromedp.ByID),
+		chromedp.Click("#ajout-valider", chromedp.ByID),
+		chromedp.WaitVisible("#utilisateur-directeur-rs", chromedp.ByID),
+	)
+	if u, err := h.Users().List(context.Background()); err != nil || !hasUser(u, "directeur-rs", "riviere-salee") {
+		t.Fatalf("the account's site: %+v %v", u, err)
+	}
+	evalUntil(t, ctx, 2*time.Second, "the account's school by name", text("utilisateur-directeur-rs"), func(s string) bool {
+		return strings.Contains(s, "École de Rivière-Salée") && !strings.Contains(s, "riviere-salee")
+	})
+
 	// A school account has no Écoles page, nor the menu entry.
 	run(t, ctx, "log out", chromedp.Click("#deconnexion", chromedp.ByID), chromedp.WaitVisible("#form-connexion", chromedp.ByID))
 	login(t, ctx, base, "ecole", "password-ecole")
@@ -111,4 +135,13 @@ func TestDashboardNamesInBrowser(t *testing.T) {
 	evalUntil(t, ctx, 2*time.Second, "sent to the overview, without the entry",
 		`location.pathname + " " + String(document.querySelector('a[href="/ecoles"]') === null) + " " + document.querySelector('.qui').textContent`,
 		func(s string) bool { return s == "/ true ecole (école · École Jules Ferry)" })
+}
+
+func hasUser(list []users.User, name, site string) bool {
+	for _, u := range list {
+		if u.Name == name && u.Site == site {
+			return true
+		}
+	}
+	return false
 }
