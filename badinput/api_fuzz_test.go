@@ -37,6 +37,7 @@ var fzapiEndpoints = []string{
 	"/api/v1/counts", "/api/v1/events", "/api/v1/unknown-badges", "/api/v1/devices", "/api/v1/rejected",
 	"/api/v1/corrections", "/api/v1/export", "/api/v1/stream", "/api/v1/school", "/api/v1/people",
 	"/api/v1/alerts", "/api/v1/series/day", "/api/v1/series/month", "/api/v1/people/E001/history", "/api/v1/audit",
+	"/api/v1/names", "/api/v1/sites",
 	"/healthz", "/metrics", "/", "/connexion", "/api/v1/nowhere",
 }
 
@@ -195,6 +196,13 @@ func FuzzAPI(f *testing.F) {
 	add("POST", fzapiCorrections, "", absence, 1) // school for another site
 	add("POST", fzapiCorrections, "", absence, 2) // kitchen
 	add("POST", fzapiCorrections, "", absence, 3) // no credentials
+	// Display names (docs/DESIGN.md §12).
+	for _, body := range []string{`{"name":"École Jules Ferry"}`, `{"name":""}`, `{}`, `{"name":null}`, `{"name":"a\tb"}`,
+		`{"name":"` + strings.Repeat("é", 101) + `"}`, `{"name":"x","Name":"y"}`, `{"name":"\ud800"}`, "[]"} {
+		add("PUT", "/api/v1/sites/jules-ferry/name", "", body, 0)
+	}
+	add("PUT", "/api/v1/sites/Bad%20Site/name", "", `{"name":"x"}`, 0)
+	add("PUT", "/api/v1/sites/jules-ferry/name", "", `{"name":"x"}`, 1) // school
 	add("POST", "/api/v1/counts", "", absence, 0)
 	add("POST", "/api/v1/corrections/", "", absence, 0)
 	add("POST", "/api/v1//corrections", "", absence, 0)

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"pointage/agent"
 	"pointage/hub"
 	"pointage/hub/devices"
@@ -65,6 +67,33 @@ type Running struct {
 	Now      func() time.Time
 	// DayOver reports whether the first simulated day is over.
 	DayOver func() bool
+}
+
+// writeSitesFile writes the hub's --sites file in dir: the schools'
+// display names (docs/DESIGN.md §12), which the dashboard and the XLSX
+// exports show instead of the ids.
+func writeSitesFile(dir string, sc []*school) (string, error) {
+	type site struct {
+		Name string `yaml:"name"`
+	}
+	doc := struct {
+		Sites map[string]site `yaml:"sites"`
+	}{Sites: map[string]site{}}
+	for _, s := range sc {
+		doc.Sites[s.site] = site{Name: s.name}
+	}
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("demo: sites file: %w", err)
+	}
+	path := filepath.Join(dir, "sites.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return "", fmt.Errorf("demo: sites file: %w", err)
+	}
+	return path, nil
 }
 
 // freeOr returns addr when it can be listened on, else a free loopback port.
@@ -117,6 +146,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	cfg := hub.Defaults()
 	cfg.DataDir = filepath.Join(opts.DataDir, "hub")
+	sc := schools()
+	if cfg.Sites, err = writeSitesFile(opts.DataDir, sc); err != nil {
+		return err
+	}
 	cfg.MQTTListen = freeOr(opts.MQTTListen)
 	cfg.Listen = freeOr(opts.Listen)
 	loc, err := time.LoadLocation(cfg.Timezone)
@@ -133,7 +166,6 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err := h.Users().AddDemo(ctx); err != nil {
 		return fmt.Errorf("demo: login: %w", err)
 	}
-	sc := schools()
 	people := makeRoster(sc, opts.Children, opts.Staff)
 	if _, err := h.Roster().Import(ctx, people, clock.first, nil); err != nil {
 		return fmt.Errorf("demo: roster: %w", err)

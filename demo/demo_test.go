@@ -84,6 +84,10 @@ func TestDemoPlaysASchoolDay(t *testing.T) {
 	if u, ok := r.Hub.Users().Check(context.Background(), "demo", "demo"); !ok || u.Role != "office" {
 		t.Fatalf("demo login: %+v %v", u, ok)
 	}
+	// The schools are shown by their names (the sites file the demo writes).
+	if v, err := r.Hub.State().Names.Site(context.Background(), "riviere-salee"); err != nil || v.Name != "École de Rivière-Salée" {
+		t.Errorf("riviere-salee's name: %+v %v", v, err)
+	}
 	// Wait for the end of the first day and for every agent to have its
 	// scans acknowledged.
 	deadline := time.Now().Add(25 * time.Second)

@@ -40,7 +40,7 @@ type Config struct {
 	TopicRoot           string // default "pointage"
 	Timezone            string // default "Pacific/Noumea"
 	Calendar            string // YAML file of closed days (none: no day is closed)
-	Sites               string // YAML file of per-site settings (garderie sessions)
+	Sites               string // YAML file of per-site settings (display names, garderie sessions) and diet labels
 	// RetentionMonths is how long raw check-ins are kept (months before the
 	// current one; 0: retention.DefaultMonths, negative: forever).
 	RetentionMonths int

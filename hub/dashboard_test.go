@@ -217,7 +217,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	evalUntil(t, ctx, 5*time.Second, "kitchen page drawn", text("cuisine-servis-jules-ferry"), func(s string) bool { return s == "1" })
 	var loc, body string
 	run(t, ctx, "kitchen page", chromedp.Location(&loc), chromedp.Evaluate(`document.body.innerText`, &body))
-	if !strings.HasSuffix(loc, "/cuisine") || !strings.Contains(body, "standard") || !strings.Contains(body, "sans-porc") {
+	// The diets by their labels (names.BuiltInDiets), not their codes.
+	if !strings.HasSuffix(loc, "/cuisine") || !strings.Contains(body, "Standard\t1\t2") || !strings.Contains(body, "Sans porc\t0\t1") {
 		t.Fatalf("kitchen at %s sees:\n%s", loc, body)
 	}
 	for _, name := range []string{"Wamytan", "Léa", "Gowé", "Noa", "Martin", "Jade", "Dupont"} {

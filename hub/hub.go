@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
 	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
 	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log}
-	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Devices: devs, Roster: st.Roster, Loc: st.Loc,
+	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Devices: devs, Roster: st.Roster, Names: st.Names, Loc: st.Loc,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now,
 		ClosedDays: st.Calendar})
 
@@ -261,8 +261,20 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	h.api.Register(mux)
-	mux.Handle("/", web.New(web.Options{Auth: h.auth, Logger: h.log})) // the dashboard
+	mux.Handle("/", web.New(web.Options{Auth: h.auth, Logger: h.log, SiteName: h.siteName})) // the dashboard
 	return apiHeaders(mux)
+}
+
+// siteName is a site's display name, for the dashboard's header (the id
+// when hub.db cannot say).
+func (h *Hub) siteName(site string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	v, err := h.state.Names.Site(ctx, site)
+	if err != nil {
+		h.log.Warn("could not read a site's display name", "site", site, "err", err)
+	}
+	return v.Name
 }
 
 // journal is a table of hub.db that names what changed, by id: the

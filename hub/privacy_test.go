@@ -118,6 +118,8 @@ func TestEveryEndpointChecksRoleAndSite(t *testing.T) {
 		{"GET", "/api/v1/people/E001/history", [5]int{401, 200, 403, 403, 403}},
 		{"GET", "/api/v1/audit", [5]int{401, 200, 403, 403, 403}},
 		{"GET", "/api/v1/closed-days", [5]int{401, 200, 200, 200, 403}}, // a school sees the closures of its own site
+		{"GET", "/api/v1/names", [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/api/v1/sites", [5]int{401, 200, 403, 403, 403}},
 	}
 	callers := []struct{ user, password string }{{"", ""}, {"marie", "motdepasse-marie"}, {"directrice", "motdepasse-directrice"},
 		{"pasteur-dir", "motdepasse-pasteur-dir"}, {"cuisine", "motdepasse-cuisine"}}

@@ -17,6 +17,8 @@ import (
 	"pointage/hub/days"
 	"pointage/hub/db"
 	"pointage/hub/devices"
+	"pointage/hub/export"
+	"pointage/hub/names"
 	"pointage/hub/retention"
 	"pointage/hub/roster"
 	"pointage/hub/store"
@@ -56,6 +58,7 @@ type State struct {
 	// ingest writes to it, the day service reads it.
 	Changes   *changes.Feed
 	Retention *retention.Retention // nil with HubDBOnly
+	Names     *names.Store         // sites' and diets' display names; nil with HubDBOnly
 
 	// sequenceSites lists the sites of the devices' sequences: read from
 	// hub.db, or from ingest's memory while it runs (useLiveSequences).
@@ -135,9 +138,14 @@ func OpenState(ctx context.Context, cfg Config, opts StateOptions) (st *State, e
 			return nil, fmt.Errorf("--calendar: %w", err)
 		}
 	}
-	sites, err := LoadSites(cfg.Sites)
+	sitesFile, err := LoadSitesFile(cfg.Sites)
 	if err != nil {
 		return nil, err
+	}
+	sites := sitesFile.Sites
+	if st.Names, err = names.New(names.Options{DB: st.DB, SiteNames: sitesFile.siteNames(), Diets: sitesFile.Diets,
+		Known: st.namedSites}); err != nil {
+		return nil, fmt.Errorf("--sites: %w", err)
 	}
 	st.Changes = changes.New()
 	// A closed day added or removed applies at once: the figures follow
@@ -147,7 +155,7 @@ func OpenState(ctx context.Context, cfg Config, opts StateOptions) (st *State, e
 	}
 	st.Days = days.New(days.Options{Store: st.Store, Roster: st.Roster, Corrections: st.Corrections, Calendar: st.Calendar,
 		Loc: st.Loc, Now: now, DB: st.DB, ConfigKey: configKey(cfg), Sessions: sessionsOf(sites),
-		KnownSites: st.KnownSites, Changes: st.Changes, Logger: log})
+		KnownSites: st.KnownSites, Changes: st.Changes, Names: st.exportNames, Logger: log})
 	if st.Retention, err = retention.New(ctx, retention.Options{DB: st.DB, Store: st.Store, Figures: st.Days, Months: cfg.RetentionMonths,
 		Loc: st.Loc, Now: now, Audit: st.Audit, Logger: log}); err != nil {
 		return nil, err
@@ -168,6 +176,27 @@ func (s *State) KnownSites(ctx context.Context) ([]string, error) {
 	}
 	more, err := s.sequenceSites(ctx)
 	return append(out, more...), err
+}
+
+// namedSites lists the sites a person may want to name: the roster's and
+// the known ones (KnownSites).
+func (s *State) namedSites(ctx context.Context) ([]string, error) {
+	out, err := s.Roster.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	more, err := s.KnownSites(ctx)
+	return append(out, more...), err
+}
+
+// exportNames are the display names the XLSX exports show beside the ids
+// (docs/DESIGN.md §12).
+func (s *State) exportNames(ctx context.Context) (*export.Names, error) {
+	sites, err := s.Names.SiteNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &export.Names{Sites: sites, Diets: s.Names.DietLabels()}, nil
 }
 
 // storedSequenceSites reads the sites of the sequences ingest keeps in

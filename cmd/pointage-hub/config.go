@@ -37,7 +37,7 @@ func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	fs.StringVar(&cfg.TopicRoot, "topic-root", d.TopicRoot, "first MQTT topic level")
 	fs.StringVar(&cfg.Timezone, "timezone", d.Timezone, "the schools' time zone (local days are counted in it)")
 	fs.StringVar(&cfg.Calendar, "calendar", "", "YAML file of closed days (example: firmware-config/calendar-nc.example.yaml)")
-	fs.StringVar(&cfg.Sites, "sites", "", "YAML file of per-site settings: garderie sessions (default 06:00-07:30 and 15:00-17:45)")
+	fs.StringVar(&cfg.Sites, "sites", "", "YAML file of per-site settings: display names, garderie sessions (default 06:00-07:30 and 15:00-17:45); diet labels")
 	fs.IntVar(&cfg.RetentionMonths, "retention-months", 18, "keep raw check-ins this many months (monthly figures per person are kept); -1: forever")
 	fs.StringVar(&cfg.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat, "text or json")

@@ -68,6 +68,7 @@ type Options struct {
 	Devices     DeviceAdmin    // nil: no devices' administration, GET /api/v1/devices from ingest only (tests)
 	Roster      RosterImports  // nil: no roster import over HTTP (tests)
 	ClosedDays  ClosedDays     // nil: no closed days' administration (tests)
+	Names       Names          // nil: no display names (tests)
 	Loc         *time.Location // the hub's time zone (--timezone); default UTC
 	Days        Days
 	School      SchoolDays // the school and roll-call pages' data (school.go)
@@ -128,6 +129,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerDevices(mux)
 	a.registerRoster(mux)
 	a.registerClosedDays(mux)
+	a.registerNames(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))

@@ -38,6 +38,7 @@ const (
 	UserChanged  = "user_changed"  // a user's password, state, role or site changed (Detail: what, never the password)
 	UserRemoved  = "user_removed"  // a user removed
 	RosterImport = "roster_import" // a roster imported from the dashboard or the API (Target: the from day)
+	SiteNamed    = "site_named"    // a site's display name set or removed (Target: the site; Detail: the name)
 	// Devices (Target: the device id; Detail: its site, never a password or code).
 	DeviceAdded    = "device_added"    // a device registered, its password and enrolment code generated
 	DevicePassword = "device_password" // a device given a new password and enrolment code

@@ -21,6 +21,7 @@ import (
 	"pointage/hub/changes"
 	"pointage/hub/corrections"
 	"pointage/hub/counts"
+	"pointage/hub/export"
 	"pointage/hub/roster"
 	"pointage/hub/store"
 	"pointage/internal/civil"
@@ -45,6 +46,9 @@ type Options struct {
 	// DB is hub.db, for the day cache of export rows (daycache.go); nil:
 	// no cache, every export counts its days.
 	DB *sql.DB
+	// Names, if set, gives the display names an export shows beside the
+	// ids (export.Names; docs/DESIGN.md §12).
+	Names func(ctx context.Context) (*export.Names, error)
 	// ConfigKey changes when the configuration the figures depend on
 	// changes (time zone, calendar, sites): cached days are then recounted.
 	ConfigKey string

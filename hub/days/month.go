@@ -24,6 +24,11 @@ func (s *Views) Export(ctx context.Context, kind export.Kind, month, site string
 		return export.Export{}, fmt.Errorf("export %q: want meals, garderie or staff", kind)
 	}
 	e := export.Export{Kind: kind, Month: month, Site: site, Loc: s.opts.Loc, GeneratedAt: s.opts.Now()}
+	if s.opts.Names != nil {
+		if e.Names, err = s.opts.Names(ctx); err != nil {
+			return export.Export{}, fmt.Errorf("export: %w", err)
+		}
+	}
 	if site != "" { // an unknown site is an error, not an empty export
 		if _, err := s.comp.Compute(ctx, first, site); err != nil {
 			return export.Export{}, err

@@ -49,6 +49,14 @@
 // 0.00, [h]:mm), so they sort, filter and add up; text is stored as text,
 // never as a formula. An export with no row still has its header row.
 //
+// Names. With Export.Names (docs/DESIGN.md §12), the XLSX shows what a
+// person reads beside the ids: a column "École" (the site's display name)
+// after "Site" on the data sheets and the summary, and "Libellé du régime"
+// after the meals' "Régime" (the diet's code); an id without a name is
+// repeated, the id columns and the sheets' names keep the ids, and one
+// site's summary names it "École de Rivière-Salée (riviere-salee)". The
+// CSV never shows names: its columns are a contract for scripts.
+//
 // Memory. The data sheets go through excelize's StreamWriter, and the
 // archive is written straight to the caller's writer through excelize's
 // zip-writer hook rather than File.Write's in-memory copy of the whole file

@@ -113,6 +113,26 @@ type Export struct {
 	Garderie    []GarderieRow
 	Staff       []StaffRow
 	GeneratedAt time.Time // shown in the XLSX summary when set
+	// Names, when set, are the display names the XLSX shows beside the
+	// ids (docs/DESIGN.md §12); the CSV never reads them. nil: the ids alone.
+	Names *Names
+}
+
+// Names are the display names of sites and diets. An id or code not in
+// them is shown as it is.
+type Names struct {
+	Sites map[string]string // site id -> "École de Rivière-Salée"
+	Diets map[string]string // diet code (MealRow.Regime) -> "Végétarien"
+}
+
+// site is a site's display name, or its id.
+func (n *Names) site(id string) string { return lookup(n.Sites, id) }
+
+func lookup(m map[string]string, id string) string {
+	if v := m[id]; v != "" {
+		return v
+	}
+	return id
 }
 
 // Len returns the number of rows of the export's kind.

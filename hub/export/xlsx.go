@@ -64,19 +64,29 @@ func WriteXLSX(w io.Writer, e Export, progress func(done, total int)) error {
 	}
 	names := sheetNames(sites)
 
+	cols, widen := t.cols, (func(base, dst []cell))(nil)
+	if e.Names != nil {
+		cols, widen = withNames(e.Kind, e.Names)
+	}
 	sum := newSummary(e.Kind)
 	rep := reporter{fn: progress, total: len(idx)}
-	x := xlsxRow{st: st, cells: make([]cell, len(t.cols)), values: make([]any, len(t.cols))}
+	x := xlsxRow{st: st, cells: make([]cell, len(cols)), values: make([]any, len(cols))}
+	base := make([]cell, len(t.cols))
 	pos := 0
 	for k, site := range sites {
-		sw, err := newDataSheet(f, names[k], t.cols, st)
+		sw, err := newDataSheet(f, names[k], cols, st)
 		if err != nil {
 			return fmt.Errorf("write xlsx: sheet %q: %w", names[k], err)
 		}
 		row := 2
 		for ; pos < len(idx) && t.site(int(idx[pos])) == site; pos++ {
 			i := int(idx[pos])
-			t.fill(i, x.cells)
+			if widen == nil {
+				t.fill(i, x.cells)
+			} else {
+				t.fill(i, base)
+				widen(base, x.cells)
+			}
 			sum.add(&e, i)
 			if err := sw.SetRow(cellName(1, row), x.render()); err != nil {
 				return fmt.Errorf("write xlsx: sheet %q row %d: %w", names[k], row, err)
@@ -87,14 +97,14 @@ func WriteXLSX(w io.Writer, e Export, progress func(done, total int)) error {
 		if row == 2 {
 			sum.group(site, "") // a site without rows still has its line
 		}
-		if err := endDataSheet(f, sw, names[k], len(t.cols), row-1); err != nil {
+		if err := endDataSheet(f, sw, names[k], len(cols), row-1); err != nil {
 			return fmt.Errorf("write xlsx: sheet %q: %w", names[k], err)
 		}
 	}
 	if len(sites) == 0 {
-		sw, err := newDataSheet(f, emptySheet, t.cols, st)
+		sw, err := newDataSheet(f, emptySheet, cols, st)
 		if err == nil {
-			err = endDataSheet(f, sw, emptySheet, len(t.cols), 1)
+			err = endDataSheet(f, sw, emptySheet, len(cols), 1)
 		}
 		if err != nil {
 			return fmt.Errorf("write xlsx: sheet %q: %w", emptySheet, err)
@@ -124,6 +134,48 @@ func WriteXLSX(w io.Writer, e Export, progress func(done, total int)) error {
 	}
 	rep.end()
 	return nil
+}
+
+// withNames returns a kind's columns with a display name beside each id
+// the office reads (docs/DESIGN.md §12): "École" after "Site" and, for
+// meals, "Libellé du régime" after "Régime"; and the function that fills
+// a row of them from the kind's cells. An id without a name is repeated.
+func withNames(k Kind, n *Names) ([]column, func(base, dst []cell)) {
+	type named struct {
+		after string // the id column's header
+		col   column
+		names map[string]string
+	}
+	extra := []named{{"Site", column{"École", 28, cText}, n.Sites}}
+	if k == Meals {
+		extra = append(extra, named{"Régime", column{"Libellé du régime", 17, cText}, n.Diets})
+	}
+	type source struct {
+		from  int               // the kind's cell
+		names map[string]string // nil: the cell itself; else its display name
+		name  bool
+	}
+	var cols []column
+	var srcs []source
+	for j, c := range columnsOf(k) {
+		cols = append(cols, c)
+		srcs = append(srcs, source{from: j})
+		for _, x := range extra {
+			if x.after == c.header {
+				cols = append(cols, x.col)
+				srcs = append(srcs, source{from: j, names: x.names, name: true})
+			}
+		}
+	}
+	return cols, func(base, dst []cell) {
+		for i, s := range srcs {
+			if s.name {
+				dst[i] = text(lookup(s.names, base[s.from].s))
+			} else {
+				dst[i] = base[s.from]
+			}
+		}
+	}
 }
 
 // zipWriter is archive/zip's writer with a real modification time on every
@@ -471,12 +523,20 @@ type summaryColumn struct {
 	value  func(g *group) any
 }
 
-func summaryColumns(k Kind) []summaryColumn {
-	site := summaryColumn{"Site", 22, cText, func(g *group) any { return g.site }}
+func summaryColumns(k Kind, n *Names) []summaryColumn {
+	cols := []summaryColumn{{"Site", 22, cText, func(g *group) any { return g.site }}}
+	if n != nil {
+		cols = append(cols, summaryColumn{"École", 28, cText, func(g *group) any { return n.site(g.site) }})
+	}
+	return append(cols, figureColumns(k)...)
+}
+
+// figureColumns are the summary's columns after the site's.
+func figureColumns(k Kind) []summaryColumn {
 	review := summaryColumn{"À vérifier", 11, cEmpty, func(g *group) any { return g.review }}
 	switch k {
 	case Meals:
-		return []summaryColumn{site,
+		return []summaryColumn{
 			{"Repas", 10, cEmpty, func(g *group) any { return g.rows }},
 			{"Prévus", 10, cEmpty, func(g *group) any { return g.expected }},
 			{"Occasionnels", 13, cEmpty, func(g *group) any { return g.occasional }},
@@ -484,7 +544,7 @@ func summaryColumns(k Kind) []summaryColumn {
 			review,
 		}
 	case Garderie:
-		return []summaryColumn{site,
+		return []summaryColumn{
 			{"Séance", 19, cText, func(g *group) any { return sessionName(g.session) }},
 			{"Présences", 11, cEmpty, func(g *group) any { return g.rows }},
 			{"Heures", 10, cHours, func(g *group) any { return excelHours(g.total) }},
@@ -493,7 +553,7 @@ func summaryColumns(k Kind) []summaryColumn {
 			review,
 		}
 	}
-	return []summaryColumn{site,
+	return []summaryColumn{
 		{"Agents", 9, cEmpty, func(g *group) any { return len(g.people) }},
 		{"Journées", 10, cEmpty, func(g *group) any { return g.rows }},
 		{"Heures", 10, cHours, func(g *group) any { return excelHours(g.total) }},
@@ -507,7 +567,7 @@ func summaryColumns(k Kind) []summaryColumn {
 // session for the garderie), a total line, then what the export is.
 func writeSummary(f *excelize.File, st styles, s *summary, e *Export) error {
 	const sheet = SummarySheet
-	cols := summaryColumns(s.kind)
+	cols := summaryColumns(s.kind, e.Names)
 	for j, c := range cols {
 		col, _ := excelize.ColumnNumberToName(j + 1)
 		if err := f.SetColWidth(sheet, col, col, c.width); err != nil {
@@ -556,6 +616,8 @@ func writeSummary(f *excelize.File, st styles, s *summary, e *Export) error {
 	scope := e.Site
 	if scope == "" {
 		scope = "tous les sites"
+	} else if e.Names != nil && e.Names.site(e.Site) != e.Site {
+		scope = e.Names.site(e.Site) + " (" + e.Site + ")"
 	}
 	meta := [][2]any{
 		{"Export", kindTitle(e.Kind)},

@@ -313,6 +313,11 @@ var accentFold = strings.NewReplacer(
 	"ÿ", "y", "œ", "oe", "æ", "ae",
 )
 
+// DietCode is a diet as typed turned into the roster's code for it
+// (normalizeRegime): "Végétarien" is "vegetarien". The sites file's diet
+// labels are keyed by it.
+func DietCode(s string) string { return normalizeRegime(s) }
+
 // normalizeRegime turns a diet as typed into its key: lowercase, trimmed,
 // French accents folded, runs of spaces and underscores turned into one
 // dash, so "Sans porc", "sans_porc" and "sans-porc" are one diet and

@@ -44,11 +44,16 @@ var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 type Options struct {
 	Auth   *auth.Auth // sessions, logins (throttled, audited); nil: nobody logs in (tests)
 	Logger *slog.Logger
+	// SiteName is a site's display name (docs/DESIGN.md §12), for the
+	// header; nil: the id. The pages' scripts read the names from
+	// GET /api/v1/names (static/names.js).
+	SiteName func(site string) string
 }
 
 type server struct {
-	auth *auth.Auth
-	log  *slog.Logger
+	auth     *auth.Auth
+	log      *slog.Logger
+	siteName func(site string) string
 }
 
 // New returns the dashboard's handler, to mount at "/".
@@ -59,7 +64,10 @@ func New(opts Options) http.Handler {
 	if opts.Auth == nil {
 		opts.Auth = auth.New(auth.Options{Logger: opts.Logger})
 	}
-	s := &server{auth: opts.Auth, log: opts.Logger}
+	if opts.SiteName == nil {
+		opts.SiteName = func(site string) string { return site }
+	}
+	s := &server{auth: opts.Auth, log: opts.Logger, siteName: opts.SiteName}
 	// A page without a session goes to the login form.
 	session := opts.Auth.Pages(http.RedirectHandler("/connexion", http.StatusSeeOther))
 	mux := http.NewServeMux()
@@ -74,6 +82,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /utilisateurs", session(s.rolePage("utilisateurs.html", "Utilisateurs", auth.RoleOffice)))
 	mux.Handle("GET /registre", session(s.rolePage("registre.html", "Registre des inscrits", auth.RoleOffice)))
 	mux.Handle("GET /jours-fermes", session(s.rolePage("jours-fermes.html", "Jours fermés", auth.RoleOffice)))
+	mux.Handle("GET /ecoles", session(s.rolePage("ecoles.html", "Écoles", auth.RoleOffice)))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +115,7 @@ type page struct {
 	User    auth.User
 	CSRF    string // the session's token (logout, API writes) or the login form's
 	Site    string // the site the API calls are limited to ("" = all)
+	School  string // the display name of the user's site (render fills it)
 	Error   string
 	Name    string // login form: the name typed
 	NoUsers bool
@@ -120,6 +130,9 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p page) 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	if p.User.Site != "" {
+		p.School = s.siteName(p.User.Site)
+	}
 	if err := pages.ExecuteTemplate(w, name, p); err != nil {
 		s.log.Error("dashboard template", "page", name, "err", err)
 	}

@@ -8,6 +8,7 @@
   var site = body.getAttribute("data-site") || "";
   var root = document.getElementById("ecoles");
   if (!root) { return; }
+  var N = window.pointageNames; // names.js: sites' and diets' display names
   var query = site ? "?site=" + encodeURIComponent(site) : "";
 
   function el(tag, attrs, text) {
@@ -53,13 +54,13 @@
   function overviewSite(s) {
     var c = s.canteen || {};
     var sec = el("section", { "class": "ecole", id: "ecole-" + s.site });
-    sec.appendChild(el("h2", null, s.site));
+    sec.appendChild(el("h2", null, N.siteName(s.site)));
     var t = el("table");
     t.appendChild(el("caption", null, "Cantine, garderie et agents"));
     var tb = el("tbody");
     row(tb, "Repas servis / prévus", n(c.meals) + " / " + n(c.expected), "repas-" + s.site);
     regimes(c).forEach(function (r) {
-      row(tb, "  dont " + r, n((c.by_regime || {})[r]) + " / " + n((c.expected_by_regime || {})[r]));
+      row(tb, "  dont " + N.dietLabel(r), n((c.by_regime || {})[r]) + " / " + n((c.expected_by_regime || {})[r]));
     });
     row(tb, "Repas agents", n(c.staff_meals));
     row(tb, "Absents / non prévus", n(c.absent) + " / " + n(c.unexpected));
@@ -83,7 +84,7 @@
   function kitchenSite(s) {
     var c = s.canteen || {};
     var sec = el("section", { "class": "ecole", id: "cuisine-" + s.site });
-    sec.appendChild(el("h2", null, s.site));
+    sec.appendChild(el("h2", null, N.siteName(s.site)));
     var t = el("table");
     var th = el("thead"), tr = el("tr");
     ["Régime", "Servis", "Prévus", "Reste"].forEach(function (h) { tr.appendChild(el("th", { scope: "col" }, h)); });
@@ -93,7 +94,7 @@
     regimes(c).forEach(function (r) {
       var served = n((c.by_regime || {})[r]), exp = n((c.expected_by_regime || {})[r]);
       var x = el("tr");
-      x.appendChild(el("th", { scope: "row" }, r));
+      x.appendChild(el("th", { scope: "row" }, N.dietLabel(r)));
       x.appendChild(el("td", null, served));
       x.appendChild(el("td", null, exp));
       x.appendChild(el("td", null, Math.max(exp - served, 0)));
@@ -139,7 +140,9 @@
     e.className = on ? "en-ligne" : "hors-ligne";
   }
 
-  fetch("/api/v1/counts" + query, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Requested-With": "pointage" } })
+  N.ready.then(function () {
+    return fetch("/api/v1/counts" + query, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Requested-With": "pointage" } });
+  })
     .then(function (r) {
       if (r.status === 401) { window.location.assign("/connexion"); throw new Error("session expirée"); }
       if (!r.ok) { throw new Error("HTTP " + r.status); }

@@ -11,6 +11,7 @@
   var site = body.getAttribute("data-site") || "";
   var role = body.getAttribute("data-role") || "";
   var csrf = body.getAttribute("data-csrf") || "";
+  var N = window.pointageNames; // names.js: sites' display names
   var alertsRoot = document.getElementById("alertes");
   var devicesRoot = document.getElementById("appareils");
   if (!alertsRoot && !devicesRoot) { return; }
@@ -77,10 +78,10 @@
   function alertText(a) {
     var span = a.start + "–" + a.end;
     if (a.kind === "device_offline") {
-      return "École " + a.site + " : l'appareil " + a.device + " est hors ligne " + since(a.since) +
+      return N.schoolLabel(a.site) + " : l'appareil " + a.device + " est hors ligne " + since(a.since) +
         ", pendant " + sessionLabel(a.session) + " (" + span + ").";
     }
-    var t = "École " + a.site + " : le lecteur « " + a.reader + " » de l'appareil " + a.device +
+    var t = N.schoolLabel(a.site) + " : le lecteur « " + a.reader + " » de l'appareil " + a.device +
       " est débranché, pendant " + sessionLabel(a.session) + " (" + span + ").";
     if (a.detail) { t += " Erreur : " + a.detail; }
     return t;
@@ -193,7 +194,7 @@
     var sec = el("section", { "class": "appareil", id: "appareil-" + d.device, "data-site": d.site });
     var h = el("h2");
     h.appendChild(el("span", null, d.device));
-    h.appendChild(el("span", { "class": "site" }, " · école " + d.site));
+    h.appendChild(el("span", { "class": "site" }, " · " + N.schoolLabel(d.site)));
     sec.appendChild(h);
     if (role === "office") { adminDevice(sec, d); } // administration, below
     var st = el("p", { "class": "etat-appareil", id: "etat-" + d.device });
@@ -488,7 +489,7 @@
     }, 300);
   }
 
-  loadAlerts().then(loadDevices);
+  N.ready.then(loadAlerts).then(loadDevices);
   setInterval(refreshSoon, POLL_MS);
   // On the overview, app.js owns the stream and tells us of each update.
   document.addEventListener("pointage:counts", refreshSoon);

@@ -119,7 +119,7 @@
   }
 
   function render() {
-    document.getElementById("titre-site").textContent = "— " + site;
+    document.getElementById("titre-site").textContent = "— " + P.names.siteName(site);
     document.getElementById("date-jour").textContent = "Journée du " + P.frDate(data.date);
     document.getElementById("maj").textContent = "mis à jour à " + P.hm(data.now);
     P.clear(groupsRoot);

@@ -6,6 +6,7 @@
   "use strict";
   var body = document.body;
   var P = window.pointage = {};
+  var N = P.names = window.pointageNames; // names.js: sites' and diets' display names
   var csrf = body.getAttribute("data-csrf") || "";
 
   P.el = function (tag, attrs, text) {
@@ -159,14 +160,14 @@
   // the sites of /api/v1/counts, kept in the URL (?site=).
   P.sitePicker = function (onSite) {
     var own = body.getAttribute("data-site") || "";
-    if (own) { onSite(own); return; }
+    if (own) { N.ready.then(function () { onSite(own); }); return; }
     var bloc = document.getElementById("choix-site-bloc");
     var sel = document.getElementById("choix-site");
     bloc.hidden = false;
     var wanted = P.param("site");
-    P.api("GET", "/api/v1/counts").then(function (data) {
+    N.ready.then(function () { return P.api("GET", "/api/v1/counts"); }).then(function (data) {
       (data.sites || []).forEach(function (s) {
-        var o = P.el("option", { value: s.site }, s.site);
+        var o = P.el("option", { value: s.site }, N.siteName(s.site));
         sel.appendChild(o);
       });
       if (wanted) { sel.value = wanted; }
@@ -235,7 +236,7 @@
     function render() {
       var c = data.canteen, k = (data.counts || {}).canteen || {};
       contenu.hidden = false;
-      document.getElementById("titre-site").textContent = "— " + data.site;
+      document.getElementById("titre-site").textContent = "— " + N.siteName(data.site);
       document.getElementById("date-jour").textContent = "Journée du " + P.frDate(data.date);
       document.getElementById("maj").textContent = "mis à jour à " + P.hm(data.now);
       if (document.activeElement !== dateInput) { dateInput.value = P.frDate(data.date); }
@@ -248,7 +249,7 @@
       setCount("nb-servis", c.served.length);
       fill("servis", c.served, 5, "Aucun enfant servi.", function (s) {
         var tr = el("tr", { id: "servi-" + s.person_id });
-        cell(tr, P.name(s)); cell(tr, s.class); cell(tr, s.regime);
+        cell(tr, P.name(s)); cell(tr, s.class); cell(tr, N.dietLabel(s.regime));
         cell(tr, P.hm(s.first)); cell(tr, s.expected ? "prévu" : "occasionnel");
         return tr;
       });
@@ -258,12 +259,12 @@
       setCount("nb-absents", absents.length);
       fill("absents", absents, 4, "Aucun absent.", function (p) {
         var tr = el("tr", { id: "absent-" + p.person_id });
-        cell(tr, P.name(p)); cell(tr, p.class); cell(tr, p.regime); cell(tr, declared[p.person_id] ? "oui" : "non");
+        cell(tr, P.name(p)); cell(tr, p.class); cell(tr, N.dietLabel(p.regime)); cell(tr, declared[p.person_id] ? "oui" : "non");
         return tr;
       });
       setCount("nb-non-prevus", c.unexpected.length);
       fill("non-prevus", c.unexpected, 4, "Aucun repas occasionnel.", function (s) {
-        var tr = el("tr"); cell(tr, P.name(s)); cell(tr, s.class); cell(tr, s.regime); cell(tr, P.hm(s.first)); return tr;
+        var tr = el("tr"); cell(tr, P.name(s)); cell(tr, s.class); cell(tr, N.dietLabel(s.regime)); cell(tr, P.hm(s.first)); return tr;
       });
       setCount("nb-doublons", c.duplicates.length);
       fill("doublons", c.duplicates, 3, "Aucun doublon.", function (s) {
@@ -396,7 +397,7 @@
       function sheet(title, list, cols) {
         var sec = el("section");
         sec.appendChild(el("h2", null, title));
-        sec.appendChild(el("p", null, "École " + data.site + " · " + P.frDate(data.date) + " · " + list.length + " enfant(s) · cochez à la main"));
+        sec.appendChild(el("p", null, N.schoolLabel(data.site) + " · " + P.frDate(data.date) + " · " + list.length + " enfant(s) · cochez à la main"));
         var t = el("table"), hr = el("tr"), th = el("thead");
         cols.forEach(function (c) { hr.appendChild(el("th", null, c)); });
         th.appendChild(hr); t.appendChild(th);
@@ -407,7 +408,7 @@
             if (c === "✓" || c === "Arrivée" || c === "Départ") { var td = el("td", { "class": "case" }); td.appendChild(el("span")); tr.appendChild(td); }
             else if (c === "Enfant") { cell(tr, (p.last_name || "").toUpperCase() + " " + p.first_name); }
             else if (c === "Classe") { cell(tr, p["class"]); }
-            else if (c === "Régime") { cell(tr, p.regime); }
+            else if (c === "Régime") { cell(tr, N.dietLabel(p.regime)); }
             else if (c === "Remarque") { cell(tr, declared[p.person_id] ? "absence déclarée" : ""); }
             else { cell(tr, ""); }
           });

@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   var P = window.pointage;
+  var N = P.names; // names.js: sites' display names
   var body = document.body;
   var me = body.getAttribute("data-moi") || "";
   var list = document.getElementById("liste");
@@ -59,7 +60,7 @@
       var tr = P.el("tr", { id: "utilisateur-" + u.name, "class": u.disabled ? "desactive" : "" });
       tr.appendChild(P.el("td", null, u.name + (u.name.toLowerCase() === me.toLowerCase() ? " (vous)" : "")));
       tr.appendChild(P.el("td", null, roles[u.role] || u.role));
-      tr.appendChild(P.el("td", null, u.site || "—"));
+      tr.appendChild(P.el("td", u.site ? { title: u.site } : null, u.site ? N.siteName(u.site) : "—"));
       tr.appendChild(P.el("td", { "class": "etat" }, u.disabled ? "désactivé" : "actif"));
       tr.appendChild(P.el("td", null, u.last_login ? P.frDateTime(u.last_login, timezone) : "jamais"));
       var td = P.el("td", { "class": "actions" });
@@ -97,7 +98,7 @@
     ev.preventDefault();
     var name = document.getElementById("ajout-nom").value.trim();
     var payload = { name: name, role: document.getElementById("ajout-role").value };
-    var site = document.getElementById("ajout-site").value.trim();
+    var site = siteSelect.value === OTHER ? document.getElementById("ajout-site-autre").value.trim() : siteSelect.value;
     var password = document.getElementById("ajout-mdp").value;
     if (site) { payload.site = site; }
     if (password) { payload.password = password; }
@@ -105,8 +106,20 @@
       if (answer.password) { showPassword(name, answer.password); }
       say("Le compte " + name + " est créé.", false);
       document.getElementById("ajout").reset();
+      otherSite();
       load();
     }, function (err) { say("Compte non créé : " + explain(err) + ".", true); });
   });
-  load();
+  // The add form's schools: the known ones by name, or another one's id.
+  var OTHER = "*", siteSelect = document.getElementById("ajout-site");
+  function otherSite() { document.getElementById("ajout-site-autre-bloc").hidden = siteSelect.value !== OTHER; }
+  siteSelect.addEventListener("change", otherSite);
+  N.ready.then(function () {
+    N.siteIDs().forEach(function (id) {
+      var name = N.siteName(id);
+      siteSelect.appendChild(P.el("option", { value: id }, name === id ? id : name + " (" + id + ")"));
+    });
+    siteSelect.appendChild(P.el("option", { value: OTHER }, "Autre école (identifiant)…"));
+    load();
+  });
 })();
