@@ -56,6 +56,10 @@ func TestDashboardClosedDaysInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The page reads the schools' display names.
+	if code, body := officeCall(t, h, "PUT", "/api/v1/sites/jules-ferry/name", `{"name":"École Jules Ferry"}`); code != 200 {
+		t.Fatalf("name jules-ferry: %d %s", code, body)
+	}
 	fr := func(d civil.Date) string { return d.In(time.UTC).Format("02/01/2006") }
 	weekday := func(d civil.Date) string {
 		return []string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}[d.Weekday()]
@@ -91,7 +95,7 @@ func TestDashboardClosedDaysInBrowser(t *testing.T) {
 	)
 	evalUntil(t, ctx, 5*time.Second, "the strike listed", `document.getElementById("liste").textContent + " | " + document.getElementById("message").textContent`,
 		func(s string) bool {
-			return strings.Contains(s, weekday(strikeDay)+" "+fr(strikeDay)+"jules-ferryGrève des agentstableau de bord (marie") &&
+			return strings.Contains(s, weekday(strikeDay)+" "+fr(strikeDay)+"École Jules FerryGrève des agentstableau de bord (marie") &&
 				strings.Contains(s, "| Jour fermé ajouté")
 		})
 	if got, want := expected(t, h, strikeDay), "jules-ferry:0 pasteur:1"; got != want {

@@ -1,6 +1,6 @@
 // Closed days page (/jours-fermes, office only): GET /api/v1/closed-days
 // (the calendar file's entries, read-only, and the dashboard's), POST to
-// add one, DELETE to remove one (DESIGN §12). The schools to choose from
+// add one, DELETE to remove one (docs/DESIGN.md §12). The schools to choose from
 // are the known sites of GET /api/v1/counts. Uses window.pointage
 // (ecole.js). Text only through textContent.
 (function () {
@@ -37,8 +37,10 @@
   function days(e) {
     return e.from === e.to ? day(e.from) : "du " + day(e.from) + " au " + day(e.to);
   }
+  // A site's display name (static/names.js), or its id.
+  function siteName(id) { return window.pointageNames ? window.pointageNames.siteName(id) : id; }
   function schools(e) {
-    return e.sites && e.sites.length ? e.sites.join(", ") : "toute la ville";
+    return e.sites && e.sites.length ? e.sites.map(siteName).join(", ") : "toute la ville";
   }
 
   var timezone = "";
@@ -94,7 +96,7 @@
       sites.forEach(function (site) {
         var label = P.el("label");
         label.appendChild(P.el("input", { type: "checkbox", id: "ecole-" + site, value: site }));
-        label.appendChild(document.createTextNode(site));
+        label.appendChild(document.createTextNode(siteName(site)));
         choices.appendChild(label);
       });
       scope();
@@ -130,5 +132,6 @@
       load();
     }, function (err) { say("Jour non ajouté : " + explain(err) + ".", true); });
   });
-  loadSchools();
+  // The names first (static/names.js): the list and the choices show them.
+  (window.pointageNames ? window.pointageNames.ready : Promise.resolve()).then(loadSchools);
 })();
