@@ -1,4 +1,4 @@
-// Roster page (/registre, office only): POST /api/v1/roster (DESIGN §12).
+// Roster page (/registre, office only): POST /api/v1/roster (docs/DESIGN.md §12).
 // The chosen file is sent as a dry run first: the figures and who is
 // added, changed (before → after), removed, and the rejected rows with
 // their French reason; then applied from the date chosen (dry_run=false).

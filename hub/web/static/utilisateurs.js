@@ -1,5 +1,5 @@
 // Users page (/utilisateurs, office only): GET /api/v1/users, and the
-// users' administration of DESIGN §12 (POST, PATCH, DELETE). A generated
+// users' administration of docs/DESIGN.md §12 (POST, PATCH, DELETE). A generated
 // password is shown once. Uses window.pointage (ecole.js). Text only
 // through textContent.
 (function () {
