@@ -226,6 +226,25 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, v any, err error) 
 	}
 }
 
+// errStatus is the status of the errors that wrap one sentinel.
+type errStatus struct {
+	target error
+	status int
+}
+
+// fail writes err with the status of the first of known it wraps, its
+// message as the JSON error; any other error goes to respond (404 for an
+// unknown site, else 500 and the log).
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, known ...errStatus) {
+	for _, k := range known {
+		if errors.Is(err, k.target) {
+			writeError(w, k.status, err.Error())
+			return
+		}
+	}
+	a.respond(w, r, nil, err)
+}
+
 // The bodies of the endpoints whose data is not the read model's.
 type (
 	// DevicesView is GET /api/v1/devices.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -158,14 +157,6 @@ func (a *API) removeClosedDay(w http.ResponseWriter, r *http.Request, u User) {
 // closedDayError maps the calendar's errors to statuses: 400 invalid, 404
 // unknown, 409 an entry of the calendar file.
 func (a *API) closedDayError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, calendar.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, calendar.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, calendar.ErrReadOnly):
-		writeError(w, http.StatusConflict, err.Error())
-	default:
-		a.respond(w, r, nil, err)
-	}
+	a.fail(w, r, err, errStatus{calendar.ErrInvalid, http.StatusBadRequest},
+		errStatus{calendar.ErrNotFound, http.StatusNotFound}, errStatus{calendar.ErrReadOnly, http.StatusConflict})
 }

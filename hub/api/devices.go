@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -179,9 +177,8 @@ func (a *API) removeDevice(w http.ResponseWriter, r *http.Request, u User) {
 // readEmptyBody accepts no body or an empty object {} (strictly, as
 // readBody), and writes the error otherwise.
 func readEmptyBody(w http.ResponseWriter, r *http.Request) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: at most %d bytes", maxBody))
+	body, ok := readRaw(w, r)
+	if !ok {
 		return false
 	}
 	if len(body) == 0 {
@@ -203,14 +200,6 @@ func credentialsView(c devices.Credentials, warning string) DeviceCredentials {
 // deviceError maps the registry's errors to statuses: 404 unknown, 409
 // registered already, 400 invalid.
 func (a *API) deviceError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, devices.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, devices.ErrExists):
-		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, devices.ErrInvalidID):
-		writeError(w, http.StatusBadRequest, err.Error())
-	default:
-		a.respond(w, r, nil, err)
-	}
+	a.fail(w, r, err, errStatus{devices.ErrNotFound, http.StatusNotFound},
+		errStatus{devices.ErrExists, http.StatusConflict}, errStatus{devices.ErrInvalidID, http.StatusBadRequest})
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -90,9 +89,8 @@ const maxBody = 16 << 10
 // nothing after the object); it writes the error and returns false when
 // it cannot.
 func readBody(w http.ResponseWriter, r *http.Request, dst any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: at most %d bytes", maxBody))
+	body, ok := readRaw(w, r)
+	if !ok {
 		return false
 	}
 	if err := strictjson.Decode(body, dst, nil); err != nil {
@@ -100,6 +98,17 @@ func readBody(w http.ResponseWriter, r *http.Request, dst any) bool {
 		return false
 	}
 	return true
+}
+
+// readRaw reads a body of at most maxBody bytes, and writes the 413
+// otherwise.
+func readRaw(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: at most %d bytes", maxBody))
+		return nil, false
+	}
+	return body, true
 }
 
 func (a *API) addUser(w http.ResponseWriter, r *http.Request, u User) {
@@ -173,15 +182,8 @@ func (a *API) removeUser(w http.ResponseWriter, r *http.Request, u User) {
 // userError maps the user store's errors to statuses: 404 unknown, 409
 // taken or the last office user, 400 invalid.
 func (a *API) userError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, users.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, users.ErrLastOffice), errors.Is(err, users.ErrExists):
-		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, users.ErrInvalidName), errors.Is(err, users.ErrInvalidRole), errors.Is(err, users.ErrInvalidSite),
-		errors.Is(err, users.ErrBadPassword):
-		writeError(w, http.StatusBadRequest, err.Error())
-	default:
-		a.respond(w, r, nil, err)
-	}
+	a.fail(w, r, err, errStatus{users.ErrNotFound, http.StatusNotFound},
+		errStatus{users.ErrLastOffice, http.StatusConflict}, errStatus{users.ErrExists, http.StatusConflict},
+		errStatus{users.ErrInvalidName, http.StatusBadRequest}, errStatus{users.ErrInvalidRole, http.StatusBadRequest},
+		errStatus{users.ErrInvalidSite, http.StatusBadRequest}, errStatus{users.ErrBadPassword, http.StatusBadRequest})
 }
