@@ -156,7 +156,11 @@
     es.addEventListener("open", function () { live(true); });
     es.addEventListener("counts", function (ev) {
       live(true);
-      try { render(JSON.parse(ev.data)); } catch (e) { /* a bad frame: wait for the next */ }
+      var data;
+      try { data = JSON.parse(ev.data); } catch (e) { return; /* a bad frame: wait for the next */ }
+      // Drawn once the names are known: a frame that comes first would
+      // show the diets' codes ("sans-porc") until the next one.
+      N.ready.then(function () { render(data); });
     });
     es.addEventListener("error", function () {
       live(false);

@@ -485,7 +485,7 @@
     if (timer) { return; }
     timer = setTimeout(function () {
       timer = null;
-      loadAlerts().then(loadDevices);
+      N.ready.then(loadAlerts).then(loadDevices);
     }, 300);
   }
 
