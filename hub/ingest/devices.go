@@ -61,6 +61,11 @@ type DeviceView struct {
 	ClockSynced     bool                `json:"clock_synced"`
 	Version         string              `json:"version,omitempty"`
 	OtherEpochs     []SequenceState     `json:"other_epochs,omitempty"` // earlier epochs with gaps still open
+	// Recovering: the device holds acknowledged events the hub has not
+	// received (a hub restored from a backup), RecoveryMissing of them;
+	// the hub has asked for them (docs/DESIGN.md §13).
+	Recovering      bool   `json:"recovering"`
+	RecoveryMissing uint64 `json:"recovery_missing"`
 }
 
 // DeviceViews is every device's last status joined with its sequence
@@ -106,6 +111,7 @@ func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
 				v.Missing = q.Missing
 			}
 			v.LastSeq = max(v.LastSeq, q.MaxSeq)
+			v.RecoveryMissing, v.Recovering = q.RecoveryMissing, q.RecoveryMissing > 0
 		} else if len(q.Missing) > 0 {
 			v.OtherEpochs = append(v.OtherEpochs, q)
 		}

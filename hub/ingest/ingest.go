@@ -517,6 +517,7 @@ func (in *Ingest) inFlight(tr *tracker, a accepted, out *sorted) bool {
 func (in *Ingest) accept(tr *tracker, a accepted, out *sorted) {
 	c := a.c
 	tr.markReceived(c.Seq, a.received)
+	tr.lastArrival = a.received
 	tr.pending[c.Seq] = c.ID
 	out.fresh = append(out.fresh, store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
 		Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,
@@ -646,6 +647,9 @@ func (in *Ingest) afterStatus(s statusMsg) {
 	in.mu.Unlock()
 	if through > 0 {
 		in.ack(s.s.Site, s.s.Device, s.s.Epoch, through)
+	}
+	if in.opts.Registry == nil || in.opts.Registry.Registered(context.Background(), s.s.Site, s.s.Device) {
+		in.recover(s.s, in.opts.Now())
 	}
 }
 
@@ -837,6 +841,12 @@ type SequenceState struct {
 	StoredThrough   uint64  `json:"stored_through"`
 	MaxSeq          uint64  `json:"max_seq"`
 	Missing         []Range `json:"missing"`
+	// HeldThrough is what the device's last status said it holds as
+	// acknowledged (last_seq - outbox_pending); RecoveryMissing how many of
+	// those have not arrived (docs/DESIGN.md §13): 0 but after a hub lost
+	// what it had received.
+	HeldThrough     uint64 `json:"held_through"`
+	RecoveryMissing uint64 `json:"recovery_missing"`
 }
 
 // Sequences returns the accounting of every device and epoch.
@@ -846,7 +856,7 @@ func (in *Ingest) Sequences() []SequenceState {
 	out := make([]SequenceState, 0, len(in.trackers))
 	for k, tr := range in.trackers {
 		out = append(out, SequenceState{Site: tr.site, Device: k.device, Epoch: k.epoch, ReceivedThrough: tr.receivedThrough,
-			StoredThrough: tr.storedThrough, MaxSeq: tr.maxSeq, Missing: tr.missing()})
+			StoredThrough: tr.storedThrough, MaxSeq: tr.maxSeq, Missing: tr.missing(), HeldThrough: tr.held, RecoveryMissing: tr.recoveryMissing()})
 	}
 	return out
 }

@@ -24,6 +24,11 @@ type tracker struct {
 	maxSeq          uint64
 	gapSince        time.Time // when the lowest open gap was first seen
 	lastResend      time.Time
+	lastArrival     time.Time // when the last new event arrived
+	// held is what the agent's last status said it holds as acknowledged
+	// (recovery.go); lastRecovery when the hub last asked for what it lacks.
+	held         uint64
+	lastRecovery time.Time
 }
 
 func newTracker(site string) *tracker {
