@@ -201,6 +201,7 @@ type deviceView struct {
 	Missing       []any  `json:"missing"`
 	OutboxError   string `json:"outbox_error"`
 	ClockSkewMS   int64  `json:"clock_skew_ms"`
+	Recovering    bool   `json:"recovering"`
 }
 
 // device returns the hub's view of a device (GET /api/v1/devices).

@@ -152,6 +152,20 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 		t.Fatalf("pending: %q", got)
 	}
 	evalUntil(t, ctx, 2*time.Second, "every site's devices", devicesCount(".appareil"), func(s string) bool { return s == "3" })
+	// pa-cantine-1's status says it holds seqs 1-5 as acknowledged, and the
+	// hub has none of them (docs/DESIGN.md §13): recovering, 5 missing (so
+	// is jf-garderie-1). jf-cantine-1 holds 1-3 (last 5, 2 pending) and the
+	// hub lacks 3.
+	reprise := evalUntil(t, ctx, 5*time.Second, "pa-cantine-1 recovering", text("reprise-pa-cantine-1"), func(s string) bool { return s != "" })
+	if !strings.HasPrefix(reprise, "En reprise : 5 pointage(s) déjà envoyés par l'appareil sont redemandés") {
+		t.Fatalf("recovery: %q", reprise)
+	}
+	if got := evalUntil(t, ctx, 2*time.Second, "jf-cantine-1 recovering", text("reprise-jf-cantine-1"), func(s string) bool { return s != "" }); !strings.HasPrefix(got, "En reprise : 1 pointage(s)") {
+		t.Fatalf("recovery of jf-cantine-1: %q", got)
+	}
+	if n := evalUntil(t, ctx, time.Second, "recovering devices", devicesCount(".appareil p.reprise"), func(string) bool { return true }); n != "3" {
+		t.Fatalf("%s devices shown recovering, want 3 (each status holds 5 seqs as acknowledged)", n)
+	}
 	gap := evalUntil(t, ctx, 5*time.Second, "the gap", text("trous-jf-cantine-1"), func(s string) bool { return strings.Contains(s, "n° 3 à 4") })
 	if !strings.Contains(gap, "(2 pointages)") {
 		t.Fatalf("gap: %q", gap)
@@ -168,6 +182,7 @@ func TestDashboardDevicesInBrowser(t *testing.T) {
 	run(t, ctx, "confirm", chromedp.SendKeys(`#motif-jf-cantine-1-3`, "carte SD remplacée", chromedp.ByQuery),
 		tap(`#trous-jf-cantine-1 button.confirmer`))
 	evalUntil(t, ctx, 10*time.Second, "the gap disappears", devicesCount("#trous-jf-cantine-1 .trou"), func(s string) bool { return s == "0" })
+	evalUntil(t, ctx, 5*time.Second, "jf-cantine-1's recovery complete", devicesCount("#reprise-jf-cantine-1"), func(s string) bool { return s == "0" })
 	if msg := evalUntil(t, ctx, 2*time.Second, "message", text("message"), func(s string) bool { return s != "" }); msg != "Pointages n° 3 à 4 de jf-cantine-1 déclarés perdus." {
 		t.Fatalf("message: %q", msg)
 	}

@@ -209,6 +209,13 @@
       st.textContent = "Aucun état reçu";
     }
     sec.appendChild(st);
+    if (d.recovering) {
+      // docs/DESIGN.md §13: the device holds acknowledged check-ins the hub
+      // lacks (a restored backup); the hub has asked for them.
+      sec.appendChild(el("p", { "class": "reprise attention", id: "reprise-" + d.device, role: "status" },
+        "En reprise : " + d.recovery_missing + " pointage(s) déjà envoyés par l'appareil sont redemandés (hub restauré ou données perdues). " +
+        "Ils seront comptés dès leur arrivée ; rien à faire si l'appareil reste en ligne."));
+    }
     var t = el("table");
     var tb = el("tbody");
     var readers = d.readers || [];
