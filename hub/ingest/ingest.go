@@ -517,7 +517,9 @@ func (in *Ingest) inFlight(tr *tracker, a accepted, out *sorted) bool {
 func (in *Ingest) accept(tr *tracker, a accepted, out *sorted) {
 	c := a.c
 	tr.markReceived(c.Seq, a.received)
-	tr.lastArrival = a.received
+	if c.Seq <= tr.held {
+		tr.recoveryArrival = a.received // recovery.go: the answer is coming
+	}
 	tr.pending[c.Seq] = c.ID
 	out.fresh = append(out.fresh, store.Event{ID: c.ID, Site: c.Site, Device: c.Device, Epoch: c.Epoch,
 		Reader: c.Reader, Seq: c.Seq, Badge: c.Badge, Service: c.Service, Dir: c.Dir,

@@ -57,9 +57,8 @@ func (t *tracker) recoveryMissing() uint64 {
 }
 
 // recover records what a device's online status says it holds and asks at
-// once for what the hub lacks of it; again on a later status when nothing
-// has arrived from the device for ResendEvery (the answer was lost, or the
-// agent was offline).
+// once for what the hub lacks of it; again on a later status when none of
+// it has arrived for ResendEvery (the answer was lost on the way).
 func (in *Ingest) recover(s wire.Status, now time.Time) {
 	held := heldThrough(s)
 	k := seqKey{s.Device, s.Epoch}
@@ -73,9 +72,10 @@ func (in *Ingest) recover(s wire.Status, now time.Time) {
 	if tr != nil && held > 0 {
 		tr.held = max(tr.held, held)
 		// The first ask goes at once; another only when the answer has
-		// stopped coming (a range being sent is not asked for twice).
+		// stopped coming (a range being sent is not asked for twice; new
+		// check-ins above it do not count as an answer).
 		due := tr.lastRecovery.IsZero() ||
-			(now.Sub(tr.lastRecovery) >= in.opts.ResendEvery && now.Sub(tr.lastArrival) >= in.opts.ResendEvery)
+			(now.Sub(tr.lastRecovery) >= in.opts.ResendEvery && now.Sub(tr.recoveryArrival) >= in.opts.ResendEvery)
 		if gaps := tr.unreceived(tr.held); len(gaps) > 0 && due {
 			tr.lastRecovery = now
 			asks = gaps[:min(len(gaps), maxRecoveryRanges)]

@@ -24,11 +24,12 @@ type tracker struct {
 	maxSeq          uint64
 	gapSince        time.Time // when the lowest open gap was first seen
 	lastResend      time.Time
-	lastArrival     time.Time // when the last new event arrived
 	// held is what the agent's last status said it holds as acknowledged
-	// (recovery.go); lastRecovery when the hub last asked for what it lacks.
-	held         uint64
-	lastRecovery time.Time
+	// (recovery.go); lastRecovery when the hub last asked for what it
+	// lacks, recoveryArrival when an event at or below held last arrived.
+	held            uint64
+	lastRecovery    time.Time
+	recoveryArrival time.Time
 }
 
 func newTracker(site string) *tracker {
