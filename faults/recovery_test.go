@@ -18,7 +18,8 @@ import (
 // and whose data folder is put back from a backup (or a plain copy) gets
 // back, from the agents' outboxes, every check-in acknowledged after the
 // copy; each is counted once and the agent's outbox ends with nothing
-// pending.
+// pending. So does a hub whose hub.db alone was lost (the store kept): the
+// agent sends everything again and the store keeps one copy of each.
 
 // recoveryEvents is how many check-ins the agent holds that the restored
 // hub lacks: POINTAGE_RECOVERY_EVENTS, for the closing note's figures
@@ -36,13 +37,17 @@ func TestRestoredHubRecoversFromAgents(t *testing.T) {
 		name, site, device string
 		feeder             int
 		influx             bool
-		// save copies the hub's data folder while it runs (backup) or
-		// stopped (a plain copy); put puts it back into an empty folder.
+		// plain: the data folder is copied while the hub is stopped and
+		// copied back, instead of `backup` while it runs and `restore`.
 		plain bool
+		// lostHubDB: no copy at all; hub.db is lost, the store kept, and
+		// the office registers the device and imports the roster again.
+		lostHubDB bool
 	}{
 		{name: "backup command", site: "ecole-rest", device: "rest-cantine-1", feeder: 0x21},
 		{name: "plain copy", site: "ecole-copie", device: "copie-cantine-1", feeder: 0x22, plain: true},
 		{name: "influxdb store keeps later points", site: "ecole-influx", device: "influx-cantine-1", feeder: 0x23, plain: true, influx: true},
+		{name: "hub.db lost", site: "ecole-perdu", device: "perdu-cantine-1", feeder: 0x24, lostHubDB: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var o hubOptions
@@ -62,11 +67,13 @@ func TestRestoredHubRecoversFromAgents(t *testing.T) {
 
 			saved := filepath.Join(t.TempDir(), "saved")
 			backupFile := filepath.Join(t.TempDir(), "pointage-backup.tar.gz")
-			if tc.plain {
+			switch {
+			case tc.lostHubDB:
+			case tc.plain:
 				h.stop() // a plain copy is only consistent while the hub is stopped
 				copyDir(t, h.data, saved)
 				h.start()
-			} else {
+			default:
 				out := h.output("backup", "--data-dir", h.data, "--out", backupFile)
 				t.Logf("backup while the hub runs: %s", strings.TrimSpace(out))
 			}
@@ -81,12 +88,24 @@ func TestRestoredHubRecoversFromAgents(t *testing.T) {
 
 			// The server is lost: the hub killed, its folder deleted, the copy put back.
 			h.kill()
-			if err := os.RemoveAll(h.data); err != nil {
-				t.Fatal(err)
-			}
-			if tc.plain {
+			switch {
+			case tc.lostHubDB:
+				for _, f := range []string{"hub.db", "hub.db-wal", "hub.db-shm"} {
+					if err := os.Remove(filepath.Join(h.data, f)); err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+				}
+				h.addDevice(tc.site, tc.device)
+				h.importRoster(tc.site, f.badges(before+after))
+			case tc.plain:
+				if err := os.RemoveAll(h.data); err != nil {
+					t.Fatal(err)
+				}
 				copyDir(t, saved, h.data)
-			} else {
+			default:
+				if err := os.RemoveAll(h.data); err != nil {
+					t.Fatal(err)
+				}
 				out := h.output("restore", "--data-dir", h.data, backupFile)
 				t.Logf("restore: %s", strings.TrimSpace(out))
 			}
@@ -96,8 +115,12 @@ func TestRestoredHubRecoversFromAgents(t *testing.T) {
 				d := h.device(a.device)
 				return d.StoredThrough == uint64(len(evs)) && !d.Recovering
 			})
+			asked := after
+			if tc.lostHubDB {
+				asked = before + after // the hub knows nothing of the epoch
+			}
 			t.Logf("recovery of %d check-ins held by the agent: %s from the restored hub's start to the last one stored",
-				after, time.Since(start).Round(10*time.Millisecond))
+				asked, time.Since(start).Round(10*time.Millisecond))
 			verify(t, "restore-"+strings.ReplaceAll(tc.name, " ", "-"), h, a, f, checkOptions{wantAccepted: true})
 		})
 	}
