@@ -56,6 +56,11 @@ func FuzzIngest(f *testing.F) {
 		"\x00" + strings.Replace(valid, `"seq":1`, `"seq":9007199254740993`, 1),
 		"\x00" + strings.Replace(valid, `"seq":1`, `"seq":7`, 1), // leaves a gap
 		"\x01" + status,
+		// Statuses holding more than the hub received (docs/DESIGN.md §13):
+		// the hub asks for it, and counts nothing it has not received.
+		"\x01" + strings.Replace(status, `"last_seq":1`, `"last_seq":9007199254740991`, 1),
+		"\x01" + strings.Replace(status, `"last_seq":1,"outbox_pending":0`, `"last_seq":5,"outbox_pending":9`, 1),
+		"\x00" + valid + rs + "\x01" + strings.Replace(status, `"last_seq":1`, `"last_seq":40`, 1),
 		"\x01" + strings.Replace(status, `"state":"online"`, `"state":"online","state":"offline"`, 1),
 		"\x02" + valid, // on the good device's topic: a mismatch
 		"\x03" + `{"v":1,"epoch":"E1","stored_through":5}`, // an ack published by a device
