@@ -21,6 +21,7 @@ import (
 	"pointage/hub/api"
 	"pointage/hub/audit"
 	"pointage/hub/auth"
+	"pointage/hub/backup"
 	"pointage/hub/broker"
 	"pointage/hub/corrections"
 	"pointage/hub/days"
@@ -57,6 +58,7 @@ type Hub struct {
 	reg    *prometheus.Registry
 	httpLn net.Listener
 	http   *http.Server
+	unlock func() // the data folder's run lock (hub/backup)
 
 	closeOnce sync.Once
 }
@@ -79,6 +81,13 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	}()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// One hub per data folder, and no restore under it (docs/DESIGN.md §13).
+	if err = os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create the data folder: %w", err)
+	}
+	if h.unlock, err = backup.LockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if h.state, err = OpenState(ctx, cfg, StateOptions{Logger: h.log, Now: opts.Now}); err != nil {
 		return nil, err
 	}
@@ -461,6 +470,9 @@ func (h *Hub) Close() error {
 		}
 		if h.state != nil {
 			h.state.Close()
+		}
+		if h.unlock != nil {
+			h.unlock()
 		}
 	})
 	return nil

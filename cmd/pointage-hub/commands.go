@@ -34,7 +34,7 @@ func newRootCmd() *cobra.Command {
 		Version:      version,
 		SilenceUsage: true,
 	}
-	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd(), auditCmd(), personDataCmd(), retentionCmd())
+	root.AddCommand(runCmd(), demoCmd(), devicesCmd(), usersCmd(), rosterCmd(), brokerConfigCmd(), exportCmd(), auditCmd(), personDataCmd(), retentionCmd(), backupCmd(), restoreCmd())
 	return root
 }
 
