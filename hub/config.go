@@ -44,8 +44,14 @@ type Config struct {
 	// RetentionMonths is how long raw check-ins are kept (months before the
 	// current one; 0: retention.DefaultMonths, negative: forever).
 	RetentionMonths int
-	LogLevel        string
-	LogFormat       string
+	// BackupDir is where `run` writes scheduled backups (docs/DESIGN.md
+	// §13; "" none), every BackupEvery (0: 24h), keeping the newest
+	// BackupKeep (0: 14).
+	BackupDir   string
+	BackupEvery time.Duration
+	BackupKeep  int
+	LogLevel    string
+	LogFormat   string
 }
 
 // Secret is a string that never prints.
@@ -113,6 +119,14 @@ func (c Config) Validate() error {
 		bad("retention-months", "%d: at most 120 (ten years); -1 keeps everything", c.RetentionMonths)
 	} else if c.RetentionMonths > 0 && c.RetentionMonths < 3 {
 		bad("retention-months", "%d: at least 3, or billing disputes of last month could not be answered", c.RetentionMonths)
+	}
+	if c.BackupDir != "" {
+		if c.BackupEvery != 0 && c.BackupEvery < time.Minute {
+			bad("backup-every", "%s: at least 1m (24h is the usual)", c.BackupEvery)
+		}
+		if c.BackupKeep < 0 {
+			bad("backup-keep", "%d: at least 1", c.BackupKeep)
+		}
 	}
 	if c.MQTTURL != "" {
 		if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {

@@ -58,7 +58,8 @@ type Hub struct {
 	reg    *prometheus.Registry
 	httpLn net.Listener
 	http   *http.Server
-	unlock func() // the data folder's run lock (hub/backup)
+	unlock func()            // the data folder's run lock (hub/backup)
+	backup *backup.Scheduler // nil without --backup-dir
 
 	closeOnce sync.Once
 }
@@ -138,9 +139,17 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
 	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
 	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log}
+	var backups api.Backups
+	if cfg.BackupDir != "" {
+		if h.backup, err = backup.NewScheduler(backup.ScheduleOptions{DataDir: cfg.DataDir, Dir: cfg.BackupDir, Every: cfg.BackupEvery,
+			Keep: cfg.BackupKeep, HubVersion: opts.Version, Loc: st.Loc, Logger: h.log, Metrics: h.reg}); err != nil {
+			return nil, err
+		}
+		backups = h.backup
+	}
 	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Devices: devs, Roster: st.Roster, Names: st.Names, Loc: st.Loc,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now,
-		ClosedDays: st.Calendar})
+		ClosedDays: st.Calendar, Backups: backups})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
 	if err != nil {
@@ -410,6 +419,10 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.follow(runCtx, journal{what: "user changes", every: UserChangesEvery, latest: h.state.Users.LatestChange,
 			since: h.state.Users.Changes, apply: func(names []string) { h.state.Users.Forget(names...) }})
 	}()
+	if h.backup != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.backup.Loop(runCtx) }() // --backup-dir
+	}
 	if err := h.state.Days.NewCacheEpoch(ctx); err != nil {
 		h.log.Warn("could not reset the export rows cache; exports will count every day", "err", err)
 	} else {

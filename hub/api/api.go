@@ -74,6 +74,7 @@ type Options struct {
 	School      SchoolDays // the school and roll-call pages' data (school.go)
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
 	Audit       *audit.Log // nil: nothing recorded (tests)
+	Backups     Backups    // nil: no scheduled backups (no --backup-dir)
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -130,6 +131,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerRoster(mux)
 	a.registerClosedDays(mux)
 	a.registerNames(mux)
+	a.registerBackup(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))

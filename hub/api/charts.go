@@ -51,6 +51,9 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	v, err := a.opts.Charts.Alerts(r.Context(), views, site)
+	if b := a.backupAlert(u, site); err == nil && b != nil {
+		v.Alerts = append(v.Alerts, *b)
+	}
 	a.respond(w, r, v, err)
 }
 

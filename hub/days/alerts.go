@@ -23,12 +23,15 @@ var (
 const (
 	AlertDeviceOffline      = "device_offline"
 	AlertReaderDisconnected = "reader_disconnected"
+	// AlertBackupFailed is the last scheduled backup failing (office, every
+	// site; Since is when it was tried, Detail what the office reads).
+	AlertBackupFailed = "backup_failed"
 )
 
 // Alert is a device offline or a reader unplugged while a session of its
 // site is open (the canteen service or a garderie session).
 type Alert struct {
-	Kind   string `json:"kind"` // device_offline | reader_disconnected
+	Kind   string `json:"kind"` // device_offline | reader_disconnected | backup_failed
 	Site   string `json:"site"`
 	Device string `json:"device"`
 	Reader string `json:"reader,omitempty"` // reader_disconnected only
