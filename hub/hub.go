@@ -142,7 +142,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	var backups api.Backups
 	if cfg.BackupDir != "" {
 		if h.backup, err = backup.NewScheduler(backup.ScheduleOptions{DataDir: cfg.DataDir, Dir: cfg.BackupDir, Every: cfg.BackupEvery,
-			Keep: cfg.BackupKeep, HubVersion: opts.Version, Loc: st.Loc, Logger: h.log, Metrics: h.reg}); err != nil {
+			Keep: cfg.BackupKeep, HubVersion: opts.Version, Loc: st.Loc, Logger: h.log, Metrics: h.reg,
+			Now: opts.Now}); err != nil { // the hub's clock, which the demo accelerates
 			return nil, err
 		}
 		backups = h.backup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"pointage/hub/auth"
 	"pointage/hub/backup"
@@ -23,14 +24,22 @@ func (a *API) registerBackup(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/backup", a.auth(a.backupNow, auth.RoleOffice))
 }
 
+// backupView is GET /api/v1/backup: the schedule's status, with the
+// hub's time and time zone to show its times in.
+type backupView struct {
+	backup.Status
+	At       time.Time `json:"at"`
+	Timezone string    `json:"timezone"`
+}
+
 // backupStatus is the last scheduled backup, the next one and the
-// settings; {"configured": false} without --backup-dir.
+// settings; "configured": false without --backup-dir.
 func (a *API) backupStatus(w http.ResponseWriter, r *http.Request, _ User) {
-	if a.opts.Backups == nil {
-		writeJSON(w, http.StatusOK, backup.Status{})
-		return
+	v := backupView{At: a.opts.Now().In(a.opts.Loc), Timezone: a.opts.Loc.String()}
+	if a.opts.Backups != nil {
+		v.Status = a.opts.Backups.Status()
 	}
-	writeJSON(w, http.StatusOK, a.opts.Backups.Status())
+	writeJSON(w, http.StatusOK, v)
 }
 
 // backupNow takes a backup into --backup-dir now (the overview's

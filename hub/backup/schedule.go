@@ -85,7 +85,8 @@ type Scheduler struct {
 	log        *slog.Logger
 	startDelay time.Duration // StartDelay; tests shorten it
 
-	run sync.Mutex // one backup at a time
+	run  sync.Mutex     // one backup at a time
+	took chan time.Time // TakeNow tells Loop of a backup that worked
 
 	mu     sync.Mutex
 	status Status
@@ -127,7 +128,7 @@ func NewScheduler(opts ScheduleOptions) (*Scheduler, error) {
 	if sameDir(opts.Dir, opts.DataDir) {
 		return nil, fmt.Errorf("backup-dir: %s is the data folder: put backups on another disk or a network share", opts.Dir)
 	}
-	s := &Scheduler{opts: opts, log: opts.Logger.With("component", "backup"), startDelay: StartDelay,
+	s := &Scheduler{opts: opts, log: opts.Logger.With("component", "backup"), startDelay: StartDelay, took: make(chan time.Time, 1),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_success_timestamp_seconds", Help: "When the last scheduled backup that worked was taken (Unix time; 0: none yet)."}),
 		lastSize:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_size_bytes", Help: "Size of the last backup file that worked."}),
 		lastTook:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_duration_seconds", Help: "How long the last backup that worked took."}),
@@ -207,9 +208,17 @@ func (s *Scheduler) Loop(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case at := <-s.took: // one taken from the dashboard: the next is Every after it
+			t.Stop()
+			next = at.Add(s.opts.Every)
+			continue
 		case <-t.C:
 		}
 		r := s.TakeNow(ctx)
+		select {
+		case <-s.took: // this one
+		default:
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -258,6 +267,11 @@ func (s *Scheduler) TakeNow(ctx context.Context) Result {
 		if perr != nil {
 			s.log.Warn("could not remove old backups", "dir", s.opts.Dir, "err", perr)
 		}
+		select { // only the newest is kept (TakeNow runs one at a time)
+		case <-s.took:
+		default:
+		}
+		s.took <- start
 		s.log.Info("backup written", "file", out, "size", r.Size, "databases", r.Databases,
 			"took", r.Duration.Round(time.Millisecond), "removed", removed, "kept", kept)
 	}

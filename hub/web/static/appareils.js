@@ -77,6 +77,10 @@
   // ---- alerts ----
   function alertText(a) {
     var span = a.start + "–" + a.end;
+    if (a.kind === "backup_failed") {
+      var w = when(a.since);
+      return "La sauvegarde " + (w.indexOf("/") >= 0 ? "du " + w.replace(" ", " à ") : "de " + w) + " a échoué : " + a.detail;
+    }
     if (a.kind === "device_offline") {
       return N.schoolLabel(a.site) + " : l'appareil " + a.device + " est hors ligne " + since(a.since) +
         ", pendant " + sessionLabel(a.session) + " (" + span + ").";
@@ -500,6 +504,7 @@
   setInterval(refreshSoon, POLL_MS);
   // On the overview, app.js owns the stream and tells us of each update.
   document.addEventListener("pointage:counts", refreshSoon);
+  document.addEventListener("pointage:backup", refreshSoon); // sauvegarde.js: a backup taken or failed
   if (pageName === "appareils" && window.EventSource) {
     var es = new EventSource("/api/v1/stream" + query);
     var live = function (on) {
