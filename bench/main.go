@@ -174,7 +174,7 @@ func run(c config) error {
 	}
 	if c.want("city") && !c.quick {
 		do("go-bench-city", func(t *tb) {
-			r.city = goBench(t, c, "city", []string{"-run", "^$", "-bench", "BenchmarkCountsDay|BenchmarkStartup|BenchmarkExportMonth",
+			r.city = goBench(t, c, "city", []string{"-run", "^$", "-bench", "BenchmarkCountsDay|BenchmarkStartup|BenchmarkExportMonth|BenchmarkBackupCityMonth",
 				"-benchtime", "1x", "-count", "1", "-timeout", "30m", "./hub/days"})
 		})
 	}

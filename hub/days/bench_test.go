@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"pointage/hub/backup"
 	"pointage/hub/corrections"
 	"pointage/hub/db"
 	"pointage/hub/export"
@@ -291,4 +293,42 @@ func BenchmarkStartupSQLite(b *testing.B) {
 func BenchmarkStartupInfluxDB(b *testing.B) {
 	st := benchInflux(b)
 	benchStartup(b, st)
+}
+
+// BenchmarkBackupCityMonth is `pointage-hub backup` of a city month (the
+// roster in hub.db, ~420,000 check-ins in checkins.db), then `restore` of
+// the file into an empty folder (restore-s), with the file's size.
+func BenchmarkBackupCityMonth(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir() // the data folder: hub.db and checkins.db side by side
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "checkins.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	benchCity(b, st, schoolDays())
+	if _, err := benchDB.ExecContext(ctx, "VACUUM INTO ?", filepath.Join(dir, "hub.db")); err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(b.TempDir(), "pointage-backup.tar.gz")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := backup.Take(ctx, dir, out, backup.Options{HubVersion: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		fi, err := os.Stat(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+		b.ReportMetric(float64(m.Size())/1e6, "databases-MB")
+		start := time.Now()
+		if _, err := backup.Restore(ctx, out, filepath.Join(b.TempDir(), "restored"), false, backup.Options{HubSchema: db.Hub.Version()}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "restore-s")
+		b.StartTimer()
+	}
 }
