@@ -2,11 +2,11 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,11 +42,25 @@ type Agent struct {
 	clockSynced func() bool
 	version     string
 
-	ob      *outbox.Outbox
-	readers []*unit
-	link    *link.Link
+	ob   *outbox.Outbox
+	link *link.Link
 
-	scans      chan reader.Scan
+	profiles         map[string]*reader.Profile
+	readerBackoffMax time.Duration
+	listPorts        func() ([]reader.PortInfo, error) // the status's ports; nil: none reported
+
+	// rmu guards the readers and the hub configuration's state
+	// (remote.go); never held across I/O.
+	rmu              sync.Mutex
+	readers          []*unit
+	configVersion    int64 // the hub's reader list in use; 0: the file's
+	configErr        string
+	configErrVersion int64
+
+	runCtx context.Context // Run's: readers started by a config command live in it
+	wg     sync.WaitGroup  // every goroutine Run starts, readers' included
+
+	scans      chan unitScan
 	msgs       chan link.Message
 	resends    chan wire.Command
 	kickPub    chan struct{}
@@ -63,10 +77,18 @@ type unit struct {
 	cfg     ReaderConfig
 	profile *reader.Profile
 	r       *reader.Reader
+	stop    context.CancelFunc // set by start
+	done    chan struct{}      // closed once its last scan is handed over
 	// lastScan is when the reader's last scan came, on the agent's clock
 	// (Options.Now: the events' clock, which the demo accelerates); the
 	// reader's own State times it on the real clock, for its debounce.
 	lastScan atomic.Pointer[time.Time]
+}
+
+// unitScan is a scan with the reader it came from.
+type unitScan struct {
+	u *unit
+	s reader.Scan
 }
 
 // New opens the outbox, loads the profiles and prepares readers and the MQTT
@@ -87,7 +109,8 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	log := opts.Logger.With("site", cfg.Site, "device", cfg.Device)
 	a := &Agent{
 		cfg: cfg, log: log, now: opts.Now, clockSynced: opts.ClockSynced, version: opts.Version,
-		scans:      make(chan reader.Scan, 64),
+		scans:            make(chan unitScan, 64),
+		readerBackoffMax: opts.ReaderBackoffMax, listPorts: reader.ListPorts,
 		msgs:       make(chan link.Message, 256),
 		resends:    make(chan wire.Command, 64),
 		kickPub:    make(chan struct{}, 1),
@@ -101,20 +124,35 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			return nil, fmt.Errorf("profiles: %w", err)
 		}
 	}
+	a.profiles = profiles
+	// The hub's reader list, kept by an earlier run, replaces the file's.
+	if hc, ok, err := loadHubConfig(cfg.HubConfigPath()); err != nil {
+		log.Error("the hub's reader list kept on disk is unreadable: the file's readers apply until the hub sends it again", "err", err)
+	} else if ok {
+		var readers []ReaderConfig
+		for _, r := range hc.Readers {
+			rc, err := fromWire(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", cfg.HubConfigPath(), err)
+			}
+			readers = append(readers, rc)
+		}
+		cfg.Readers, a.configVersion = readers, hc.Version
+		a.cfg = cfg
+		log.Info("readers from the hub's configuration", "config_version", hc.Version, "readers", len(readers))
+	}
 	for i, rc := range cfg.Readers {
-		p, ok := profiles[rc.Profile]
-		if !ok {
-			return nil, fmt.Errorf("readers[%d].profile: unknown profile %q (pointage-agent profiles lists them)", i, rc.Profile)
-		}
-		r, err := reader.New(reader.Config{
-			Name: rc.Name, Port: rc.Port, Profile: p, Debounce: time.Duration(rc.Debounce),
-			BackoffMax: opts.ReaderBackoffMax,
-			OnChange:   a.statusChanged,
-		}, log)
+		u, err := a.newUnit(rc)
 		if err != nil {
-			return nil, fmt.Errorf("readers[%d]: %w", i, err)
+			if a.configVersion == 0 {
+				return nil, fmt.Errorf("readers[%d]: %w", i, err)
+			}
+			return nil, fmt.Errorf("the hub's reader list (%s): %w", cfg.HubConfigPath(), err)
 		}
-		a.readers = append(a.readers, &unit{cfg: rc, profile: p, r: r})
+		a.readers = append(a.readers, u)
+	}
+	if len(a.readers) == 0 {
+		log.Warn("no reader configured: waiting for the hub's reader list (devices page)")
 	}
 
 	password, err := cfg.ResolvePassword()
@@ -173,28 +211,23 @@ func (a *Agent) statusChanged() { kick(a.kickStatus) }
 // goroutine it started has stopped.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.Close()
-	a.log.Info("agent starting", "epoch", a.ob.Epoch(), "outbox", a.cfg.OutboxPath(), "mqtt", a.cfg.MQTT.URL, "readers", len(a.readers))
+	a.log.Info("agent starting", "epoch", a.ob.Epoch(), "outbox", a.cfg.OutboxPath(), "mqtt", a.cfg.MQTT.URL, "readers", len(a.readers),
+		"config_version", a.configVersion)
 	a.link.Start()
 
-	var wg sync.WaitGroup
-	readerCtx, stopReaders := context.WithCancel(ctx)
-	defer stopReaders()
+	a.runCtx = ctx
+	a.rmu.Lock()
 	for _, u := range a.readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := u.r.Run(readerCtx, a.scans); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("reader stopped", "reader", u.cfg.Name, "err", err)
-			}
-		}()
+		a.start(ctx, u)
 	}
+	a.rmu.Unlock()
 	loops := []func(context.Context){a.scanLoop, a.publishLoop, a.messageLoop, a.statusLoop, a.pruneLoop}
 	for _, loop := range loops {
-		wg.Add(1)
-		go func() { defer wg.Done(); loop(ctx) }()
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); loop(ctx) }()
 	}
 	<-ctx.Done()
-	wg.Wait()
+	a.wg.Wait()
 	return nil
 }
 
@@ -214,31 +247,22 @@ func (a *Agent) Close() error {
 	return err
 }
 
-func (a *Agent) unitOf(name string) *unit {
-	for _, u := range a.readers {
-		if u.cfg.Name == name {
-			return u
-		}
-	}
-	return nil
-}
-
 // scanLoop commits every scan to the outbox before the reader's feedback.
 func (a *Agent) scanLoop(ctx context.Context) {
 	for {
-		var s reader.Scan
+		var us unitScan
 		select {
 		case <-ctx.Done():
 			return
-		case s = <-a.scans:
+		case us = <-a.scans:
 		}
-		u := a.unitOf(s.Reader)
-		if u == nil {
-			continue
-		}
+		u, s := us.u, us.s
 		at := a.now()
 		u.lastScan.Store(&at)
-		ev, err := a.ob.Append(ctx, outbox.Scan{Reader: s.Reader, Badge: s.Badge, Service: u.cfg.Service, Dir: u.cfg.Dir, At: at})
+		a.rmu.Lock()
+		service, dir := u.cfg.Service, u.cfg.Dir // applyConfig may change them in place
+		a.rmu.Unlock()
+		ev, err := a.ob.Append(ctx, outbox.Scan{Reader: s.Reader, Badge: s.Badge, Service: service, Dir: dir, At: at})
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -382,6 +406,15 @@ func (a *Agent) messageLoop(ctx context.Context) {
 				kick(a.kickStatus)
 			}
 		case cmdTopic:
+			if wire.CommandKind(m.Payload) == wire.CmdConfig {
+				cc, err := wire.DecodeConfigCommand(m.Payload)
+				if err != nil {
+					a.log.Warn("ignoring a bad config command", "err", err)
+					continue
+				}
+				a.applyConfig(ctx, cc)
+				continue
+			}
 			cmd, err := wire.DecodeCommand(m.Payload)
 			if err != nil {
 				a.log.Warn("ignoring a bad command", "err", err)
@@ -454,10 +487,29 @@ func (a *Agent) Status(ctx context.Context, state string) (wire.Status, error) {
 	a.mu.Lock()
 	s.OutboxError = a.outboxErr
 	a.mu.Unlock()
-	for _, u := range a.readers {
+	a.rmu.Lock()
+	readers := slices.Clone(a.readers)
+	cfgs := make([]ReaderConfig, len(readers))
+	for i, u := range readers {
+		cfgs[i] = u.cfg
+	}
+	s.ConfigVersion, s.ConfigError, s.ConfigErrorVersion = a.configVersion, a.configErr, a.configErrVersion
+	a.rmu.Unlock()
+	if state == wire.StateOnline {
+		s.Ports = a.ports()
+		for name := range a.profiles {
+			s.Profiles = append(s.Profiles, name)
+		}
+		slices.Sort(s.Profiles)
+		if len(s.Profiles) > 32 {
+			s.Profiles = s.Profiles[:32]
+		}
+	}
+	for i, u := range readers {
 		rs := u.r.State()
-		r := wire.ReaderStatus{Name: u.cfg.Name, Port: u.cfg.Port, Profile: u.cfg.Profile, Connected: rs.Connected,
-			FramesRejected: rs.FramesRejected, LastError: rs.LastError}
+		w := toWire(cfgs[i])
+		r := wire.ReaderStatus{Name: w.Name, Port: w.Port, Profile: w.Profile, Connected: rs.Connected,
+			FramesRejected: rs.FramesRejected, LastError: rs.LastError, Service: w.Service, Dir: w.Dir, Debounce: w.Debounce}
 		if at := u.lastScan.Load(); at != nil {
 			v := wire.FormatTime(*at)
 			r.LastScanAt = &v

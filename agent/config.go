@@ -226,9 +226,8 @@ func (c Config) Validate() error {
 	if c.TopicRoot == "" || strings.ContainsAny(c.TopicRoot, "+#/") {
 		bad("topic_root", "%q: one topic level without '/', '+' or '#'", c.TopicRoot)
 	}
-	if len(c.Readers) == 0 {
-		bad("readers", "at least one reader is required")
-	}
+	// No reader is allowed: an enrolled agent waits for the hub's list
+	// (docs/DESIGN.md §14).
 	names := map[string]bool{}
 	for i, r := range c.Readers {
 		f := fmt.Sprintf("readers[%d]", i)

@@ -116,7 +116,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadConfig("", noEnv); err == nil || !strings.Contains(err.Error(), "readers: at least one reader") {
+	if _, err := LoadConfig("", noEnv); err == nil || !strings.Contains(err.Error(), "mqtt.url: required") {
 		t.Fatalf("an empty config must list what is missing, got %v", err)
 	}
 }

@@ -168,6 +168,17 @@ type Status struct {
 	Readers         []ReaderStatus `json:"readers"`
 	// OutboxError (addition) says why the outbox refuses scans, if it does.
 	OutboxError string `json:"outbox_error,omitempty"`
+	// ConfigVersion (docs/DESIGN.md §14) is the version of the hub's reader
+	// configuration the agent runs; 0 (absent): its file's readers.
+	ConfigVersion int64 `json:"config_version,omitempty"`
+	// ConfigError is why the agent refused the hub's configuration of
+	// version ConfigErrorVersion (it keeps the previous one).
+	ConfigError        string `json:"config_error,omitempty"`
+	ConfigErrorVersion int64  `json:"config_error_version,omitempty"`
+	// Ports (addition) are the serial ports the agent sees (ClipPorts), and
+	// Profiles the scanner profiles it knows: what the devices page offers.
+	Ports    []PortInfo `json:"ports,omitempty"`
+	Profiles []string   `json:"profiles,omitempty"`
 }
 
 // ReaderStatus is one reader inside a Status.
@@ -180,6 +191,11 @@ type ReaderStatus struct {
 	FramesRejected uint64  `json:"frames_rejected"`
 	// LastError (addition) is the reader's last error, empty when none.
 	LastError string `json:"last_error,omitempty"`
+	// Service, Dir and Debounce (additions) complete the reader's
+	// configuration, so the devices page can start from it.
+	Service  Service `json:"service,omitempty"`
+	Dir      Dir     `json:"dir,omitempty"`
+	Debounce string  `json:"debounce,omitempty"`
 }
 
 // DecodeStatus decodes and validates a Status payload. Only v, site, device,
