@@ -89,11 +89,20 @@ func serviceInstall(out io.Writer, p installPlan) error {
 		return scmError("install: recovery actions", p.Name, err)
 	}
 	fmt.Fprintf(out, "installed service %q (%s): starts at boot, restarted 5 s, 5 s then 30 s after a failure\n", p.Name, p.DisplayName)
-	fmt.Fprintf(out, "  runs:   %s %v\n", p.Exe, p.Args)
+	fmt.Fprintf(out, "  runs:   %s\n", commandLine(p.Exe, p.Args))
 	fmt.Fprintf(out, "  config: %s\n", p.ConfigPath)
 	fmt.Fprintf(out, "  log:    %s\n", p.LogPath)
 	fmt.Fprintf(out, "start it now with: pointage-agent service start%s\n", nameFlag(p.Name))
 	return nil
+}
+
+// commandLine is the service's command line as mgr.CreateService writes it.
+func commandLine(exe string, args []string) string {
+	s := windows.EscapeArg(exe)
+	for _, a := range args {
+		s += " " + windows.EscapeArg(a)
+	}
+	return s
 }
 
 func openService(what, name string) (*mgr.Mgr, *mgr.Service, error) {
