@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"pointage/internal/logs"
@@ -31,7 +32,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(runCmd(), portsCmd(), listenCmd(), profilesCmd(), outboxCmd())
+	root.AddCommand(runCmd(), portsCmd(), listenCmd(), profilesCmd(), outboxCmd(), serviceCmd())
 	return root
 }
 
@@ -56,16 +57,22 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log.Level, cfg.Log.Format)
-			a, err := agent.New(cfg, agent.Options{Logger: log, Version: version})
-			if err != nil {
-				return err
-			}
-			return a.Run(cmd.Context())
+			return runAgent(cmd.Context(), cfg, os.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&cfgFile, "config", "", "agent configuration file (YAML); env "+agent.EnvPrefix+"CONFIG")
 	return cmd
+}
+
+// runAgent runs the agent of cfg until ctx ends, logging to logw: the
+// console for run, the log file for the Windows service.
+func runAgent(ctx context.Context, cfg agent.Config, logw io.Writer) error {
+	log := logs.New(logw, cfg.Log.Level, cfg.Log.Format)
+	a, err := agent.New(cfg, agent.Options{Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
 }
 
 func portsCmd() *cobra.Command {
