@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -113,10 +112,4 @@ func BenchmarkReceive(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(total), "cpu-µs/msg")
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "msgs/s")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
