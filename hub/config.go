@@ -47,11 +47,14 @@ type Config struct {
 	// BackupDir is where `run` writes scheduled backups (docs/DESIGN.md
 	// §13; "" none), every BackupEvery (0: 24h), keeping the newest
 	// BackupKeep (0: 14).
-	BackupDir   string
-	BackupEvery time.Duration
-	BackupKeep  int
-	LogLevel    string
-	LogFormat   string
+	// PublicMQTTURL is the broker URL agents are given by enrolment
+	// (docs/DESIGN.md §14); "" derives it from the host they reach the API by.
+	PublicMQTTURL string
+	BackupDir     string
+	BackupEvery   time.Duration
+	BackupKeep    int
+	LogLevel      string
+	LogFormat     string
 }
 
 // Secret is a string that never prints.

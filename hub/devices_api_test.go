@@ -56,6 +56,14 @@ func rawCall(t *testing.T, h *hub.Hub, method, path, user, password, body string
 func devicesAdminHub(t *testing.T, cfg hub.Config) *hub.Hub {
 	t.Helper()
 	h := startHub(t, cfg)
+	adminUsers(t, h)
+	return h
+}
+
+// adminUsers adds marie (office) and ecole (school, jules-ferry), with
+// passwords password-NAME.
+func adminUsers(t *testing.T, h *hub.Hub) {
+	t.Helper()
 	users.FastBcryptForTest(h.Users())
 	for _, u := range []struct {
 		name string
@@ -66,7 +74,6 @@ func devicesAdminHub(t *testing.T, cfg hub.Config) *hub.Hub {
 			t.Fatal(err)
 		}
 	}
-	return h
 }
 
 func credentialsOf(t *testing.T, code int, body string, want int) api.DeviceCredentials {

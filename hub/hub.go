@@ -60,6 +60,8 @@ type Hub struct {
 	http   *http.Server
 	unlock func()            // the data folder's run lock (hub/backup)
 	backup *backup.Scheduler // nil without --backup-dir
+	fleet  *fleet            // enrolment and reader lists
+	recent *recentRevocations
 
 	closeOnce sync.Once
 }
@@ -128,9 +130,16 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	if cfg.RequireRegistration {
 		registry = registered{st.Devices}
 	}
+	h.recent = &recentRevocations{}
+	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log, recent: h.recent}
+	if h.fleet, err = newFleet(ctx, st.Devices, devs, pub, cfg.TopicRoot, h.log, opts.Now); err != nil {
+		return nil, err
+	}
+	devs.onRemoved = h.fleet.forget
 	if h.ingest, err = ingest.New(ctx, ingest.Options{DB: st.DB, Store: st.Store, Publisher: pub, TopicRoot: cfg.TopicRoot,
 		Logger: h.log, Now: opts.Now, Registry: registry, Metrics: h.reg,
-		Changes: st.Changes, // the day service's live tally and the live stream
+		Changes:  st.Changes,       // the day service's live tally and the live stream
+		OnStatus: h.fleet.onStatus, // reader lists sent again until applied
 	}); err != nil {
 		return nil, err
 	}
@@ -138,7 +147,6 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	recorder := corrections.NewRecorder(corrections.RecorderOptions{Store: st.Corrections, Sequences: h.ingest, Today: st.Days.Today,
 		Corrected: st.Days.Corrected, Audit: st.Audit, Logger: h.log})
 	h.auth = auth.New(auth.Options{Users: st.Users, Sessions: st.Users, Audit: st.Audit, Logger: h.log})
-	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log}
 	var backups api.Backups
 	if cfg.BackupDir != "" {
 		if h.backup, err = backup.NewScheduler(backup.ScheduleOptions{DataDir: cfg.DataDir, Dir: cfg.BackupDir, Every: cfg.BackupEvery,
@@ -150,7 +158,8 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	}
 	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Devices: devs, Roster: st.Roster, Names: st.Names, Loc: st.Loc,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now,
-		ClosedDays: st.Calendar, Backups: backups})
+		ClosedDays: st.Calendar, Backups: backups, Fleet: h.fleet,
+		PublicMQTTURL: cfg.PublicMQTTURL, MQTTPort: portOf(cfg.MQTTListen), MQTTTLSPort: portOf(cfg.MQTTTLSListen)})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)
 	if err != nil {
@@ -167,6 +176,14 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 		// net/http's own messages (TLS handshake errors, recovered panics) go to the hub's log.
 		ErrorLog: slog.NewLogLogger(h.log.With("component", "http").Handler(), slog.LevelWarn)}
 	return h, nil
+}
+
+// portOf is the port of a listen address (":1883"), "" without one.
+func portOf(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return port
+	}
+	return ""
 }
 
 // registered adapts the device registry to ingest.Registry.
@@ -340,6 +357,9 @@ func (h *Hub) follow(ctx context.Context, j journal) {
 // by the devices command.
 func (h *Hub) revokeSessions(devices []string) {
 	for _, d := range devices {
+		if h.recent.handled(d) {
+			continue // closed at once by the dashboard's change (deviceAdmin.applied)
+		}
 		if n := h.broker.Disconnect(d); n > 0 {
 			h.log.Warn("device credentials revoked: session closed", "device", d, "sessions", n)
 		}

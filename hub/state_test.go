@@ -190,8 +190,8 @@ func TestFreshHubDB(t *testing.T) {
 	if st.Migrated.From != 0 || st.Migrated.To != db.Hub.Version() || userVersion(t, st.DB) != db.Hub.Version() {
 		t.Fatalf("migrated %+v, user_version %d, want 0 -> %d", st.Migrated, userVersion(t, st.DB), db.Hub.Version())
 	}
-	if n := len(rowCounts(t, st.DB)); n != 25 {
-		t.Fatalf("%d tables, want 25", n)
+	if n := len(rowCounts(t, st.DB)); n != 26 {
+		t.Fatalf("%d tables, want 26", n)
 	}
 	goldenFile(t, "hub-schema.txt", schemaOf(t, st.DB))
 }

@@ -32,7 +32,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(runCmd(), portsCmd(), listenCmd(), profilesCmd(), outboxCmd(), serviceCmd())
+	root.AddCommand(runCmd(), portsCmd(), listenCmd(), profilesCmd(), outboxCmd(), serviceCmd(), enrolCmd())
 	return root
 }
 

@@ -95,7 +95,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "agent.yaml")
 	os.WriteFile(cfg, []byte("site: Bad Site\n"), 0o600)
 	_, err := run(context.Background(), "run", "--config", cfg)
-	if err == nil || !strings.Contains(err.Error(), "site:") || !strings.Contains(err.Error(), "readers:") {
+	if err == nil || !strings.Contains(err.Error(), "site:") || !strings.Contains(err.Error(), "mqtt.url:") {
 		t.Fatalf("got %v", err)
 	}
 }

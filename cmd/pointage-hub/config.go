@@ -40,6 +40,7 @@ func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	fs.StringVar(&cfg.Calendar, "calendar", "", "YAML file of closed days (example: firmware-config/calendar-nc.example.yaml)")
 	fs.StringVar(&cfg.Sites, "sites", "", "YAML file of per-site settings: display names, garderie sessions (default 06:00-07:30 and 15:00-17:45); diet labels")
 	fs.IntVar(&cfg.RetentionMonths, "retention-months", 18, "keep raw check-ins this many months (monthly figures per person are kept); -1: forever")
+	fs.StringVar(&cfg.PublicMQTTURL, "public-mqtt-url", "", "the MQTT URL enrolled agents are given (like ssl://pointage.ville.nc:8883); default: the host they reach the API by, with the embedded broker's port (--mqtt-tls-listen's, as ssl://, when set)")
 	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "take scheduled backups into this folder (a second disk or a mounted network share, not the data folder)")
 	fs.DurationVar(&cfg.BackupEvery, "backup-every", backup.DefaultEvery, "with --backup-dir: time between backups (at least 1m)")
 	fs.IntVar(&cfg.BackupKeep, "backup-keep", backup.DefaultKeep, "with --backup-dir: how many backups to keep (the oldest are removed)")

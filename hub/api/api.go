@@ -75,8 +75,13 @@ type Options struct {
 	Charts      ChartDays  // the devices page, alerts and charts (charts.go)
 	Audit       *audit.Log // nil: nothing recorded (tests)
 	Backups     Backups    // nil: no scheduled backups (no --backup-dir)
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Fleet       Fleet      // nil: no enrolment nor remote reader lists (tests)
+	// PublicMQTTURL is the MQTT URL enrolled agents are given
+	// (--public-mqtt-url); "" derives it from the host the agent reached
+	// the API by and the embedded broker's MQTTPort (or MQTTTLSPort: ssl).
+	PublicMQTTURL, MQTTPort, MQTTTLSPort string
+	Logger                               *slog.Logger
+	Now                                  func() time.Time
 }
 
 // API serves /api/v1.
@@ -86,6 +91,8 @@ type API struct {
 	// exporting allows one export at a time: a citywide XLSX month takes
 	// about 600 MB while it is written (docs/BENCHMARKS.md).
 	exporting chan struct{}
+	// enrolLimiter bounds failed enrolments per address (fleet.go).
+	enrolLimiter *auth.Limiter
 }
 
 // New returns the API handler set.
@@ -102,7 +109,7 @@ func New(opts Options) *API {
 	if opts.Auth == nil {
 		opts.Auth = auth.New(auth.Options{Logger: opts.Logger})
 	}
-	return &API{opts: opts, log: opts.Logger, exporting: make(chan struct{}, 1)}
+	return &API{opts: opts, log: opts.Logger, exporting: make(chan struct{}, 1), enrolLimiter: auth.NewLimiter(enrolLimit)}
 }
 
 // Register adds the API's routes to mux.
@@ -132,6 +139,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerClosedDays(mux)
 	a.registerNames(mux)
 	a.registerBackup(mux)
+	a.registerFleet(mux)
 	mux.Handle("/api/v1/", a.auth(func(w http.ResponseWriter, r *http.Request, _ User) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}, auth.RoleOffice, auth.RoleSchool, auth.RoleKitchen))

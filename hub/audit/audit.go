@@ -43,6 +43,12 @@ const (
 	DeviceAdded    = "device_added"    // a device registered, its password and enrolment code generated
 	DevicePassword = "device_password" // a device given a new password and enrolment code
 	DeviceRemoved  = "device_removed"  // a device unregistered
+	// DeviceConfig is a device's reader list set on the devices page
+	// (docs/DESIGN.md §14); DeviceEnrolled an enrolment code redeemed by
+	// pointage-agent enrol (user "-"), DeviceEnrolRefused one refused.
+	DeviceConfig       = "device_config"
+	DeviceEnrolled     = "device_enrolled"
+	DeviceEnrolRefused = "device_enrol_refused"
 )
 
 // Actions on the closed days entered in the dashboard.

@@ -64,7 +64,7 @@ type Registry struct {
 }
 
 func init() {
-	db.Register(db.Migration{Package: "devices", Steps: []db.Step{{Version: 1, SQL: schema}, {Version: 3, SQL: schemaV3}}})
+	db.Register(db.Migration{Package: "devices", Steps: []db.Step{{Version: 1, SQL: schema}, {Version: 3, SQL: schemaV3}, {Version: 4, SQL: schemaV4}}})
 }
 
 // New is the device registry on hub.db, migrated (hub/db).

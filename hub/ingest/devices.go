@@ -66,6 +66,14 @@ type DeviceView struct {
 	// the hub has asked for them (docs/DESIGN.md §13).
 	Recovering      bool   `json:"recovering"`
 	RecoveryMissing uint64 `json:"recovery_missing"`
+	// The reader configuration the agent runs (docs/DESIGN.md §14): the
+	// hub's list's version (0: its file's), or why it refused one; the
+	// serial ports it sees and the profiles it knows.
+	ConfigVersion      int64           `json:"config_version"`
+	ConfigError        string          `json:"config_error,omitempty"`
+	ConfigErrorVersion int64           `json:"config_error_version,omitempty"`
+	Ports              []wire.PortInfo `json:"ports"`
+	Profiles           []string        `json:"profiles"`
 }
 
 // DeviceViews is every device's last status joined with its sequence
@@ -84,7 +92,8 @@ func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
 	get := func(site, device string) *DeviceView {
 		v := byDevice[device]
 		if v == nil {
-			v = &DeviceView{Site: site, Device: device, State: "unknown", Missing: []Range{}, Readers: []wire.ReaderStatus{}}
+			v = &DeviceView{Site: site, Device: device, State: "unknown", Missing: []Range{}, Readers: []wire.ReaderStatus{},
+				Ports: []wire.PortInfo{}, Profiles: []string{}}
 			byDevice[device] = v
 		}
 		return v
@@ -99,6 +108,13 @@ func Views(statuses []DeviceStatus, seqs []SequenceState) []DeviceView {
 			v.Readers = s.Status.Readers
 		}
 		v.ClockSkewMS, v.ClockSynced = s.ClockSkew.Milliseconds(), s.ClockSynced
+		v.ConfigVersion, v.ConfigError, v.ConfigErrorVersion = s.Status.ConfigVersion, s.Status.ConfigError, s.Status.ConfigErrorVersion
+		if s.Status.Ports != nil {
+			v.Ports = s.Status.Ports
+		}
+		if s.Status.Profiles != nil {
+			v.Profiles = s.Status.Profiles
+		}
 	}
 	for _, q := range seqs {
 		v := get(q.Site, q.Device)

@@ -45,6 +45,10 @@ type Options struct {
 	Changes *changes.Feed
 	// Metrics registers the ingest metrics (default: a private registry).
 	Metrics prometheus.Registerer
+	// OnStatus, if set, is told each online status once it is recorded,
+	// from the pipeline's goroutine (the hub sends a device its reader
+	// list from there: docs/DESIGN.md §14). It must not block.
+	OnStatus func(wire.Status)
 
 	BatchSize    int           // events per store write (1000)
 	BatchDelay   time.Duration // how long a batch waits to fill (5 ms)
@@ -652,6 +656,9 @@ func (in *Ingest) afterStatus(s statusMsg) {
 	}
 	if in.opts.Registry == nil || in.opts.Registry.Registered(context.Background(), s.s.Site, s.s.Device) {
 		in.recover(s.s, in.opts.Now())
+	}
+	if in.opts.OnStatus != nil {
+		in.opts.OnStatus(s.s)
 	}
 }
 
