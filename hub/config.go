@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,11 @@ func (c Config) Validate() error {
 		bad("retention-months", "%d: at most 120 (ten years); -1 keeps everything", c.RetentionMonths)
 	} else if c.RetentionMonths > 0 && c.RetentionMonths < 3 {
 		bad("retention-months", "%d: at least 3, or billing disputes of last month could not be answered", c.RetentionMonths)
+	}
+	if c.PublicMQTTURL != "" {
+		if u, err := url.Parse(c.PublicMQTTURL); err != nil || u.Host == "" || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}, u.Scheme) {
+			bad("public-mqtt-url", "%q: want ssl://HOST:8883 (or tcp://HOST:1883), the address agents reach the broker by", c.PublicMQTTURL)
+		}
 	}
 	if c.BackupDir != "" {
 		if c.BackupEvery != 0 && c.BackupEvery < time.Minute {

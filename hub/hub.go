@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	}
 	h.api = api.New(api.Options{Auth: h.auth, Ingest: h.ingest, Corrections: recorder, Users: st.Users, Devices: devs, Roster: st.Roster, Names: st.Names, Loc: st.Loc,
 		Days: st.Days, School: st.Days, Charts: st.Days, Audit: st.Audit, Logger: h.log, Now: opts.Now,
-		ClosedDays: st.Calendar, Backups: backups, Fleet: h.fleet,
+		ClosedDays: st.Calendar, Backups: backups, Fleet: h.fleet, Version: opts.Version,
 		PublicMQTTURL: cfg.PublicMQTTURL, MQTTPort: portOf(cfg.MQTTListen), MQTTTLSPort: portOf(cfg.MQTTTLSListen)})
 
 	tlsConf, err := cfg.httpTLSConfig(h.log)

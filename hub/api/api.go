@@ -76,6 +76,7 @@ type Options struct {
 	Audit       *audit.Log // nil: nothing recorded (tests)
 	Backups     Backups    // nil: no scheduled backups (no --backup-dir)
 	Fleet       Fleet      // nil: no enrolment nor remote reader lists (tests)
+	Version     string     // the hub's release (devices behind it are marked)
 	// PublicMQTTURL is the MQTT URL enrolled agents are given
 	// (--public-mqtt-url); "" derives it from the host the agent reached
 	// the API by and the embedded broker's MQTTPort (or MQTTTLSPort: ssl).
@@ -263,6 +264,9 @@ type (
 		// it, and tells today's times from older ones, on the hub's clock.
 		Now     string       `json:"now"`
 		Devices []DeviceView `json:"devices"`
+		// HubVersion (an addition) is the hub's release: a device whose
+		// agent runs an older one is marked version_behind.
+		HubVersion string `json:"hub_version"`
 	}
 	// RejectedView is GET /api/v1/rejected.
 	RejectedView struct {
@@ -296,8 +300,9 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 			return
 		}
 	}
-	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []DeviceView{}}
+	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []DeviceView{}, HubVersion: a.opts.Version}
 	for _, v := range withRegistry(views, registered) {
+		v.VersionBehind = VersionBehind(v.Version, a.opts.Version)
 		if site == "" || v.Site == site {
 			out.Devices = append(out.Devices, v)
 		}

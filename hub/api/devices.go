@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+	"golang.org/x/mod/semver"
 
 	"pointage/hub/audit"
 	"pointage/hub/auth"
@@ -41,6 +46,44 @@ type DeviceView struct {
 	ingest.DeviceView
 	Registered   bool       `json:"registered"`
 	RegisteredAt *time.Time `json:"registered_at,omitempty"`
+	// VersionBehind (an addition): the agent runs another release than the
+	// hub's, older or not comparable (VersionBehind).
+	VersionBehind bool `json:"version_behind"`
+}
+
+// VersionBehind reports whether an agent of version agent should be
+// updated to the hub's: never when either is unknown or they are equal;
+// when both are semantic versions (v1.4.0, v1.4.0-3-gabc from git
+// describe), when agent's is lower; otherwise (dev builds) when they
+// differ.
+func VersionBehind(agent, hub string) bool {
+	if agent == "" || hub == "" || agent == hub {
+		return false
+	}
+	av, an, aok := describeVersion(agent)
+	hv, hn, hok := describeVersion(hub)
+	if aok && hok {
+		if c := semver.Compare(av, hv); c != 0 {
+			return c < 0
+		}
+		return an < hn
+	}
+	return true
+}
+
+var describeRE = regexp.MustCompile(`^(v\d+\.\d+\.\d+)(?:-(\d+)-g[0-9a-f]+)?(?:-dirty)?$`)
+
+// describeVersion reads `git describe --tags` output (v1.4.0, or
+// v1.4.0-3-gabc1234: 3 commits after v1.4.0): the tag and the count.
+func describeVersion(v string) (tag string, commits int, ok bool) {
+	m := describeRE.FindStringSubmatch(v)
+	if m == nil || !semver.IsValid(m[1]) {
+		return "", 0, false
+	}
+	if m[2] != "" {
+		commits, _ = strconv.Atoi(m[2])
+	}
+	return m[1], commits, true
 }
 
 // DeviceCredentials is the answer of POST /api/v1/devices and POST
@@ -55,6 +98,12 @@ type DeviceCredentials struct {
 	// Warning: the change is saved, but applying it failed in part (an
 	// external mosquitto's files could not be written).
 	Warning string `json:"warning,omitempty"`
+	// EnrolCommand (an addition) is the command to run on the device, with
+	// this hub's address as the browser reached it; EnrolQR the rows of its
+	// QR code (1 a dark module), for the devices page to draw, so that the
+	// installer's phone can carry it to the device.
+	EnrolCommand string   `json:"enrol_command"`
+	EnrolQR      []string `json:"enrol_qr"`
 }
 
 // registerDevices adds the devices' administration, office only:
@@ -134,7 +183,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	a.record(r, u, audit.DeviceAdded, c.Device.ID, "site "+c.Device.Site+", password and enrolment code generated")
-	writeJSON(w, http.StatusCreated, credentialsView(c, warning))
+	writeJSON(w, http.StatusCreated, credentialsView(r, c, warning))
 }
 
 func (a *API) renewDevice(w http.ResponseWriter, r *http.Request, u User) {
@@ -152,7 +201,7 @@ func (a *API) renewDevice(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	a.record(r, u, audit.DevicePassword, c.Device.ID, "site "+c.Device.Site+", new password and enrolment code generated")
-	writeJSON(w, http.StatusOK, credentialsView(c, warning))
+	writeJSON(w, http.StatusOK, credentialsView(r, c, warning))
 }
 
 func (a *API) removeDevice(w http.ResponseWriter, r *http.Request, u User) {
@@ -192,9 +241,50 @@ func readEmptyBody(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func credentialsView(c devices.Credentials, warning string) DeviceCredentials {
-	return DeviceCredentials{Site: c.Device.Site, Device: c.Device.ID, Password: c.Password,
-		EnrolmentCode: c.Code, EnrolmentCodeExpires: c.CodeExpires, Warning: warning}
+func credentialsView(r *http.Request, c devices.Credentials, warning string) DeviceCredentials {
+	v := DeviceCredentials{Site: c.Device.Site, Device: c.Device.ID, Password: c.Password,
+		EnrolmentCode: c.Code, EnrolmentCodeExpires: c.CodeExpires, Warning: warning, EnrolQR: []string{}}
+	if c.Code != "" {
+		v.EnrolCommand = EnrolCommand(hubOrigin(r), c.Code)
+		v.EnrolQR = qrRows(v.EnrolCommand)
+	}
+	return v
+}
+
+// EnrolCommand is the command an installer runs on a device.
+func EnrolCommand(hub, code string) string {
+	return "pointage-agent enrol --hub " + hub + " --code " + code
+}
+
+// hubOrigin is the hub's address as the request reached it.
+func hubOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// qrRows is text's QR code (medium error correction, with its quiet
+// zone) as rows of '1' (dark) and '0'; none when it cannot be made.
+func qrRows(text string) []string {
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return []string{}
+	}
+	bm := q.Bitmap()
+	out := make([]string, len(bm))
+	for i, row := range bm {
+		b := make([]byte, len(row))
+		for j, dark := range row {
+			b[j] = '0'
+			if dark {
+				b[j] = '1'
+			}
+		}
+		out[i] = string(b)
+	}
+	return out
 }
 
 // deviceError maps the registry's errors to statuses: 404 unknown, 409
