@@ -97,6 +97,16 @@ func (f *fleet) onStatus(s wire.Status) {
 	f.send(s.Site, c)
 }
 
+func (f *fleet) Versions() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]int64, len(f.configs))
+	for d, c := range f.configs {
+		out[d] = c.Version
+	}
+	return out
+}
+
 // forget drops a removed device's list (hub.db removes it with the device).
 func (f *fleet) forget(device string) {
 	f.mu.Lock()

@@ -301,8 +301,13 @@ func (a *API) devices(w http.ResponseWriter, r *http.Request, u User) {
 		}
 	}
 	out := DevicesView{Now: a.opts.Now().In(a.opts.Loc).Format(wire.AtLayout), Devices: []DeviceView{}, HubVersion: a.opts.Version}
+	var versions map[string]int64
+	if a.opts.Fleet != nil {
+		versions = a.opts.Fleet.Versions()
+	}
 	for _, v := range withRegistry(views, registered) {
 		v.VersionBehind = VersionBehind(v.Version, a.opts.Version)
+		v.HubConfigVersion = versions[v.Device]
 		if site == "" || v.Site == site {
 			out.Devices = append(out.Devices, v)
 		}

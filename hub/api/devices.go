@@ -49,6 +49,10 @@ type DeviceView struct {
 	// VersionBehind (an addition): the agent runs another release than the
 	// hub's, older or not comparable (VersionBehind).
 	VersionBehind bool `json:"version_behind"`
+	// HubConfigVersion (an addition) is the version of the reader list the
+	// hub keeps for the device (0: none, its file's readers apply); the
+	// agent runs it when its config_version equals it.
+	HubConfigVersion int64 `json:"hub_config_version"`
 }
 
 // VersionBehind reports whether an agent of version agent should be

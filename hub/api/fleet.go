@@ -30,6 +30,8 @@ type Fleet interface {
 	// Enrol redeems an enrolment code: the device, a new password, its
 	// reader list; devices.ErrCodeUnknown, ErrCodeUsed, ErrCodeExpired.
 	Enrol(ctx context.Context, code string) (Enrolled, error)
+	// Versions are the reader lists' versions, by device.
+	Versions() map[string]int64
 }
 
 // Enrolled is what POST /api/v1/enrol gives the agent (the MQTT URL is the

@@ -109,7 +109,7 @@
   }
 
   // ---- devices ----
-  var editing = 0, pending = false;
+  var editing = 0, pending = false, hubVersion = "";
 
   function skew(ms) {
     var s = (Math.abs(ms) / 1000).toFixed(1).replace(".", ",");
@@ -252,13 +252,30 @@
     var ls = lastScan(readers);
     row(tb, "Dernier pointage", ls ? when(ls) : "—");
     row(tb, "Dernier état reçu", d.last_seen ? when(d.last_seen) : "—");
-    if (d.version) { row(tb, "Version", d.version); }
+    if (d.version) {
+      var behind = d.version_behind && hubVersion;
+      row(tb, "Version", behind ? d.version + " — à mettre à jour (le hub est en " + hubVersion + ")" : d.version,
+        behind ? "attention" : "").id = "version-" + d.device;
+    }
+    row(tb, "Configuration", configState(d), d.hub_config_version && d.config_error_version === d.hub_config_version ? "alerte" :
+      (d.hub_config_version && d.config_version !== d.hub_config_version ? "attention" : "")).id = "config-" + d.device;
     t.appendChild(tb);
     sec.appendChild(t);
+    if (role === "office" && d.registered && adminRoot) { readersEditor(sec, d); }
     return sec;
   }
 
+  // configState says which reader list the device runs (docs/DESIGN.md §14).
+  function configState(d) {
+    var v = d.hub_config_version || 0;
+    if (!v) { return "lecteurs du fichier de l'appareil (aucune liste sur le hub)"; }
+    if (d.config_error_version === v) { return "liste du hub refusée par l'appareil : " + (d.config_error || "raison inconnue") + " (il garde la précédente)"; }
+    if (d.config_version === v) { return "liste du hub appliquée"; }
+    return d.state === "online" ? "liste du hub envoyée, en attente de l'appareil…" : "liste du hub enregistrée : l'appareil l'appliquera à sa reconnexion";
+  }
+
   function renderDevices(data) {
+    if (data.hub_version) { hubVersion = data.hub_version; }
     var list = data.devices || [];
     devicesRoot.textContent = "";
     if (list.length === 0) {
@@ -370,6 +387,160 @@
     sec.appendChild(p);
   }
 
+  // ---- reader lists (office): GET/PUT /api/v1/devices/{device}/config ----
+  var SERVICES = [["canteen", "Cantine"], ["garderie", "Garderie"], ["staff", "Personnel"]];
+  var DIRS = [["auto", "Automatique"], ["in", "Entrée"], ["out", "Sortie"]];
+
+  function selectOf(id, options, value) {
+    var s = el("select", { id: id });
+    options.forEach(function (o) {
+      var opt = el("option", { value: o[0] }, o[1]);
+      if (o[0] === value) { opt.selected = true; }
+      s.appendChild(opt);
+    });
+    return s;
+  }
+
+  // seconds reads a Go duration ("3s", "1.5s", "1500ms", "1m0s").
+  function seconds(d) {
+    var unit = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001, "µs": 0.000001, ns: 0.000000001 };
+    var total = 0, re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g, m;
+    while ((m = re.exec(d)) !== null) { total += parseFloat(m[1]) * unit[m[2]]; }
+    return Math.round(total * 1000) / 1000;
+  }
+
+  // readerError puts PUT config's 400 in French: "readers[1].name: …".
+  function readerError(err) {
+    var m = String(err && err.message || err);
+    var f = /^readers\[(\d+)\]\.(\w+): (.*)$/.exec(m);
+    if (!f) {
+      if (/^readers: \d+ readers/.test(m)) { return "16 lecteurs au plus par appareil."; }
+      return adminExplain(err);
+    }
+    var n = "Lecteur " + (Number(f[1]) + 1) + " : ";
+    switch (f[2]) {
+      case "name": return n + (/used by two readers/.test(f[3]) ? "ce nom est déjà celui d'un autre lecteur." :
+        "nom manquant ou refusé (lettres, chiffres, « - », « _ » ou « . », sans espace ni accent, ex. entree).");
+      case "port": return n + "indiquez le port (ex. /dev/ttyUSB0, COM3, ou usb:VID:PID de la liste des ports de l'appareil).";
+      case "profile": return n + "ce modèle de lecteur (profil) n'est pas connu de cet appareil.";
+      case "service": return n + "choisissez Cantine, Garderie ou Personnel.";
+      case "dir": return n + "choisissez Automatique, Entrée ou Sortie.";
+      case "debounce": return n + "l'anti-rebond est une durée de 0 à 60 secondes.";
+    }
+    return n + f[3];
+  }
+
+  // readersEditor adds "Modifier les lecteurs" to a device's card: the
+  // hub's list (or the device's own, to start from), the ports the device
+  // reported and the profiles it knows; saved, the hub sends it at once.
+  function readersEditor(sec, d) {
+    var p = el("p", { "class": "lecteurs-boutons" });
+    var open = el("button", { type: "button", id: "lecteurs-modifier-" + d.device }, "Modifier les lecteurs");
+    p.appendChild(open);
+    sec.appendChild(p);
+    open.addEventListener("click", function () {
+      if (sec.querySelector("form.editeur-lecteurs")) { return; }
+      editing++;
+      adminApi("GET", "/api/v1/devices/" + encodeURIComponent(d.device) + "/config").then(function (c) {
+        var start = c.source === "hub" ? c.readers : (d.readers || []).map(function (r) {
+          return { name: r.name, port: r.port, profile: r.profile, service: r.service || "canteen", dir: r.dir || "auto", debounce: r.debounce || "" };
+        });
+        buildEditor(sec, d, c, start);
+      }, function (err) {
+        editing = Math.max(0, editing - 1);
+        adminError("Lecteurs de " + d.device + " : " + adminExplain(err));
+      });
+    });
+  }
+
+  function buildEditor(sec, d, c, start) {
+    var form = el("form", { "class": "editeur-lecteurs", id: "editeur-" + d.device, novalidate: "novalidate" });
+    form.appendChild(el("h3", null, "Lecteurs de " + d.device));
+    form.appendChild(el("p", { "class": "aide" }, c.source === "hub" ?
+      "Liste du hub (version " + c.version + "), appliquée par l'appareil sans redémarrage." :
+      "L'appareil utilise les lecteurs de son fichier : une fois enregistrée ici, la liste du hub les remplace."));
+    var ports = el("datalist", { id: "ports-" + d.device });
+    (d.ports || []).forEach(function (pt) {
+      if (pt.usb) { ports.appendChild(el("option", { value: pt.usb + (pt.serial ? ":" + pt.serial : "") }, pt.name + (pt.product ? " — " + pt.product : ""))); }
+      ports.appendChild(el("option", { value: pt.name }, pt.product || pt.name));
+    });
+    form.appendChild(ports);
+    if ((d.ports || []).length) {
+      form.appendChild(el("p", { "class": "aide", id: "ports-vus-" + d.device }, "Ports vus par l'appareil : " +
+        d.ports.map(function (pt) { return pt.name + (pt.usb ? " (" + pt.usb + (pt.product ? ", " + pt.product : "") + ")" : ""); }).join(", ") + "."));
+    }
+    var table = el("table", { "class": "lignes-lecteurs" });
+    var head = el("tr");
+    ["Nom", "Port", "Profil", "Service", "Sens", "Anti-rebond (s)", ""].forEach(function (h) { head.appendChild(el("th", { scope: "col" }, h)); });
+    table.appendChild(head);
+    var body = el("tbody");
+    table.appendChild(body);
+    form.appendChild(table);
+    var count = 0;
+    function addRow(r) {
+      var i = count++;
+      var tr = el("tr", { "class": "ligne-lecteur" });
+      var id = function (f) { return "lecteur-" + d.device + "-" + i + "-" + f; };
+      var cell = function (node, label) {
+        node.setAttribute("aria-label", label);
+        var td = el("td"); td.appendChild(node); tr.appendChild(td);
+      };
+      cell(el("input", { id: id("nom"), "class": "nom", value: r.name || "", maxlength: "64", autocomplete: "off", placeholder: "entree" }), "Nom du lecteur");
+      cell(el("input", { id: id("port"), "class": "port", value: r.port || "", maxlength: "200", autocomplete: "off", list: "ports-" + d.device, placeholder: "/dev/ttyUSB0" }), "Port");
+      cell(selectOf(id("profil"), (c.profiles || []).map(function (x) { return [x, x]; }), r.profile || "rdm6300"), "Profil");
+      cell(selectOf(id("service"), SERVICES, r.service || "canteen"), "Service");
+      cell(selectOf(id("sens"), DIRS, r.dir || "auto"), "Sens");
+      var deb = r.debounce ? String(seconds(r.debounce)).replace(".", ",") : "";
+      cell(el("input", { id: id("rebond"), "class": "rebond", value: deb, inputmode: "decimal", size: "4", placeholder: "3" }), "Anti-rebond en secondes");
+      var rm = el("button", { type: "button", "class": "retirer-lecteur" }, "Retirer");
+      rm.addEventListener("click", function () { tr.remove(); });
+      var td = el("td"); td.appendChild(rm); tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    start.forEach(addRow);
+    var add = el("button", { type: "button", id: "lecteur-ajouter-" + d.device }, "Ajouter un lecteur");
+    add.addEventListener("click", function () { addRow({}); });
+    form.appendChild(add);
+    var ok = el("button", { type: "submit", id: "lecteurs-enregistrer-" + d.device }, "Enregistrer et envoyer");
+    var cancel = el("button", { type: "button" }, "Annuler");
+    var buttons = el("div", { "class": "boutons" });
+    buttons.appendChild(ok); buttons.appendChild(document.createTextNode(" ")); buttons.appendChild(cancel);
+    form.appendChild(buttons);
+    var err = el("p", { "class": "erreur", role: "alert", id: "lecteurs-erreur-" + d.device });
+    form.appendChild(err);
+    function close() {
+      form.remove();
+      editing = Math.max(0, editing - 1);
+      loadDevices();
+    }
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var readers = [];
+      Array.prototype.forEach.call(body.querySelectorAll("tr.ligne-lecteur"), function (tr) {
+        var q = function (sel) { return tr.querySelector(sel).value.trim(); };
+        var r = { name: q("input.nom"), port: q("input.port"), profile: tr.querySelectorAll("select")[0].value,
+          service: tr.querySelectorAll("select")[1].value, dir: tr.querySelectorAll("select")[2].value };
+        var deb = q("input.rebond").replace(",", ".");
+        if (deb !== "") { r.debounce = (isNaN(Number(deb)) ? deb : Number(deb) + "s"); }
+        readers.push(r);
+      });
+      ok.disabled = true;
+      err.textContent = "";
+      adminApi("PUT", "/api/v1/devices/" + encodeURIComponent(d.device) + "/config", { readers: readers }).then(function (res) {
+        message("Lecteurs de " + d.device + " enregistrés (version " + res.version + ") et envoyés à l'appareil" +
+          (d.state === "online" ? "." : " : il les appliquera à sa reconnexion."));
+        close();
+      }, function (e) {
+        ok.disabled = false;
+        err.textContent = readerError(e);
+      });
+    });
+    sec.appendChild(form);
+    var first = form.querySelector("input");
+    if (first) { first.focus(); }
+  }
+
   function brokerWarning(w) {
     return "Attention : la modification est enregistrée, mais les fichiers du courtier mosquitto n'ont pas pu être écrits (" + w + ").";
   }
@@ -387,12 +558,39 @@
     document.getElementById("identifiants-validite").textContent = "Le code d'enrôlement se saisit sur l'appareil " +
       "(pointage-agent enrol) ; il sert une seule fois, jusqu'au " + dayAndTime(c.enrolment_code_expires_at) + ".";
     document.getElementById("identifiants-avertissement").textContent = c.warning ? brokerWarning(c.warning) : "";
+    document.getElementById("identifiants-commande").textContent = c.enrol_command || "";
+    drawQR(document.getElementById("identifiants-qr"), c.enrol_qr || []);
     var panel = document.getElementById("identifiants");
     panel.hidden = false;
     panel.scrollIntoView({ block: "nearest" });
   }
+  // drawQR draws a QR code's rows ("0110…", from the hub) as an SVG: no
+  // image is fetched or inlined (the page's Content-Security-Policy).
+  function drawQR(box, rows) {
+    box.textContent = "";
+    if (!rows.length) { return; }
+    var ns = "http://www.w3.org/2000/svg", n = rows.length;
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + n + " " + n);
+    svg.setAttribute("width", String(n * 5));
+    svg.setAttribute("height", String(n * 5));
+    svg.setAttribute("shape-rendering", "crispEdges");
+    var bg = document.createElementNS(ns, "rect");
+    bg.setAttribute("width", String(n)); bg.setAttribute("height", String(n)); bg.setAttribute("fill", "#fff");
+    svg.appendChild(bg);
+    var d = "";
+    rows.forEach(function (r, y) {
+      for (var x = 0; x < r.length; x++) { if (r.charAt(x) === "1") { d += "M" + x + " " + y + "h1v1h-1z"; } }
+    });
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "#000");
+    svg.appendChild(path);
+    box.appendChild(svg);
+  }
   function hideCredentials() {
-    ["identifiants-mdp", "identifiants-code", "identifiants-appareil"].forEach(function (id) {
+    drawQR(document.getElementById("identifiants-qr"), []);
+    ["identifiants-mdp", "identifiants-code", "identifiants-appareil", "identifiants-commande"].forEach(function (id) {
       document.getElementById(id).textContent = "";
     });
     document.getElementById("identifiants").hidden = true;
