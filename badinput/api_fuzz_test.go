@@ -38,7 +38,7 @@ var fzapiEndpoints = []string{
 	"/api/v1/counts", "/api/v1/events", "/api/v1/unknown-badges", "/api/v1/devices", "/api/v1/rejected",
 	"/api/v1/corrections", "/api/v1/export", "/api/v1/stream", "/api/v1/school", "/api/v1/people",
 	"/api/v1/alerts", "/api/v1/series/day", "/api/v1/series/month", "/api/v1/people/E001/history", "/api/v1/audit",
-	"/api/v1/names", "/api/v1/sites",
+	"/api/v1/names", "/api/v1/sites", "/api/v1/backup", "/api/v1/devices/jules-ferry-1/config",
 	"/healthz", "/metrics", "/", "/connexion", "/api/v1/nowhere",
 }
 
@@ -207,6 +207,17 @@ func FuzzAPI(f *testing.F) {
 	add("POST", "/api/v1/counts", "", absence, 0)
 	add("POST", "/api/v1/corrections/", "", absence, 0)
 	add("POST", "/api/v1//corrections", "", absence, 0)
+	// Enrolment (no user) and reader lists (docs/DESIGN.md §14): refused, never a 5xx.
+	for _, body := range []string{"", "{}", `{"code":""}`, `{"code":"ZZZZ-ZZZZ-ZZZZ"}`, `{"code":"` + strings.Repeat("A", 5000) + `"}`,
+		`{"code":1}`, `{"code":"a","code":"b"}`, `{"code":"\u0000"}`, "[]", "null"} {
+		add("POST", "/api/v1/enrol", "", body, 3)
+	}
+	for _, body := range []string{`{"readers":[]}`, `{"readers":null}`, `{"readers":[{"name":"a"}]}`, `{"readers":[{"name":"e","port":"COM3","profile":"rdm6300","service":"canteen","debounce":"1e400s"}]}`,
+		`{"readers":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}`} {
+		add("PUT", "/api/v1/devices/jules-ferry-1/config", "", body, 0)
+		add("PUT", "/api/v1/devices/nowhere/config", "", body, 0)
+	}
+	add("POST", "/api/v1/backup", "", "", 0)
 	add("POST", "/connexion", "", "name=fz-office&password=x", 3)
 	add("POST", "/deconnexion", "", "", 0)
 
