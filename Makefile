@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 20m
 # How long `make test` fuzzes each fuzz target (after their seed corpora).
 FUZZTIME  ?= 5s
 
-.PHONY: run test test-short test-faults test-fuzz deps bench bench-quick build build-cross vet fmt clean
+.PHONY: package run test test-short test-faults test-fuzz deps bench bench-quick build build-cross vet fmt clean
 
 ## run: the whole system on embedded defaults, with a simulated school
 run:
@@ -60,6 +60,10 @@ build-cross:
 	CGO_ENABLED=0 GOOS=linux   GOARCH=arm GOARM=7   $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-armv7/   ./cmd/...
 	CGO_ENABLED=0 GOOS=linux   GOARCH=arm GOARM=6   $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-armv6/   ./cmd/...
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64         $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/windows-amd64/ ./cmd/...
+
+## package: .deb packages into dist/ (agent: amd64, arm64, armhf; hub: amd64, arm64), with nfpm
+package:
+	$(GO) run ./packaging -version $(VERSION) -out dist
 
 ## vet: go vet, also of the Windows build (the agent's service)
 vet:
