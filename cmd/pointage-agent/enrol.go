@@ -119,7 +119,7 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 			return err
 		}
 	}
-	if _, err := os.Stat(cfgPath); err == nil && !force {
+	if old, err := os.ReadFile(cfgPath); err == nil && !force && hasSetting(old) { // the package's file is all comments
 		return fmt.Errorf("%s already exists: this device seems set up; give --force to replace it (the previous file is kept as %s.bak)", cfgPath, filepath.Base(cfgPath))
 	}
 	client, err := enrolClient(caFile)
@@ -312,4 +312,15 @@ func giveToServiceUser(paths ...string) string {
 		}
 	}
 	return ", owned by pointage"
+}
+
+// hasSetting reports whether a configuration file sets anything (a line
+// that is neither blank nor a comment).
+func hasSetting(b []byte) bool {
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return true
+		}
+	}
+	return false
 }
