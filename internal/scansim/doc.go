@@ -6,6 +6,6 @@
 // a reader.
 //
 // scansim does not import the agent (internal packages never do); it is checked
-// against the frame vectors of shared/READERS.md, and agent/reader checks that its
+// against the frame vectors of docs/READERS.md, and agent/reader checks that its
 // decoder reads back what Encode writes.
 package scansim

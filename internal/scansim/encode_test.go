@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Vectors from shared/READERS.md.
+// Vectors from docs/READERS.md.
 func TestEncode(t *testing.T) {
 	tests := []struct {
 		name    string
