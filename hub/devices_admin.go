@@ -3,8 +3,6 @@ package hub
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"time"
 
 	"pointage/hub/api"
 	"pointage/hub/broker"
@@ -25,46 +23,6 @@ type deviceAdmin struct {
 	topicRoot    string
 	log          *slog.Logger
 	onRemoved    func(device string) // the fleet forgets its reader list
-	recent       *recentRevocations  // what this process closed itself
-}
-
-// recentRevocations are the devices whose sessions this process closed at
-// once (applied): the journal follower, which sees the same revocation a
-// moment later, does not close the session the device opened since with
-// its new credentials (an agent just enrolled would be kicked once).
-type recentRevocations struct {
-	mu sync.Mutex
-	at map[string]time.Time
-}
-
-func (r *recentRevocations) add(device string) {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.at == nil {
-		r.at = map[string]time.Time{}
-	}
-	now := time.Now()
-	for d, t := range r.at {
-		if now.Sub(t) > time.Minute {
-			delete(r.at, d)
-		}
-	}
-	r.at[device] = now
-}
-
-// handled reports whether this process closed device's sessions itself
-// within the journal follower's delay.
-func (r *recentRevocations) handled(device string) bool {
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.at[device]
-	return ok && time.Since(t) < 3*RevokeEvery
 }
 
 var _ api.DeviceAdmin = deviceAdmin{}
@@ -106,7 +64,6 @@ func (a deviceAdmin) Remove(ctx context.Context, device string) (devices.Device,
 // answer (the change is saved: hub.db is the registry).
 func (a deviceAdmin) applied(ctx context.Context, revoked string) string {
 	if revoked != "" && a.broker != nil {
-		a.recent.add(revoked)
 		if n := a.broker.Disconnect(revoked); n > 0 {
 			a.log.Warn("device credentials revoked: session closed", "device", revoked, "sessions", n)
 		}

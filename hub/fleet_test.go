@@ -174,3 +174,40 @@ func TestFleetAPI(t *testing.T) {
 		}
 	}
 }
+
+// A password changed by another process (the devices command: hub.db's
+// revocation journal, followed every RevokeEvery) closes the sessions
+// that logged in with the old one, not one the device opened since with
+// the new one (an agent just enrolled is not kicked).
+func TestRevocationClosesOnlyOlderSessions(t *testing.T) {
+	h := startHub(t, config())
+	ctx := context.Background()
+	_, oldPw, err := h.Devices().Add(ctx, "jules-ferry", "jf-cantine-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(client, pw string, drops *atomic.Int32) *link.Link {
+		l, err := link.New(link.Options{URL: h.MQTTURL(), ClientID: client, Username: "jf-cantine-1", Password: pw,
+			OnDisconnect: func(error) { drops.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Start()
+		t.Cleanup(func() { l.Close("", nil) })
+		waitFor(t, 10*time.Second, client+" connected", l.Connected)
+		return l
+	}
+	var beforeDrops, afterDrops atomic.Int32
+	before := dial("agent-old", oldPw, &beforeDrops)
+	// The devices command's path: the registry alone, no in-process close.
+	newPw, err := h.Devices().SetPassword(ctx, "jf-cantine-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := dial("agent-new", newPw, &afterDrops)
+	waitFor(t, 3*hub.RevokeEvery+time.Second, "the old password's session closed", func() bool { return beforeDrops.Load() > 0 && !before.Connected() })
+	time.Sleep(hub.RevokeEvery + 500*time.Millisecond)
+	if n := afterDrops.Load(); n != 0 || !after.Connected() {
+		t.Fatalf("the session opened with the new password was closed %d time(s) by the revocation", n)
+	}
+}

@@ -61,7 +61,6 @@ type Hub struct {
 	unlock func()            // the data folder's run lock (hub/backup)
 	backup *backup.Scheduler // nil without --backup-dir
 	fleet  *fleet            // enrolment and reader lists
-	recent *recentRevocations
 
 	closeOnce sync.Once
 }
@@ -130,8 +129,7 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 	if cfg.RequireRegistration {
 		registry = registered{st.Devices}
 	}
-	h.recent = &recentRevocations{}
-	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log, recent: h.recent}
+	devs := deviceAdmin{reg: st.Devices, broker: h.broker, mosquittoDir: cfg.MosquittoDir, topicRoot: cfg.TopicRoot, log: h.log}
 	if h.fleet, err = newFleet(ctx, st.Devices, devs, pub, cfg.TopicRoot, h.log, opts.Now); err != nil {
 		return nil, err
 	}
@@ -316,16 +314,16 @@ func (h *Hub) siteName(site string) string {
 // journal is a table of hub.db that names what changed, by id: the
 // devices and users commands (other processes) write to it, and the
 // running hub follows it (follow).
-type journal struct {
+type journal[T any] struct {
 	what   string // for the log: "device revocations", "user changes"
 	every  time.Duration
 	latest func(context.Context) (int64, error)
-	since  func(context.Context, int64) ([]string, int64, error)
-	apply  func(names []string)
+	since  func(context.Context, int64) ([]T, int64, error)
+	apply  func([]T)
 }
 
 // follow applies what j gains, every j.every, until ctx ends.
-func (h *Hub) follow(ctx context.Context, j journal) {
+func follow[T any](ctx context.Context, h *Hub, j journal[T]) {
 	last, err := j.latest(ctx)
 	if err != nil {
 		h.log.Error(j.what+" unreadable at start: changes made before are not applied until the next one", "err", err)
@@ -354,13 +352,13 @@ func (h *Hub) follow(ctx context.Context, j journal) {
 
 // revokeSessions closes the embedded broker's sessions of devices whose
 // credentials changed (password set, device removed), by this process or
-// by the devices command.
-func (h *Hub) revokeSessions(devices []string) {
-	for _, d := range devices {
-		if h.recent.handled(d) {
-			continue // closed at once by the dashboard's change (deviceAdmin.applied)
-		}
-		if n := h.broker.Disconnect(d); n > 0 {
+// by the devices command: those that logged in before the change (the
+// dashboard's changes closed them at once already; a device that logged
+// in since, with its new credentials, stays).
+func (h *Hub) revokeSessions(revs []devices.Revocation) {
+	for _, r := range revs {
+		d := r.Device
+		if n := h.broker.DisconnectBefore(d, r.At); n > 0 {
 			h.log.Warn("device credentials revoked: session closed", "device", d, "sessions", n)
 		}
 	}
@@ -430,14 +428,14 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.follow(runCtx, journal{what: "device revocations", every: RevokeEvery, latest: h.state.Devices.LatestRevocation,
+			follow(runCtx, h, journal[devices.Revocation]{what: "device revocations", every: RevokeEvery, latest: h.state.Devices.LatestRevocation,
 				since: h.state.Devices.Revocations, apply: h.revokeSessions})
 		}()
 	}
 	wg.Add(1) // users changed by the users command: their cached credentials are forgotten within 2 s
 	go func() {
 		defer wg.Done()
-		h.follow(runCtx, journal{what: "user changes", every: UserChangesEvery, latest: h.state.Users.LatestChange,
+		follow(runCtx, h, journal[string]{what: "user changes", every: UserChangesEvery, latest: h.state.Users.LatestChange,
 			since: h.state.Users.Changes, apply: func(names []string) { h.state.Users.Forget(names...) }})
 	}()
 	if h.backup != nil {

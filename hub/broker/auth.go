@@ -63,6 +63,7 @@ type authHook struct {
 	// Bounded by the number of devices the Authenticator accepts.
 
 	takenOver sync.Map // *mqtt.Client whose session another connection took over -> struct{}
+	loggedIn  sync.Map // *mqtt.Client -> time.Time (wall clock) it authenticated: DisconnectBefore
 
 	logMu    sync.Mutex
 	loggedAt map[string]time.Time // device -> last denial logged, at most one a minute
@@ -128,6 +129,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		return refuse("client id is held by another user", "holder", string(old.Properties.Username))
 	}
 	h.takeOver(cl.ID)
+	h.loggedIn.Store(cl, time.Now())
 	h.mu.Lock()
 	h.sites[user] = site
 	h.mu.Unlock()
@@ -216,6 +218,7 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 // unknown, but the device is, and the hub records the refusal.
 func (h *authHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	h.takenOver.Delete(cl) // its will, if any, is sent (or dropped) by now
+	h.loggedIn.Delete(cl)
 	if cl.Net.Inline || !errors.Is(err, packets.ErrPacketTooLarge) {
 		return
 	}

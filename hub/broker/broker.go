@@ -250,9 +250,19 @@ func (b *Broker) Publish(topic string, payload []byte, retained bool) error {
 // revoked) and returns how many it closed. The device's reconnection must
 // then pass the login again.
 func (b *Broker) Disconnect(device string) int {
+	return b.DisconnectBefore(device, time.Now().Add(time.Hour))
+}
+
+// DisconnectBefore closes device's sessions that logged in before t (wall
+// clock): those of credentials revoked at t, not one opened since with the
+// new ones. It returns how many it closed.
+func (b *Broker) DisconnectBefore(device string, t time.Time) int {
 	n := 0
 	for _, cl := range b.srv.Clients.GetAll() {
 		if cl.Net.Inline || string(cl.Properties.Username) != device {
+			continue
+		}
+		if at, ok := b.hook.loggedIn.Load(cl); ok && !at.(time.Time).Before(t) {
 			continue
 		}
 		if err := b.srv.DisconnectClient(cl, packets.ErrNotAuthorized); err != nil {

@@ -220,29 +220,43 @@ func (r *Registry) Remove(ctx context.Context, device string) error {
 	return nil
 }
 
+// revoked journals a revocation at the wall clock, to the nanosecond (not
+// r.now, which the demo accelerates): the hub closes the sessions that
+// logged in before it (Revocation.At), not one opened since with the new
+// credentials.
 func (r *Registry) revoked(ctx context.Context, q querier, device string) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO device_revocations (device, at) VALUES (?, ?)`, device, r.now().UTC().Format(time.RFC3339))
+	_, err := q.ExecContext(ctx, `INSERT INTO device_revocations (device, at) VALUES (?, ?)`, device, time.Now().UTC().Format(time.RFC3339Nano))
 	return err
+}
+
+// Revocation is a device whose credentials changed, and when.
+type Revocation struct {
+	Device string
+	At     time.Time
 }
 
 // Revocations returns the devices whose credentials changed (password set,
 // removed) after the revocation id since, and the latest id. Each one's
 // cached checks are forgotten here; the caller closes their sessions.
-func (r *Registry) Revocations(ctx context.Context, since int64) ([]string, int64, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT id, device FROM device_revocations WHERE id > ? ORDER BY id`, since)
+func (r *Registry) Revocations(ctx context.Context, since int64) ([]Revocation, int64, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT id, device, at FROM device_revocations WHERE id > ? ORDER BY id`, since)
 	if err != nil {
 		return nil, since, fmt.Errorf("read device revocations: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []Revocation
 	last := since
 	for rows.Next() {
-		var device string
-		if err := rows.Scan(&last, &device); err != nil {
+		var device, at string
+		if err := rows.Scan(&last, &device, &at); err != nil {
 			return nil, since, fmt.Errorf("read device revocations: %w", err)
 		}
 		r.cache.Invalidate(device)
-		out = append(out, device)
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			t = time.Now() // unreadable: close every session of the device
+		}
+		out = append(out, Revocation{Device: device, At: t})
 	}
 	return out, last, rows.Err()
 }
