@@ -48,6 +48,11 @@ type Agent struct {
 	profiles         map[string]*reader.Profile
 	readerBackoffMax time.Duration
 	listPorts        func() ([]reader.PortInfo, error) // the status's ports; nil: none reported
+	profileNames     []string                          // sorted, for the status (at most 32)
+
+	portsMu   sync.Mutex
+	portsAt   time.Time // when ports was listed: at most every PortsEvery
+	portsSeen []wire.PortInfo
 
 	// rmu guards the readers and the hub configuration's state
 	// (remote.go); never held across I/O.
@@ -125,6 +130,11 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		}
 	}
 	a.profiles = profiles
+	for name := range profiles {
+		a.profileNames = append(a.profileNames, name)
+	}
+	slices.Sort(a.profileNames)
+	a.profileNames = a.profileNames[:min(len(a.profileNames), 32)]
 	// The hub's reader list, kept by an earlier run, replaces the file's.
 	if hc, ok, err := loadHubConfig(cfg.HubConfigPath()); err != nil {
 		log.Error("the hub's reader list kept on disk is unreadable: the file's readers apply until the hub sends it again", "err", err)
@@ -496,14 +506,7 @@ func (a *Agent) Status(ctx context.Context, state string) (wire.Status, error) {
 	s.ConfigVersion, s.ConfigError, s.ConfigErrorVersion = a.configVersion, a.configErr, a.configErrVersion
 	a.rmu.Unlock()
 	if state == wire.StateOnline {
-		s.Ports = a.ports()
-		for name := range a.profiles {
-			s.Profiles = append(s.Profiles, name)
-		}
-		slices.Sort(s.Profiles)
-		if len(s.Profiles) > 32 {
-			s.Profiles = s.Profiles[:32]
-		}
+		s.Ports, s.Profiles = a.ports(), a.profileNames
 	}
 	for i, u := range readers {
 		rs := u.r.State()

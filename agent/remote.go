@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"pointage/agent/reader"
+	"pointage/internal/atomicfile"
 	"pointage/internal/wire"
 )
 
@@ -51,37 +53,13 @@ func loadHubConfig(path string) (hc hubConfig, ok bool, err error) {
 	return hc, true, nil
 }
 
-// saveHubConfig writes the hub's reader list atomically (a temporary file,
-// synced, renamed, the folder synced).
+// saveHubConfig writes the hub's reader list atomically.
 func saveHubConfig(path string, hc hubConfig) error {
 	b, err := json.MarshalIndent(hc, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
 // fromWire is a reader of the hub's list as the agent's configuration,
@@ -255,33 +233,37 @@ func (a *Agent) applyConfig(ctx context.Context, cc wire.ConfigCommand) {
 	_ = ctx
 }
 
-// ports lists the machine's serial ports for the status (none on error).
+// PortsEvery is how often the status lists the serial ports again: a
+// status goes out after each scan, the ports list reads the system's USB
+// tree.
+const PortsEvery = 30 * time.Second
+
+// ports lists the machine's serial ports for the status (none on error),
+// again only when the last list is PortsEvery old.
 func (a *Agent) ports() []wire.PortInfo {
 	if a.listPorts == nil {
 		return nil
 	}
+	a.portsMu.Lock()
+	defer a.portsMu.Unlock()
+	if !a.portsAt.IsZero() && time.Since(a.portsAt) < PortsEvery {
+		return a.portsSeen
+	}
+	a.portsAt = time.Now()
 	ps, err := a.listPorts()
 	if err != nil {
 		a.log.Debug("list serial ports", "err", err)
+		a.portsSeen = nil
 		return nil
 	}
 	out := make([]wire.PortInfo, 0, len(ps))
 	for _, p := range ps {
 		pi := wire.PortInfo{Name: p.Name, Serial: p.SerialNumber, Product: p.Product}
 		if p.IsUSB {
-			pi.USB = "usb:" + lower(p.VID) + ":" + lower(p.PID)
+			pi.USB = "usb:" + strings.ToLower(p.VID+":"+p.PID)
 		}
 		out = append(out, pi)
 	}
-	return wire.ClipPorts(out)
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	a.portsSeen = wire.ClipPorts(out)
+	return a.portsSeen
 }

@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"pointage/agent"
+	"pointage/internal/atomicfile"
 	"pointage/internal/wire"
 )
 
@@ -158,15 +159,15 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 	}
 	if force {
 		if old, err := os.ReadFile(cfgPath); err == nil {
-			if err := writeFileAtomic(cfgPath+".bak", old); err != nil {
+			if err := atomicfile.Write(cfgPath+".bak", old, 0o600); err != nil {
 				return err
 			}
 		}
 	}
-	if err := writeFileAtomic(passwordFile, []byte(e.Password+"\n")); err != nil {
+	if err := atomicfile.Write(passwordFile, []byte(e.Password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write the password file: %w", err)
 	}
-	if err := writeFileAtomic(cfgPath, content); err != nil {
+	if err := atomicfile.Write(cfgPath, content, 0o600); err != nil {
 		return fmt.Errorf("write the configuration: %w", err)
 	}
 	owner := giveToServiceUser(cfgPath, passwordFile)
@@ -264,31 +265,6 @@ func checkEnrolled(content []byte, password string) error {
 	}
 	_, err = agent.LoadConfig(path, nil)
 	return err
-}
-
-// writeFileAtomic writes path with mode 0600: a temporary file beside it,
-// synced, renamed.
-func writeFileAtomic(path string, content []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(content); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // giveToServiceUser makes the files the agent service's when enrol runs as

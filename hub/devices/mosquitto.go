@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"pointage/internal/atomicfile"
 	"pointage/internal/wire"
 )
 
@@ -193,42 +194,12 @@ func otherUsers(path string, isDevice map[string]bool) ([]string, error) {
 	return kept, nil
 }
 
-// writeFileAtomic replaces path with data: a temporary file in the same
-// folder, synced, then renamed over it. An existing file keeps its
-// permissions (an operator's chmod 640 for mosquitto's group); a new one
-// gets mode.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+// writeFileAtomic replaces path with data (internal/atomicfile). An
+// existing file keeps its permissions (an operator's chmod 640 for
+// mosquitto's group); a new one gets mode.
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, mode)
 }
