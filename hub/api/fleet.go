@@ -99,8 +99,8 @@ func (a *API) deviceProfiles(ctx context.Context, device string) []string {
 	return slices.Compact(out)
 }
 
-func (a *API) configView(ctx context.Context, device string, c devices.Config, ok bool) DeviceConfigView {
-	v := DeviceConfigView{Device: device, Source: "file", Readers: []wire.ReaderConfig{}, Profiles: a.deviceProfiles(ctx, device)}
+func configView(device string, c devices.Config, ok bool, profiles []string) DeviceConfigView {
+	v := DeviceConfigView{Device: device, Source: "file", Readers: []wire.ReaderConfig{}, Profiles: profiles}
 	if ok {
 		t := c.UpdatedAt
 		v.Source, v.Version, v.Readers, v.UpdatedAt, v.UpdatedBy = "hub", c.Version, c.Readers, &t, c.UpdatedBy
@@ -119,7 +119,7 @@ func (a *API) deviceConfig(w http.ResponseWriter, r *http.Request, _ User) {
 		a.deviceError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.configView(r.Context(), device, c, ok))
+	writeJSON(w, http.StatusOK, configView(device, c, ok, a.deviceProfiles(r.Context(), device)))
 }
 
 func (a *API) setDeviceConfig(w http.ResponseWriter, r *http.Request, u User) {
@@ -153,13 +153,13 @@ func (a *API) setDeviceConfig(w http.ResponseWriter, r *http.Request, u User) {
 		names = append(names, fmt.Sprintf("%s (%s, %s)", rc.Name, rc.Port, rc.Service))
 	}
 	a.record(r, u, audit.DeviceConfig, device, fmt.Sprintf("version %d: %s", c.Version, cmpOr(strings.Join(names, ", "), "no reader")))
-	writeJSON(w, http.StatusOK, a.configView(r.Context(), device, c, true))
+	writeJSON(w, http.StatusOK, configView(device, c, true, known))
 }
 
 // enrol is POST /api/v1/enrol {"code"}: no user, rate-limited per
 // address, audited either way.
 func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
-	ip := clientAddr(r)
+	ip := audit.Addr(r.RemoteAddr)
 	now := time.Now()
 	if !a.enrolLimiter.Allowed(ip, "", now) {
 		w.Header().Set("Retry-After", "60")
@@ -223,11 +223,4 @@ func (a *API) mqttURLFor(r *http.Request) string {
 		port = "1883"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
-}
-
-func clientAddr(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
-	}
-	return r.RemoteAddr
 }

@@ -85,8 +85,8 @@ type Scheduler struct {
 	log        *slog.Logger
 	startDelay time.Duration // StartDelay; tests shorten it
 
-	run  sync.Mutex     // one backup at a time
-	took chan time.Time // TakeNow tells Loop of a backup that worked
+	run   sync.Mutex    // one backup at a time
+	taken chan struct{} // TakeNow tells Loop a backup was tried: its next follows from the status
 
 	mu     sync.Mutex
 	status Status
@@ -128,7 +128,7 @@ func NewScheduler(opts ScheduleOptions) (*Scheduler, error) {
 	if sameDir(opts.Dir, opts.DataDir) {
 		return nil, fmt.Errorf("backup-dir: %s is the data folder: put backups on another disk or a network share", opts.Dir)
 	}
-	s := &Scheduler{opts: opts, log: opts.Logger.With("component", "backup"), startDelay: StartDelay, took: make(chan time.Time, 1),
+	s := &Scheduler{opts: opts, log: opts.Logger.With("component", "backup"), startDelay: StartDelay, taken: make(chan struct{}, 1),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_success_timestamp_seconds", Help: "When the last scheduled backup that worked was taken (Unix time; 0: none yet)."}),
 		lastSize:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_size_bytes", Help: "Size of the last backup file that worked."}),
 		lastTook:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "pointage_backup_last_duration_seconds", Help: "How long the last backup that worked took."}),
@@ -208,26 +208,30 @@ func (s *Scheduler) Loop(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case at := <-s.took: // one taken from the dashboard: the next is Every after it
+		case <-s.taken: // one taken from the dashboard
 			t.Stop()
-			next = at.Add(s.opts.Every)
-			continue
 		case <-t.C:
+			s.TakeNow(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			select { // its own signal
+			case <-s.taken:
+			default:
+			}
 		}
-		r := s.TakeNow(ctx)
-		select {
-		case <-s.took: // this one
-		default:
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if r.Failed() {
-			next = s.opts.Now().Add(s.retryAfter())
-		} else {
-			next = r.At.Add(s.opts.Every)
-		}
+		next = s.nextRun()
 	}
+}
+
+// nextRun is when the backup after the last attempt is due: retryAfter
+// after a failure, Every after a success.
+func (s *Scheduler) nextRun() time.Time {
+	st := s.Status()
+	if st.Last != nil && st.Last.Failed() {
+		return st.Last.At.Add(s.retryAfter())
+	}
+	return st.LastSuccess.At.Add(s.opts.Every)
 }
 
 // TakeNow takes a backup now (the schedule's, or the dashboard's
@@ -267,11 +271,6 @@ func (s *Scheduler) TakeNow(ctx context.Context) Result {
 		if perr != nil {
 			s.log.Warn("could not remove old backups", "dir", s.opts.Dir, "err", perr)
 		}
-		select { // only the newest is kept (TakeNow runs one at a time)
-		case <-s.took:
-		default:
-		}
-		s.took <- start
 		s.log.Info("backup written", "file", out, "size", r.Size, "databases", r.Databases,
 			"took", r.Duration.Round(time.Millisecond), "removed", removed, "kept", kept)
 	}
@@ -284,6 +283,10 @@ func (s *Scheduler) TakeNow(ctx context.Context) Result {
 	if !r.Failed() {
 		s.status.LastSuccess = &last
 		s.status.Kept = kept
+	}
+	select { // Loop reads the next run from the status
+	case s.taken <- struct{}{}:
+	default:
 	}
 	return r
 }
