@@ -320,6 +320,7 @@
         if (!r.ok) {
           var e = new Error(b.error || ("HTTP " + r.status));
           e.status = r.status;
+          e.body = b;
           throw e;
         }
         return b;
@@ -698,11 +699,77 @@
     }, 300);
   }
 
+
+  // ---- the overview's backups line (office): GET/POST /api/v1/backup ----
+  // The last scheduled backup (time, size), the next, or why it failed; a
+  // failure is also a red alert (above).
+  var backupLine = document.getElementById("sauvegarde-etat");
+  function aDay(iso) { // "aujourd'hui à 02:00" or "le 02/12/2026 à 02:00"
+    var w = when(iso);
+    return w.indexOf("/") >= 0 ? "le " + w.replace(" ", " à ") : "aujourd'hui à " + w;
+  }
+  function megabytes(bytes) {
+    if (bytes < 1e6) { return Math.max(1, Math.round(bytes / 1e3)) + " ko"; }
+    var mo = bytes / 1e6;
+    return (mo < 10 ? mo.toFixed(1) : Math.round(mo).toString()).replace(".", ",") + " Mo";
+  }
+  function renderBackup(st) {
+    var button = document.getElementById("sauvegarder");
+    if (st.timezone) { tz = st.timezone; }
+    if (st.at) { hubTime(st.at); }
+    backupLine.className = "";
+    if (!st.configured) {
+      backupLine.className = "non-configuree";
+      backupLine.textContent = "Sauvegardes automatiques non configurées : sans elles, une panne du serveur fait perdre les données. " +
+        "Faites lancer le hub avec --backup-dir vers un second disque ou un partage réseau (DEPLOY.md, « Sauvegardes »).";
+      button.hidden = true;
+      return;
+    }
+    var ok = st.last_success, kept = st.kept || 1;
+    var t = ok ? "Dernière sauvegarde : " + aDay(ok.at) + ", " + megabytes(ok.size_bytes || 0) + " (" + kept + " gardée" + (kept > 1 ? "s" : "") + " sur " + st.keep + ")" :
+      "Aucune sauvegarde réussie pour l'instant";
+    if (st.last && st.last.error_fr) {
+      backupLine.className = "echec";
+      t += ". La dernière tentative (" + aDay(st.last.at) + ") a échoué : " + st.last.error_fr;
+    } else if (st.next_at && !st.running) {
+      t += ". Prochaine " + aDay(st.next_at) + ".";
+    } else {
+      t += ".";
+    }
+    if (st.running) { t += " Sauvegarde en cours…"; }
+    backupLine.textContent = t;
+    button.hidden = false;
+    button.disabled = !!st.running;
+  }
+  function loadBackup() {
+    return adminApi("GET", "/api/v1/backup").then(renderBackup, function (err) {
+      backupLine.className = "echec";
+      backupLine.textContent = "État des sauvegardes indisponible : " + err.message;
+    });
+  }
+  if (backupLine) {
+    var backupButton = document.getElementById("sauvegarder");
+    var backupMessage = document.getElementById("sauvegarde-message");
+    backupButton.addEventListener("click", function () {
+      backupButton.disabled = true;
+      backupMessage.textContent = "Sauvegarde en cours…";
+      adminApi("POST", "/api/v1/backup").then(function (b) {
+        backupMessage.textContent = "Sauvegarde faite : " + megabytes(b.size_bytes || 0) + ".";
+      }, function (err) {
+        backupMessage.textContent = err.status ? "" : "La sauvegarde n'a pas pu être demandée : " + err.message;
+      }).then(function () {
+        refreshSoon(); // the alerts
+        return loadBackup();
+      });
+    });
+    loadBackup();
+    setInterval(loadBackup, 60000);
+  }
+
   N.ready.then(loadAlerts).then(loadDevices);
   setInterval(refreshSoon, POLL_MS);
   // On the overview, app.js owns the stream and tells us of each update.
   document.addEventListener("pointage:counts", refreshSoon);
-  document.addEventListener("pointage:backup", refreshSoon); // sauvegarde.js: a backup taken or failed
   if (pageName === "appareils" && window.EventSource) {
     var es = new EventSource("/api/v1/stream" + query);
     var live = function (on) {
