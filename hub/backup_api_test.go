@@ -9,9 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"pointage/hub/auth"
 	"pointage/hub/backup"
-	"pointage/hub/users"
 )
 
 // The scheduled backups through the API (docs/DESIGN.md §13): a backup
@@ -26,22 +24,13 @@ func TestBackupAPIAndAlert(t *testing.T) {
 	cfg.BackupDir = share
 	h := startHub(t, cfg)
 	ctx := context.Background()
-	users.FastBcryptForTest(h.Users())
-	for _, u := range []struct {
-		name string
-		role auth.Role
-		site string
-	}{{"marie", auth.RoleOffice, ""}, {"directrice", auth.RoleSchool, "jules-ferry"}} {
-		if _, err := h.Users().Add(ctx, u.name, u.role, u.site, "motdepasse-"+u.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	adminUsers(t, h)                                                                      // marie (office), ecole (school, jules-ferry)
 	if _, _, err := h.Devices().Add(ctx, "jules-ferry", "jf-cantine-1", ""); err != nil { // the school's site is known
 		t.Fatal(err)
 	}
 	status := func() backup.Status {
 		t.Helper()
-		code, body := officeCall(t, h, "GET", "/api/v1/backup", "")
+		code, body := rawCall(t, h, "GET", "/api/v1/backup", "marie", "password-marie", "")
 		var st backup.Status
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &st) != nil {
 			t.Fatalf("GET /api/v1/backup: %d %s", code, body)
@@ -53,7 +42,7 @@ func TestBackupAPIAndAlert(t *testing.T) {
 	}
 	backupAlerts := func(user string) []string {
 		t.Helper()
-		code, body := rawCall(t, h, "GET", "/api/v1/alerts", user, "motdepasse-"+user, "")
+		code, body := rawCall(t, h, "GET", "/api/v1/alerts", user, "password-"+user, "")
 		var v struct {
 			Alerts []struct{ Kind, Detail string } `json:"alerts"`
 		}
@@ -69,21 +58,21 @@ func TestBackupAPIAndAlert(t *testing.T) {
 		return out
 	}
 
-	code, body := officeCall(t, h, "POST", "/api/v1/backup", "")
+	code, body := rawCall(t, h, "POST", "/api/v1/backup", "marie", "password-marie", "")
 	if code != http.StatusInternalServerError || !strings.Contains(body, "introuvable") {
 		t.Fatalf("a backup into a share not mounted: %d %s", code, body)
 	}
 	if a := backupAlerts("marie"); len(a) != 1 || !strings.Contains(a[0], "partage réseau") {
 		t.Fatalf("the office's alerts after a failed backup: %q", a)
 	}
-	if a := backupAlerts("directrice"); len(a) != 0 {
+	if a := backupAlerts("ecole"); len(a) != 0 {
 		t.Fatalf("a school user sees the backup alert: %q", a)
 	}
-	if _, m := getAs(t, h, "marie", "motdepasse-marie", "/metrics"); !strings.Contains(m, "pointage_backup_last_failed 1") || !strings.Contains(m, "pointage_backup_failures_total 1") {
+	if _, m := getAs(t, h, "marie", "password-marie", "/metrics"); !strings.Contains(m, "pointage_backup_last_failed 1") || !strings.Contains(m, "pointage_backup_failures_total 1") {
 		t.Fatal("/metrics does not show the failed backup")
 	}
 	for _, req := range []struct{ method, path string }{{"GET", "/api/v1/backup"}, {"POST", "/api/v1/backup"}} {
-		if code, _ := rawCall(t, h, req.method, req.path, "directrice", "motdepasse-directrice", ""); code != http.StatusForbidden {
+		if code, _ := rawCall(t, h, req.method, req.path, "ecole", "password-ecole", ""); code != http.StatusForbidden {
 			t.Fatalf("%s %s as a school user: %d, want 403", req.method, req.path, code)
 		}
 	}
@@ -91,7 +80,7 @@ func TestBackupAPIAndAlert(t *testing.T) {
 	if err := os.Mkdir(share, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	code, body = officeCall(t, h, "POST", "/api/v1/backup", "")
+	code, body = rawCall(t, h, "POST", "/api/v1/backup", "marie", "password-marie", "")
 	var res backup.Result
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &res) != nil || res.File == "" || res.Size == 0 {
 		t.Fatalf("a backup once the share is mounted: %d %s", code, body)
@@ -107,10 +96,10 @@ func TestBackupAPIAndAlert(t *testing.T) {
 	if _, err := backup.Restore(ctx, res.File, restored, false, backup.Options{}); err != nil {
 		t.Fatalf("the dashboard's backup does not restore: %v", err)
 	}
-	if _, m := getAs(t, h, "marie", "motdepasse-marie", "/metrics"); !strings.Contains(m, "pointage_backup_last_failed 0") {
+	if _, m := getAs(t, h, "marie", "password-marie", "/metrics"); !strings.Contains(m, "pointage_backup_last_failed 0") {
 		t.Fatal("/metrics still shows the backup failed")
 	}
-	if code, body := officeCall(t, h, "GET", "/api/v1/audit", ""); code != http.StatusOK || !strings.Contains(body, "backup.take") || !strings.Contains(body, "backup.failed") {
+	if code, body := rawCall(t, h, "GET", "/api/v1/audit", "marie", "password-marie", ""); code != http.StatusOK || !strings.Contains(body, "backup.take") || !strings.Contains(body, "backup.failed") {
 		t.Fatalf("the backups are not in the audit log: %d %s", code, body)
 	}
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"pointage/hub/auth"
-	"pointage/hub/users"
 	"pointage/internal/testenv"
 )
 
@@ -29,16 +27,7 @@ func TestDashboardBackupInBrowser(t *testing.T) {
 	cfg.BackupDir = share
 	h := startHub(t, cfg)
 	bg := context.Background()
-	users.FastBcryptForTest(h.Users())
-	for _, u := range []struct {
-		name string
-		role auth.Role
-		site string
-	}{{"marie", auth.RoleOffice, ""}, {"directrice", auth.RoleSchool, "jules-ferry"}} {
-		if _, err := h.Users().Add(bg, u.name, u.role, u.site, "motdepasse-"+u.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	adminUsers(t, h) // marie (office), ecole (school, jules-ferry)
 	if _, _, err := h.Devices().Add(bg, "jules-ferry", "jf-cantine-1", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +35,7 @@ func TestDashboardBackupInBrowser(t *testing.T) {
 	base := "http://" + h.HTTPAddr()
 	alerts := `(function(){return Array.from(document.querySelectorAll("#alertes p")).map(function(p){return p.textContent}).join(" | ")})()`
 
-	login(t, ctx, base, "marie", "motdepasse-marie")
+	login(t, ctx, base, "marie", "password-marie")
 	evalUntil(t, ctx, 5*time.Second, "no backup yet", text("sauvegarde-etat"), func(s string) bool {
 		return strings.Contains(s, "Aucune sauvegarde réussie pour l'instant") && strings.Contains(s, "Prochaine aujourd'hui à ")
 	})
@@ -82,7 +71,7 @@ func TestDashboardBackupInBrowser(t *testing.T) {
 
 	// A school user: no backups line.
 	ctx2 := browser(t)
-	login(t, ctx2, base, "directrice", "motdepasse-directrice")
+	login(t, ctx2, base, "ecole", "password-ecole")
 	var n int
 	run(t, ctx2, "the school's overview", chromedp.Evaluate(`document.querySelectorAll("#sauvegarde, #sauvegarder").length`, &n))
 	if n != 0 {
@@ -91,12 +80,9 @@ func TestDashboardBackupInBrowser(t *testing.T) {
 
 	// A hub without --backup-dir says so.
 	plain := startHub(t, config())
-	users.FastBcryptForTest(plain.Users())
-	if _, err := plain.Users().Add(bg, "marie", auth.RoleOffice, "", "motdepasse-marie"); err != nil {
-		t.Fatal(err)
-	}
+	adminUsers(t, plain)
 	ctx3 := browser(t)
-	login(t, ctx3, "http://"+plain.HTTPAddr(), "marie", "motdepasse-marie")
+	login(t, ctx3, "http://"+plain.HTTPAddr(), "marie", "password-marie")
 	evalUntil(t, ctx3, 5*time.Second, "backups not set up", text("sauvegarde-etat"), func(s string) bool {
 		return strings.Contains(s, "Sauvegardes automatiques non configurées") && strings.Contains(s, "--backup-dir")
 	})

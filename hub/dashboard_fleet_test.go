@@ -9,8 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"pointage/hub"
-	"pointage/hub/auth"
-	"pointage/hub/users"
 	"pointage/internal/testenv"
 	"pointage/internal/wire"
 )
@@ -27,16 +25,7 @@ func TestDashboardFleetInBrowser(t *testing.T) {
 	h := startHubWith(t, config(), hub.Options{Version: "v1.4.0"}, nil)
 	base := "http://" + h.HTTPAddr()
 	bg := context.Background()
-	users.FastBcryptForTest(h.Users())
-	for _, u := range []struct {
-		name string
-		role auth.Role
-		site string
-	}{{"marie", auth.RoleOffice, ""}, {"directrice", auth.RoleSchool, "jules-ferry"}} {
-		if _, err := h.Users().Add(bg, u.name, u.role, u.site, "password-"+u.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	adminUsers(t, h) // marie (office), ecole (school, jules-ferry)
 	_, pw, err := h.Devices().Add(bg, "jules-ferry", "jf-cantine-1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +118,7 @@ func TestDashboardFleetInBrowser(t *testing.T) {
 
 	// A school user: no editor.
 	ctx2 := browser(t)
-	login(t, ctx2, base, "directrice", "password-directrice")
+	login(t, ctx2, base, "ecole", "password-ecole")
 	run(t, ctx2, "the school's devices page", chromedp.Navigate(base+"/appareils"), chromedp.WaitVisible("#appareil-jf-cantine-1", chromedp.ByID))
 	var n int
 	run(t, ctx2, "no editor", chromedp.Evaluate(`document.querySelectorAll("[id^=lecteurs-modifier-]").length`, &n))
