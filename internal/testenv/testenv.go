@@ -52,6 +52,8 @@ func programs() map[string]program {
 			install: fmt.Sprintf("GOBIN=%s go install github.com/influxdata/influxdb/cmd/influxd@%s",
 				filepath.Join(CacheDir(), "bin"), InfluxdVersion),
 		},
+		"dpkg":     {install: "apt-get install -y dpkg"},
+		"dpkg-deb": {install: "apt-get install -y dpkg"},
 		"chromium": {
 			extra:   []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"},
 			install: "apt-get install -y chromium",
