@@ -138,7 +138,10 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 		f.TopicRoot = e.TopicRoot
 	}
 	passwordFile := filepath.Join(filepath.Dir(cfgPath), "agent.password")
-	f.MQTT.URL, f.MQTT.Username, f.MQTT.PasswordFile, f.MQTT.CAFile = e.MQTTURL, e.Device, passwordFile, caFile
+	f.MQTT.URL, f.MQTT.Username, f.MQTT.PasswordFile = e.MQTTURL, e.Device, passwordFile
+	if caFile != "" {
+		f.MQTT.CAFile = caDest(filepath.Dir(cfgPath)) // copied there by installCA
+	}
 	for _, r := range e.Readers {
 		f.Readers = append(f.Readers, enrolledReader{Name: r.Name, Port: r.Port, Profile: r.Profile, Service: string(r.Service), Dir: string(r.Dir), Debounce: r.Debounce})
 	}
@@ -150,7 +153,7 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 		"# The readers are managed on the hub's devices page: the hub's list replaces this file's.\n",
 		time.Now().Format("02/01/2006 15:04"), hub)
 	content := append([]byte(header), body...)
-	if err := checkEnrolled(content, e.Password); err != nil {
+	if err := checkEnrolled(content, e.Password, caFile); err != nil {
 		return fmt.Errorf("the hub's answer does not make a valid configuration (%w): nothing was written", err)
 	}
 
@@ -164,6 +167,11 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 			}
 		}
 	}
+	if caFile != "" {
+		if _, err := installCA(caFile, filepath.Dir(cfgPath)); err != nil {
+			return err
+		}
+	}
 	if err := atomicfile.Write(passwordFile, []byte(e.Password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write the password file: %w", err)
 	}
@@ -173,6 +181,9 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 	owner := giveToServiceUser(cfgPath, passwordFile)
 	fmt.Fprintf(out, "enrolled: device %s of site %s, MQTT %s\n", e.Device, e.Site, e.MQTTURL)
 	fmt.Fprintf(out, "wrote %s and %s (mode 0600%s)\n", cfgPath, passwordFile, owner)
+	if caFile != "" {
+		fmt.Fprintf(out, "copied the CA certificate %s to %s\n", caFile, f.MQTT.CAFile)
+	}
 	if len(e.Readers) == 0 {
 		fmt.Fprintln(out, "no reader yet: add them on the hub's devices page, the agent applies them as they are saved")
 	} else {
@@ -185,6 +196,33 @@ func enrol(ctx context.Context, out io.Writer, hub, code, cfgPath, dataDir, caFi
 	}
 	return nil
 }
+
+// installCA copies the CA certificate given with --ca-file beside the configuration
+// (dir/ca.crt, 0644: a certificate is public) and returns the path the configuration
+// names. The agent's service cannot read the installer's copy: it is usually in a home
+// folder, which the unit hides (ProtectHome=true), or on a USB key taken away after.
+func installCA(caFile, dir string) (string, error) {
+	dst := caDest(dir)
+	if caFile == dst {
+		return dst, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return "", fmt.Errorf("--ca-file: %w", err)
+	}
+	if old, err := os.ReadFile(dst); err == nil && !bytes.Equal(old, pem) {
+		if err := atomicfile.Write(dst+".bak", old, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := atomicfile.Write(dst, pem, 0o644); err != nil {
+		return "", fmt.Errorf("copy the CA certificate to %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+// caDest is where installCA puts the CA certificate: beside the configuration.
+func caDest(dir string) string { return filepath.Join(dir, "ca.crt") }
 
 func enrolClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -241,7 +279,7 @@ func askHub(ctx context.Context, client *http.Client, hub, code string) (enrolle
 
 // checkEnrolled validates the configuration as the agent loads it, with
 // the password in place of its file.
-func checkEnrolled(content []byte, password string) error {
+func checkEnrolled(content []byte, password, caFile string) error {
 	dir, err := os.MkdirTemp("", "pointage-enrol-*")
 	if err != nil {
 		return err
@@ -255,6 +293,9 @@ func checkEnrolled(content []byte, password string) error {
 		return errors.New("no password")
 	}
 	f.MQTT.PasswordFile = filepath.Join(dir, "password")
+	if caFile != "" {
+		f.MQTT.CAFile = caFile // not yet copied beside the configuration
+	}
 	if err := os.WriteFile(f.MQTT.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
 		return err
 	}
