@@ -65,7 +65,7 @@ var specs = []pkgSpec{
 	{
 		Name: "pointage-agent", Other: "pointage-hub", Agent: true,
 		Unit: "pointage-agent.service", Conffile: "/etc/pointage/agent.yaml",
-		DataDir: "/var/lib/pointage-agent", PurgeFiles: []string{"/etc/pointage/agent.yaml"},
+		DataDir: "/var/lib/pointage-agent", PurgeFiles: []string{"/etc/pointage/agent.yaml", "/etc/pointage/agent.password", "/etc/pointage/ca.crt"}, // what enrol writes
 		Arches: []string{"amd64", "arm64", "armhf"},
 		Description: "pointage badge-reader agent\n" +
 			" Reads badges from serial readers, keeps every scan in a durable outbox and\n" +

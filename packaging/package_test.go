@@ -104,6 +104,9 @@ func TestPackages(t *testing.T) {
 		if _, err := user.Lookup("pointage"); err == nil {
 			t.Fatal("a user pointage already exists on this machine: the test would remove it on purge; run it on a machine without one")
 		}
+		if exists("/var/lib/pointage-agent") {
+			t.Fatal("/var/lib/pointage-agent already exists on this machine (left by an earlier run?): the test checks what the package makes of it; remove it to run this test")
+		}
 		hadEtc := exists("/etc/pointage")
 		t.Cleanup(func() {
 			if s := dpkgStatus("pointage-agent"); s != "" && s != "not-installed" {
@@ -142,6 +145,13 @@ func TestPackages(t *testing.T) {
 		if err := os.WriteFile("/var/lib/pointage-agent/outbox.db", []byte("scans"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		// What pointage-agent enrol writes beside it, which purge removes too.
+		enrolled := []string{"/etc/pointage/agent.password", "/etc/pointage/ca.crt", "/etc/pointage/agent.yaml.bak"}
+		for _, p := range enrolled {
+			if err := os.WriteFile(p, []byte("enrolled"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		dir2 := t.TempDir()
 		if err := run([]string{"-version", "v1.2.4", "-out", dir2, "-arch", "amd64", "-only", "agent"}); err != nil {
 			t.Fatal(err)
@@ -166,13 +176,14 @@ func TestPackages(t *testing.T) {
 		}
 		wantFile(t, "/etc/pointage/agent.yaml", conf)
 		wantFile(t, "/var/lib/pointage-agent/outbox.db", "scans")
+		wantFile(t, "/etc/pointage/agent.password", "enrolled")
 		if _, err := user.Lookup("pointage"); err != nil {
 			t.Errorf("dpkg -r removed the user pointage: %v", err)
 		}
 
 		// Purge removes them.
 		dpkg(t, "-P", "pointage-agent")
-		for _, p := range []string{"/var/lib/pointage-agent", "/etc/pointage/agent.yaml"} {
+		for _, p := range append([]string{"/var/lib/pointage-agent", "/etc/pointage/agent.yaml"}, enrolled...) {
 			if exists(p) {
 				t.Errorf("dpkg -P left %s", p)
 			}
