@@ -4,7 +4,7 @@
 // synchronous=FULL, so an event is on disk when Write returns and the hub
 // may Ack it).
 //
-// It owns one table:
+// It owns two tables:
 //
 //	checkins(device, epoch, seq,          -- identity, the primary key
 //	         id, site, reader, badge, service, dir,
@@ -13,6 +13,7 @@
 //	         received_at_ms,  -- hub receive time, unix milliseconds
 //	         review)          -- 0 or 1
 //	index checkins_at_site (at_utc_ms, site)   -- every read and the retention
+//	range_events(to_ms, from_ms, n, data)    -- a past day's events, encoded (ranges.go)
 //
 // A database made by an older hub has two indexes instead, checkins_at
 // (at_utc_ms) and checkins_site_at (site, at_utc_ms); Open replaces them
@@ -25,5 +26,8 @@
 // overwritten with the new values, as InfluxDB overwrites a point (the hub
 // only ever rewrites the same content). Events selects at_utc_ms in
 // [From, To) (bounds rounded up to the millisecond, as At has millisecond
-// precision) and returns At with the offset the device sent.
+// precision) and returns At with the offset the device sent. A range of
+// every site, up to 26 hours, that has ended (a past local day) is kept
+// whole in range_events after its first read and read from there until a
+// Write into it or a Purge (ranges.go).
 package sqlitestore

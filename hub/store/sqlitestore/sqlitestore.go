@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pointage/hub/db"
@@ -173,6 +174,12 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			break
 		}
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.gen.Add(1)
+	if _, err := s.db.ExecContext(ctx, purgeRangesSQL, limit); err != nil {
+		return total, fmt.Errorf("purge check-ins: the kept past days: %w", err)
+	}
 	return total, nil
 }
 
@@ -203,6 +210,11 @@ type Store struct {
 	// the first Write, and after a failed rollback discarded it).
 	wmu sync.Mutex
 	w   *writer
+	// gen counts the Writes and Purges that ended (changed, or may have
+	// changed, checkins): a range read before one is not kept (ranges.go).
+	gen atomic.Uint64
+	// now is the clock that says which ranges have ended (time.Now).
+	now func() time.Time
 
 	// mu is held for reading by every call in progress and for writing by
 	// Close, so Close waits for them and nothing runs on a closed database.
@@ -225,11 +237,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open check-in store: %w", err)
 	}
-	if _, err := sdb.ExecContext(ctx, schema); err != nil {
+	if _, err := sdb.ExecContext(ctx, schema+rangesSchema); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open check-in store %s: create schema: %w", path, err)
 	}
-	s := &Store{path: path, log: logger.With("store", "sqlite"), db: sdb}
+	s := &Store{path: path, log: logger.With("store", "sqlite"), db: sdb, now: time.Now}
 	if err := migrate(ctx, sdb, s.log); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open check-in store %s: replace indexes: %w", path, err)
@@ -257,6 +269,7 @@ func (s *Store) Write(ctx context.Context, events []store.Event) (err error) {
 		}
 	}
 	err = s.w.write(ctx, events)
+	s.gen.Add(1) // even after a failure: the transaction may have committed
 	if errors.Is(err, errBadWriter) {
 		s.w = nil // the next Write takes another connection
 	}
@@ -277,6 +290,18 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 	from, to := ceilMilli(q.From), ceilMilli(q.To)
 	if from >= to {
 		return nil, nil
+	}
+	keep := cacheable(q, from, to, s.now())
+	var gen uint64
+	if keep {
+		events, ok, err := s.cachedRange(ctx, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("read check-ins: %w", err)
+		}
+		if ok {
+			return events, nil
+		}
+		gen = s.gen.Load() // before reading checkins: see keepRange
 	}
 	var rows *sql.Rows
 	var err error
@@ -313,6 +338,12 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read check-ins: %w", err)
+	}
+	if keep {
+		if err := s.keepRange(ctx, from, to, gen, events); err != nil {
+			// The events are right; only the next read is not faster.
+			s.log.Warn("could not keep a past day's events", "err", err)
+		}
 	}
 	return events, nil
 }
