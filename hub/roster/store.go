@@ -66,6 +66,9 @@ type Roster struct {
 
 	mu        sync.Mutex
 	snapshots map[civil.Date]*Snapshot
+	// spans are the snapshots loaded, each with the days it holds for (no
+	// version begins or ends inside): the days of a span share its people.
+	spans     []span
 	cacheGen  int64     // the latest import id the cached snapshots reflect
 	checkedAt time.Time // when cacheGen was last read from the database
 	epoch     int64     // bumped by each import through this Roster
@@ -355,6 +358,7 @@ func (r *Roster) importPeople(ctx context.Context, people []Person, keep []strin
 	r.mu.Lock()
 	r.epoch++
 	clear(r.snapshots)
+	r.spans = nil
 	r.checkedAt = time.Time{}
 	r.mu.Unlock()
 	return res, nil
@@ -596,6 +600,7 @@ func (r *Roster) AsOf(ctx context.Context, day civil.Date) (*Snapshot, error) {
 	if r.epoch == epoch && gen >= r.cacheGen {
 		if gen > r.cacheGen {
 			clear(r.snapshots)
+			r.spans = nil
 			r.cacheGen = gen
 		}
 		r.checkedAt = time.Now()
@@ -605,6 +610,27 @@ func (r *Roster) AsOf(ctx context.Context, day civil.Date) (*Snapshot, error) {
 		}
 	}
 	r.mu.Unlock()
+
+	// A day inside the span of a snapshot already loaded shares its people
+	// (a month's export reads 21 days of the same roster).
+	sp, err := r.spanOf(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	if after, err := r.latestImport(ctx); err == nil && after == gen {
+		r.mu.Lock()
+		if r.epoch == epoch && r.cacheGen == gen {
+			for _, x := range r.spans {
+				if x.from == sp.from && x.to == sp.to {
+					s := x.snap.on(day)
+					r.cacheDay(day, s)
+					r.mu.Unlock()
+					return s, nil
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
 
 	s, err := r.load(ctx, day)
 	if err != nil {
@@ -619,13 +645,53 @@ func (r *Roster) AsOf(ctx context.Context, day civil.Date) (*Snapshot, error) {
 	}
 	r.mu.Lock()
 	if after == gen && r.epoch == epoch && r.cacheGen == gen {
-		if len(r.snapshots) >= maxCachedDays {
-			clear(r.snapshots)
+		r.cacheDay(day, s)
+		if len(r.spans) >= maxCachedDays {
+			r.spans = r.spans[1:]
 		}
-		r.snapshots[day] = s
+		sp.snap = s
+		r.spans = append(r.spans, sp)
 	}
 	r.mu.Unlock()
 	return s, nil
+}
+
+// cacheDay keeps day's snapshot (r.mu held).
+func (r *Roster) cacheDay(day civil.Date, s *Snapshot) {
+	if len(r.snapshots) >= maxCachedDays {
+		clear(r.snapshots)
+	}
+	r.snapshots[day] = s
+}
+
+// span is the days [from, to) over which no roster version begins or ends
+// ("" for no bound), and the snapshot loaded for one of them.
+type span struct {
+	from, to string
+	snap     *Snapshot
+}
+
+// spanOf returns the span of days around day with the same versions valid:
+// from the latest version start or end before it to the next one after.
+func (r *Roster) spanOf(ctx context.Context, day civil.Date) (span, error) {
+	var from, to sql.NullString
+	d := day.String()
+	err := r.db.QueryRowContext(ctx, `SELECT
+		(SELECT max(b) FROM (SELECT valid_from AS b FROM roster_versions WHERE valid_from <= ?1
+			UNION ALL SELECT date(valid_to, '+1 day') FROM roster_versions WHERE valid_to < ?1)),
+		(SELECT min(b) FROM (SELECT valid_from AS b FROM roster_versions WHERE valid_from > ?1
+			UNION ALL SELECT date(valid_to, '+1 day') FROM roster_versions WHERE valid_to >= ?1))`, d).Scan(&from, &to)
+	if err != nil {
+		return span{}, fmt.Errorf("roster as of %s: %w", day, err)
+	}
+	return span{from: from.String, to: to.String}, nil
+}
+
+// on is s for another day of its span: the same people, index and sites.
+func (s *Snapshot) on(day civil.Date) *Snapshot {
+	c := *s
+	c.day = day
+	return &c
 }
 
 func (r *Roster) latestImport(ctx context.Context) (int64, error) {
