@@ -3,12 +3,14 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"gopkg.in/yaml.v3"
 
 	"pointage/internal/link"
@@ -56,6 +58,31 @@ type Config struct {
 	BackupKeep    int
 	LogLevel      string
 	LogFormat     string
+	// MemoryLimit is Go's soft memory limit for the hub's process, like
+	// "300MiB" ("" or "0": none, or GOMEMLIMIT's): the collector runs more
+	// often as the heap nears it (MemoryLimitBytes).
+	MemoryLimit string
+}
+
+// MemoryLimitBytes is MemoryLimit in bytes (0: none); Validate has checked it.
+func (c Config) MemoryLimitBytes() int64 {
+	n, _ := parseMemoryLimit(c.MemoryLimit)
+	return n
+}
+
+// parseMemoryLimit reads "300MiB", "1GiB", "512MB" (go-humanize's units).
+func parseMemoryLimit(s string) (int64, error) {
+	if s = strings.TrimSpace(s); s == "" || s == "0" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n > math.MaxInt64 {
+		return 0, fmt.Errorf("%q: want a size like 300MiB or 1GiB (0: no limit)", s)
+	}
+	if n < 64<<20 {
+		return 0, fmt.Errorf("%q: at least 64MiB (the hub's heap alone is tens of MB; 300MiB suits a city)", s)
+	}
+	return int64(n), nil
 }
 
 // Secret is a string that never prints.
@@ -118,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "required")
+	}
+	if _, err := parseMemoryLimit(c.MemoryLimit); err != nil {
+		bad("memory-limit", "%v", err)
 	}
 	if c.RetentionMonths > 120 {
 		bad("retention-months", "%d: at most 120 (ten years); -1 keeps everything", c.RetentionMonths)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,6 +54,10 @@ func runCmd() *cobra.Command {
 			h, err := hub.New(cmd.Context(), cfg, hub.Options{Logger: log, Version: version})
 			if err != nil {
 				return err
+			}
+			if n := cfg.MemoryLimitBytes(); n > 0 {
+				debug.SetMemoryLimit(n)
+				log.Info("memory limit set", "bytes", n)
 			}
 			return h.Run(cmd.Context())
 		},

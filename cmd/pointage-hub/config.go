@@ -44,6 +44,7 @@ func hubFlags(fs *pflag.FlagSet, cfg *hub.Config, configFile *string) {
 	fs.StringVar(&cfg.BackupDir, "backup-dir", "", "take scheduled backups into this folder (a second disk or a mounted network share, not the data folder)")
 	fs.DurationVar(&cfg.BackupEvery, "backup-every", backup.DefaultEvery, "with --backup-dir: time between backups (at least 1m)")
 	fs.IntVar(&cfg.BackupKeep, "backup-keep", backup.DefaultKeep, "with --backup-dir: how many backups to keep (the oldest are removed)")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "", "soft memory limit of the hub's process, like 300MiB (the collector works harder near it; GOMEMLIMIT when unset; 0: none)")
 	fs.StringVar(&cfg.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", d.LogFormat, "text or json")
 }
