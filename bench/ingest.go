@@ -132,6 +132,7 @@ type ingestResult struct {
 	Elapsed  time.Duration // first publish -> last message stored (or received)
 	PubTime  time.Duration // first publish -> last PUBACK
 	CPU      float64       // CPU seconds of the consumer process during the run (hub, Telegraf); 0 if not measured
+	PeakRSS  float64       // the consumer process's peak resident set (VmHWM, KiB) since it started; 0 if not measured
 	Note     string
 	Received int
 	// Other processes' CPU seconds over the same run: the bench process
@@ -475,7 +476,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer, profi
 	}
 	select {
 	case end := <-w.done:
-		acks = ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), CPU: procCPU(h.pid) - cpu0, Others: meter.spent()}
+		acks = ingestResult{N: l.total(), Elapsed: end.Sub(start), PubTime: pubEnd.Sub(start), CPU: procCPU(h.pid) - cpu0, Others: meter.spent(), PeakRSS: procPeakRSS(h.pid)}
 	case <-time.After(300 * time.Second):
 		t.Fatalf("hub: Acks cover %d of %d check-ins after 300 s", w.stored(), l.total())
 	}
@@ -484,6 +485,7 @@ func hubSide(t *tb, hubBin string, l *load, influx *testenv.InfluxdServer, profi
 		counted.PubTime = acks.PubTime
 		counted.CPU = procCPU(h.pid) - cpu0
 		counted.Others = meter.spent()
+		counted.PeakRSS = procPeakRSS(h.pid)
 	}
 	return acks, counted
 }
@@ -661,6 +663,7 @@ func telegrafSide(t *tb, telegraf string, l *load) ingestResult {
 	r.PubTime = pubEnd.Sub(start)
 	r.CPU = procCPU(cmd.Process.Pid) - cpu0
 	r.Others = meter.spent()
+	r.PeakRSS = procPeakRSS(cmd.Process.Pid)
 	if r.N < l.total() {
 		log, _ := os.ReadFile(filepath.Join(dir, "telegraf.log"))
 		r.Note += "; Telegraf log: " + strings.ReplaceAll(tail(string(log), 400), "\n", " ")
@@ -759,13 +762,20 @@ func procCPU(pid int) float64 {
 }
 
 // procRSS is a process's resident set size in KiB.
-func procRSS(pid int) float64 {
+func procRSS(pid int) float64 { return procStatusKiB(pid, "VmRSS:") }
+
+// procPeakRSS is the largest resident set size a process has had, in KiB (the
+// kernel's high-water mark: nothing between two samples is missed).
+func procPeakRSS(pid int) float64 { return procStatusKiB(pid, "VmHWM:") }
+
+// procStatusKiB reads a "Vm…:  N kB" line of /proc/PID/status.
+func procStatusKiB(pid int, key string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
 			v, _ := strconv.ParseFloat(f[1], 64)
 			return v
 		}

@@ -272,8 +272,8 @@ func (r *report) ingestSection(w writer) {
 	w("deploy/mosquitto: `max_inflight_messages 1000`, here `max_queued_messages 1000000` so that")
 	w("no consumer loses messages when it lags) and, where there is one, a fresh influxd 1.8.")
 	w("")
-	w("| side | how it is counted | events/s (median) | runs | ratio | consumer CPU per 10k events |")
-	w("|---|---|---|---|---|---|")
+	w("| side | how it is counted | events/s (median) | runs | ratio | consumer CPU per 10k events | consumer peak RSS |")
+	w("|---|---|---|---|---|---|---|")
 	raw := r.rate("raw")
 	rows := []struct{ side, what, how string }{
 		{"raw", "raw mosquitto QoS 1 pub -> sub (one subscriber, `pointage/v1/+/+/checkin`)", "messages received"},
@@ -292,11 +292,12 @@ func (r *report) ingestSection(w writer) {
 			continue
 		}
 		var each []string
-		var cpu float64
+		var cpu, peak float64
 		notes := ""
 		for _, x := range runs {
 			each = append(each, f0(x.rate()))
 			cpu += x.CPU / float64(x.N) * 10000
+			peak = max(peak, x.PeakRSS)
 			if x.Note != "" {
 				notes += " " + x.Note
 			}
@@ -318,9 +319,15 @@ func (r *report) ingestSection(w writer) {
 		if cpu > 0 {
 			cpus = fmt.Sprintf("%.2f s", cpu/float64(len(runs)))
 		}
-		w("| %s | %s | **%s**%s | %s | %s | %s |", row.what, row.how, f0(rate), notes, strings.Join(each, ", "), ratio, cpus)
+		peaks := "-"
+		if peak > 0 {
+			peaks = fmt.Sprintf("%.0f MiB", peak/1024)
+		}
+		w("| %s | %s | **%s**%s | %s | %s | %s | %s |", row.what, row.how, f0(rate), notes, strings.Join(each, ", "), ratio, cpus, peaks)
 	}
 	w("")
+	w("The consumer's peak RSS is the largest of its runs' (the kernel's high-water mark, VmHWM,")
+	w("read at the end of each run: the hub or Telegraf, started fresh for each run).")
 	w("The time of a run is from the first publish to the last event stored (last Ack, or the")
 	w("poll at which the point count last grew), so a consumer that falls behind the broker")
 	w("pays for its backlog. Telegraf's configuration (written by `bench/ingest.go`):")
