@@ -178,6 +178,10 @@ func run(c config) error {
 				"-benchtime", "1x", "-count", "1", "-timeout", "30m", "./hub/days"})
 		})
 	}
+	if c.want("citymonth") && !c.quick {
+		do("city-month-sqlite", func(t *tb) { r.cityMonth = append(r.cityMonth, cityMonthRun(t, hubBin, nil)) })
+		do("city-month-influx", func(t *tb) { r.cityMonth = append(r.cityMonth, cityMonthRun(t, hubBin, testenv.Influxd(t))) })
+	}
 	if c.want("profile") {
 		do("profile-ingest", func(t *tb) {
 			r.profFile, r.profTop = profileIngest(t, c, base, hubBin, newLoad(c.devices, c.perDevice))

@@ -31,6 +31,7 @@ type report struct {
 	hot       benchSet
 	agentProc benchSet
 	city      benchSet
+	cityMonth []cityMonth
 	profFile  string
 	profTop   string
 }
@@ -149,6 +150,7 @@ func (r *report) markdown() string {
 	r.backlogSection(w)
 	r.footprintSection(w)
 	r.citySection(w)
+	r.cityMonthSection(w)
 	r.hotSection(w)
 	if r.profTop != "" {
 		w("### Where the hub's ingest time goes (pprof)")
