@@ -41,7 +41,7 @@ test-faults: deps
 deps:
 	@bash scripts/ensure-deps.sh
 
-## bench: every benchmark in one run (~10 min; builds Telegraf v1.30.3 into $(CACHE)/bin once);
+## bench: every benchmark in one run (~12-17 min; builds Telegraf v1.30.3 into $(CACHE)/bin once);
 ## writes the generated block of docs/BENCHMARKS.md and the raw outputs in docs/bench/
 bench: deps
 	$(GO) run ./bench
