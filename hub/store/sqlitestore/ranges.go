@@ -255,22 +255,23 @@ func (r *reader) byte() byte {
 
 func (r *reader) uvarint() uint64 {
 	v, k := binary.Uvarint(r.b)
-	if k <= 0 {
-		r.fail("truncated varint")
-		return 0
-	}
-	r.b = r.b[k:]
+	r.skip(k)
 	return v
 }
 
 func (r *reader) varint() int64 {
 	v, k := binary.Varint(r.b)
+	r.skip(k)
+	return v
+}
+
+// skip passes a varint of k bytes (k <= 0: none could be read, and its value is 0).
+func (r *reader) skip(k int) {
 	if k <= 0 {
 		r.fail("truncated varint")
-		return 0
+		return
 	}
 	r.b = r.b[k:]
-	return v
 }
 
 func (r *reader) bytes(n uint64) []byte {
