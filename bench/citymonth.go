@@ -73,7 +73,7 @@ type cityMonth struct {
 // device with the same number (watchAcks waits for the same seq on each): each child
 // at the canteen every school day, a third also at the evening garderie (in, out),
 // each staff member in and out twice.
-func cityLoad(month time.Time, loc *time.Location) (*load, []string) {
+func cityLoad(month time.Time) (*load, []string) {
 	var days []string
 	l := &load{devices: cmSchools}
 	for s := 0; s < cmSchools; s++ {
@@ -183,7 +183,7 @@ func cityMonthRun(t *tb, hubBin string, influx *testenv.InfluxdServer) cityMonth
 	}
 	now := time.Now().In(loc)
 	month := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, loc)
-	l, days := cityLoad(month, loc)
+	l, days := cityLoad(month)
 	res := cityMonth{Store: "SQLite", Events: l.total(), Month: month.Format("2006-01")}
 	data := t.TempDir()
 	csv := filepath.Join(t.TempDir(), "roster.csv")

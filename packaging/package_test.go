@@ -212,13 +212,11 @@ func dpkg(t *testing.T, args ...string) {
 	command(t, "dpkg", args...)
 }
 
-// command runs name with args (no stdin: a question from dpkg fails the test) and
-// returns its trimmed output.
+// command runs name with args (stdin is /dev/null: a question from dpkg fails the
+// test) and returns its trimmed output.
 func command(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Stdin = nil
-	out, err := cmd.CombinedOutput()
+	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}

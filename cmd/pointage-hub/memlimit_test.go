@@ -18,7 +18,7 @@ func TestMemoryLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the hub")
 	}
-	bin := testenv.BuildBinary(t, "pointage/cmd/pointage-hub")
+	bin := hubBinary(t)
 	out, err := exec.Command(bin, "run", "--data-dir", t.TempDir(), "--memory-limit", "lots").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "memory-limit") || !strings.Contains(string(out), "300MiB") {
 		t.Fatalf("--memory-limit lots: %v\n%s", err, out)
@@ -29,7 +29,7 @@ func TestMemoryLimit(t *testing.T) {
 	testenv.StartProcessEnv(t, env, bin, "run", "--data-dir", t.TempDir(), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--mqtt-listen", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))
 	var metrics string
-	testenv.WaitFor(t, 15*time.Second, "the hub's /metrics", func() bool {
+	waitFor(t, 15*time.Second, "the hub's /metrics", func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 		if err != nil {
 			return false
