@@ -139,6 +139,21 @@ func cityRoster(path string) error {
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
+// keepHeapProfile saves the hub's heap profile to path (a failure is logged).
+func keepHeapProfile(path, base string) {
+	resp, err := http.Get(base + "/debug/pprof/heap")
+	if err == nil {
+		defer resp.Body.Close()
+		var b []byte
+		if b, err = io.ReadAll(resp.Body); err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+	}
+	if err != nil {
+		logf("   heap profile %s: %v", path, err)
+	}
+}
+
 // rssSampler keeps the largest resident set of a process since the last mark.
 type rssSampler struct {
 	mu   sync.Mutex
@@ -203,13 +218,25 @@ func cityMonthRun(t *tb, hubBin string, influx *testenv.InfluxdServer) cityMonth
 		extra = append(extra, "--influx-url", influx.URL(), "--influx-bucket", "pointage/autogen")
 	}
 	started := time.Now()
-	h := startHub(t, hubBin, broker.URL(), extra...)
+	// POINTAGE_BENCH_HEAPDIR=dir keeps the hub's heap profile at the end of each
+	// step (go tool pprof -sample_index=inuse_space|alloc_space FILE).
+	heapDir, pprofAddr := os.Getenv("POINTAGE_BENCH_HEAPDIR"), ""
+	var env []string
+	if heapDir != "" {
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		env = []string{"POINTAGE_PPROF=" + pprofAddr}
+		logf("   hub profiles on http://%s/debug/pprof/, heap profiles kept in %s", pprofAddr, heapDir)
+	}
+	h := startHubEnv(t, env, hubBin, broker.URL(), extra...)
 	rss := sampleRSS(h.pid)
 	defer close(rss.stop)
 	step := func(name string, since time.Time) {
 		time.Sleep(150 * time.Millisecond) // one more sample after the step
 		st := cityStep{Name: name, Took: time.Since(since), PeakRSS: rss.mark(), AfterRSS: procRSS(h.pid), Runtime: goRuntime(h.http)}
 		res.Steps = append(res.Steps, st)
+		if heapDir != "" {
+			keepHeapProfile(filepath.Join(heapDir, fmt.Sprintf("%s-%d.heap", strings.Fields(res.Store)[0], len(res.Steps))), "http://"+pprofAddr)
+		}
 		logf("   %s %s: %s, peak %.0f MiB, after %.0f MiB (%s)", res.Store, name, st.Took.Round(time.Millisecond), st.PeakRSS/1024, st.AfterRSS/1024, st.Runtime)
 	}
 	step("start (roster of 9,960 people)", started)

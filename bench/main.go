@@ -61,7 +61,7 @@ func main() {
 	flag.BoolVar(&c.quick, "quick", false, "smaller counts, one repetition, no city-scale benchmarks (for development)")
 	flag.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "markdown file to update between <!-- bench:begin --> and <!-- bench:end -->")
 	flag.StringVar(&c.rawDir, "raw", "docs/bench", "folder of the raw go test -bench outputs")
-	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,agentproc,profile; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
+	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,citymonth,agentproc,profile; citymonth-sqlite = its SQLite half; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
 	flag.Parse()
 	c.hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
 	c.devices, c.perDevice, c.reps, c.sqliteReps, c.count = 4, 25_000, 3, 5, 5
@@ -178,8 +178,10 @@ func run(c config) error {
 				"-benchtime", "1x", "-count", "1", "-timeout", "30m", "./hub/days"})
 		})
 	}
-	if c.want("citymonth") && !c.quick {
+	if (c.want("citymonth") || c.want("citymonth-sqlite")) && !c.quick {
 		do("city-month-sqlite", func(t *tb) { r.cityMonth = append(r.cityMonth, cityMonthRun(t, hubBin, nil)) })
+	}
+	if c.want("citymonth") && !c.quick {
 		do("city-month-influx", func(t *tb) { r.cityMonth = append(r.cityMonth, cityMonthRun(t, hubBin, testenv.Influxd(t))) })
 	}
 	if c.want("profile") {

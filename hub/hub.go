@@ -116,8 +116,13 @@ func New(ctx context.Context, cfg Config, opts Options) (h *Hub, err error) {
 			CAFile:    cfg.MQTTCAFile,
 			Subscribe: []string{wire.Filter(cfg.TopicRoot, wire.KindCheckIn), wire.Filter(cfg.TopicRoot, wire.KindStatus)},
 			// Straight into ingest (which copies the payload): messages
-			// arrive only after Run has started it.
+			// arrive only after Run has started it. Inline: when ingest's
+			// queue is full, Handle blocks paho's reader and the broker
+			// holds the rest, instead of a goroutine per waiting message.
+			// Handle waits only for the pipeline, which never waits for
+			// this connection (its Acks go out with Send, no PUBACK awaited).
 			OnMessage: func(topic string, payload []byte) { h.ingest.Handle(topic, payload) },
+			Inline:    true,
 			Logger:    h.log,
 		})
 		if err != nil {

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -24,6 +26,7 @@ func main() {
 		debug.SetGCPercent(400)
 	}
 	stopProfile := startCPUProfile(os.Getenv("POINTAGE_CPUPROFILE"))
+	servePprof(os.Getenv("POINTAGE_PPROF"))
 	err := newRootCmd().ExecuteContext(ctx)
 	stopProfile()
 	stop()
@@ -52,4 +55,24 @@ func startCPUProfile(path string) (stop func()) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// servePprof serves Go's profiles (/debug/pprof/: heap, goroutines, CPU) on
+// addr when it is set (POINTAGE_PPROF=127.0.0.1:6060, for `make bench` and
+// for whoever looks into a hub's memory: `go tool pprof
+// http://127.0.0.1:6060/debug/pprof/heap`). It is a listener of its own,
+// never the dashboard's: the profiles show what the hub holds.
+func servePprof(addr string) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	go func() {
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			fmt.Fprintf(os.Stderr, "POINTAGE_PPROF: %v (running without profiles)\n", err)
+		}
+	}()
 }

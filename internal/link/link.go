@@ -57,6 +57,19 @@ type Options struct {
 	// called on paho's goroutine of each message, with a payload valid
 	// only during the call; it may block (paho then holds the PUBACK).
 	OnMessage func(topic string, payload []byte)
+	// Inline delivers each message on paho's one dispatching goroutine, in
+	// the order it arrived, instead of a goroutine per message: a handler
+	// that blocks then holds back the connection (the broker keeps what
+	// follows in its queue for this client), where the default lets
+	// goroutines pile up, one per message (paho does not wait for the
+	// broker's in-flight window: 88,000 of them, 148 MiB of stacks, in a
+	// city month's ingest). A handler held longer than KeepAlive plus the
+	// ping timeout loses the connection (paho no longer reads the broker's
+	// answer to its ping), and with it the messages the broker had queued:
+	// fine for the hub, whose agents publish again what has no Ack. Inline
+	// handlers must not wait for anything the connection brings (a PUBACK,
+	// another message): nothing arrives while they wait.
+	Inline bool
 
 	ConnectTimeout       time.Duration // default 5 s
 	MaxReconnectInterval time.Duration // default 5 s (paho's is 10 min)
@@ -111,7 +124,7 @@ func New(opts Options) (*Link, error) {
 		SetProtocolVersion(4). // MQTT 3.1.1; no silent retry as 3.1 after a refused login
 		SetCleanSession(true). // the outbox, not paho's store, holds what matters
 		SetStore(nullStore{}).
-		SetOrderMatters(false).
+		SetOrderMatters(opts.Inline).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(2 * time.Second).

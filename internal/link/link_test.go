@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +75,60 @@ func TestReceivesEveryMessageWhole(t *testing.T) {
 	for _, o := range out {
 		if !bytes.Equal(got[o.Topic], o.Payload) {
 			t.Fatalf("%s: got %d bytes, want %d", o.Topic, len(got[o.Topic]), len(o.Payload))
+		}
+	}
+}
+
+// An Inline handler that blocks holds back the connection: the messages
+// that follow wait in the broker, not in a goroutine each in this process,
+// and all of them arrive in order once the handler goes on.
+func TestInlineHandlerHoldsBackTheConnection(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	connected := make(chan struct{}, 1)
+	sub, err := New(Options{URL: broker.URL(), ClientID: "inline-sub", Subscribe: []string{"test/#"}, Inline: true,
+		OnConnect: func() { connected <- struct{}{} },
+		OnMessage: func(topic string, _ []byte) {
+			<-release
+			mu.Lock()
+			got = append(got, topic)
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Start()
+	t.Cleanup(func() { sub.Close("", nil) })
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscriber did not connect")
+	}
+	pub := publisher(t, broker.URL())
+	before := runtime.NumGoroutine()
+	const n = 3000
+	var out []Outgoing
+	for i := 0; i < n; i++ {
+		out = append(out, Outgoing{Topic: fmt.Sprintf("test/%d", i), Payload: []byte("x")})
+	}
+	if err := pub.PublishAll(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // what the broker sends has arrived
+	if g := runtime.NumGoroutine(); g > before+20 {
+		t.Errorf("%d goroutines while the handler is held (%d before the burst): a goroutine per waiting message", g, before)
+	}
+	close(release)
+	testenv.WaitFor(t, 30*time.Second, "every message handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == n
+	})
+	for i, topic := range got {
+		if want := fmt.Sprintf("test/%d", i); topic != want {
+			t.Fatalf("message %d is %s, want %s: inline delivery keeps the order", i, topic, want)
 		}
 	}
 }
