@@ -57,16 +57,20 @@
 // site's summary names it "École de Rivière-Salée (riviere-salee)". The
 // CSV never shows names: its columns are a contract for scripts.
 //
-// Memory. The data sheets go through excelize's StreamWriter, and the
-// archive is written straight to the caller's writer through excelize's
-// zip-writer hook rather than File.Write's in-memory copy of the whole file
-// (qax-os/excelize#2357). excelize still keeps each streamed sheet's XML in
-// memory until that sheet passes 16 MB, then spills it to a temporary file
-// (StreamChunkSize, not configurable: qax-os/excelize#1927). A single
-// site's month stays far under that; a citywide month of meals (60 sheets,
-// 400,000 rows) holds all its sheets' XML in memory: about 0.5 GB of extra
-// heap at the peak, against ~120 MB when the same rows fill one sheet (see
-// bench_test.go). The CSV needs 16 bytes a row beyond the rows themselves.
+// Memory. excelize writes the workbook (styles, summary, each data sheet's
+// columns, frozen header row and autofilter), and the archive goes
+// straight to the caller's writer through excelize's zip-writer hook
+// rather than File.Write's in-memory copy of the whole file
+// (qax-os/excelize#2357). The data rows never go through excelize: its
+// StreamWriter keeps each streamed sheet's XML in memory until that sheet
+// passes 16 MB (StreamChunkSize, not configurable: qax-os/excelize#1927),
+// so a citywide month of meals (60 sheets) held all its sheets' XML until
+// the end. The hook instead finds each data sheet's </sheetData> as
+// excelize writes it and renders that sheet's rows there, one at a time,
+// into the compressed entry, with the cells excelize's StreamWriter would
+// write (sheetxml.go; a test compares the two cell by cell). Beyond the
+// rows themselves, an XLSX needs the summary and a row's buffer, like the
+// CSV's 16 bytes a row (see bench_test.go).
 //
 // Do not call File.SetActiveSheet or any other function that visits every
 // worksheet after streaming: excelize reads streamed sheets back into its

@@ -2,6 +2,7 @@ package export
 
 import (
 	"archive/zip"
+	"bufio"
 	"cmp"
 	"compress/flate"
 	"fmt"
@@ -29,9 +30,10 @@ const emptySheet = "Données"
 // and durations are real Excel numbers with formats (dd/mm/yyyy, hh:mm,
 // 0.00 hours, [h]:mm), not text.
 //
-// The data sheets go through excelize's StreamWriter and the archive is
-// written straight to w, so the workbook is never held whole in memory (see
-// doc.go for what excelize still buffers).
+// excelize writes the workbook with each data sheet's header only; the
+// rows are rendered one at a time into the archive as it is written
+// straight to w (sheetxml.go), so neither the workbook nor a sheet is ever
+// held whole in memory (see doc.go).
 //
 // progress, if not nil, is called every 5,000 rows and once the file is
 // written.
@@ -68,38 +70,59 @@ func WriteXLSX(w io.Writer, e Export, progress func(done, total int)) error {
 	if e.Names != nil {
 		cols, widen = withNames(e.Kind, e.Names)
 	}
+	// The summary first: its figures need every row, which are then
+	// written site by site when the archive is (sheetxml.go).
 	sum := newSummary(e.Kind)
-	rep := reporter{fn: progress, total: len(idx)}
-	x := xlsxRow{st: st, cells: make([]cell, len(cols)), values: make([]any, len(cols))}
-	base := make([]cell, len(t.cols))
+	bounds := make([]int, len(sites)+1) // site k's rows are idx[bounds[k]:bounds[k+1]]
 	pos := 0
 	for k, site := range sites {
+		bounds[k] = pos
+		for ; pos < len(idx) && t.site(int(idx[pos])) == site; pos++ {
+			sum.add(&e, int(idx[pos]))
+		}
+		if pos == bounds[k] {
+			sum.group(site, "") // a site without rows still has its line
+		}
+	}
+	bounds[len(sites)] = pos
+
+	rep := reporter{fn: progress, total: len(idx)}
+	x := xlsxRow{st: st, cells: make([]cell, len(cols)), values: make([]any, len(cols))}
+	colStyles := make([]int, len(cols))
+	for j, c := range cols {
+		colStyles[j] = st.columnStyle(c.kind)
+	}
+	base := make([]cell, len(t.cols))
+	var cx cellXML
+	inject := map[string]*injector{}
+	for k := range sites {
 		sw, err := newDataSheet(f, names[k], cols, st)
 		if err != nil {
 			return fmt.Errorf("write xlsx: sheet %q: %w", names[k], err)
 		}
-		row := 2
-		for ; pos < len(idx) && t.site(int(idx[pos])) == site; pos++ {
-			i := int(idx[pos])
-			if widen == nil {
-				t.fill(i, x.cells)
-			} else {
-				t.fill(i, base)
-				widen(base, x.cells)
-			}
-			sum.add(&e, i)
-			if err := sw.SetRow(cellName(1, row), x.render()); err != nil {
-				return fmt.Errorf("write xlsx: sheet %q row %d: %w", names[k], row, err)
-			}
-			row++
-			rep.row()
-		}
-		if row == 2 {
-			sum.group(site, "") // a site without rows still has its line
-		}
-		if err := endDataSheet(f, sw, names[k], len(cols), row-1); err != nil {
+		rows := idx[bounds[k]:bounds[k+1]]
+		if err := endDataSheet(f, sw, names[k], len(cols), 1+len(rows)); err != nil {
 			return fmt.Errorf("write xlsx: sheet %q: %w", names[k], err)
 		}
+		path, err := sheetPath(f, names[k])
+		if err != nil {
+			return fmt.Errorf("write xlsx: %w", err)
+		}
+		inject[path] = &injector{rows: func(w *bufio.Writer) error {
+			for n, i := range rows {
+				if widen == nil {
+					t.fill(int(i), x.cells)
+				} else {
+					t.fill(int(i), base)
+					widen(base, x.cells)
+				}
+				if err := cx.row(w, n+2, x.render(), colStyles); err != nil {
+					return fmt.Errorf("sheet %q row %d: %w", names[k], n+2, err)
+				}
+				rep.row()
+			}
+			return nil
+		}}
 	}
 	if len(sites) == 0 {
 		sw, err := newDataSheet(f, emptySheet, cols, st)
@@ -125,12 +148,21 @@ func WriteXLSX(w io.Writer, e Export, progress func(done, total int)) error {
 	// archive go straight to w instead: the buffer it is handed stays
 	// empty, and Write's own copy of that buffer goes nowhere.
 	cw := &countingWriter{w: w}
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newZipWriter(cw, e.GeneratedAt) })
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		z := newZipWriter(cw, e.GeneratedAt)
+		z.inject = inject
+		return z
+	})
 	if err := f.Write(io.Discard); err != nil {
 		return fmt.Errorf("write xlsx: %w", err)
 	}
 	if cw.n == 0 {
 		return fmt.Errorf("write xlsx: excelize wrote no archive through its zip writer hook")
+	}
+	for path, in := range inject {
+		if !in.wrote {
+			return fmt.Errorf("write xlsx: %s: %w", path, errNoSheetData)
+		}
 	}
 	rep.end()
 	return nil
@@ -184,6 +216,7 @@ func withNames(k Kind, n *Names) ([]column, func(base, dst []cell)) {
 type zipWriter struct {
 	*zip.Writer
 	modified time.Time
+	inject   map[string]*injector // by entry name: data sheets whose rows go in when written
 }
 
 func newZipWriter(w io.Writer, modified time.Time) zipWriter {
@@ -193,14 +226,39 @@ func newZipWriter(w io.Writer, modified time.Time) zipWriter {
 	zw := zip.NewWriter(w)
 	// Deflate at its fastest level: a month's sheets compress 15:1 anyway,
 	// and the default level doubles the time spent writing the workbook.
+	// One compressor for every entry, reset for each (zip closes an entry
+	// before it opens the next): a new one is about 1 MB, 60 sheets' worth.
+	var fw *flate.Writer
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
+		if fw == nil {
+			var err error
+			fw, err = flate.NewWriter(out, flate.BestSpeed)
+			return fw, err
+		}
+		fw.Reset(out)
+		return fw, nil
 	})
 	return zipWriter{Writer: zw, modified: modified.UTC()}
 }
 
 func (z zipWriter) Create(name string) (io.Writer, error) {
-	return z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: z.modified})
+	w, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: z.modified})
+	if in := z.inject[name]; in != nil && err == nil {
+		in.w = w
+		return in, nil
+	}
+	return w, err
+}
+
+// sheetPath is the archive entry of a sheet excelize added with NewSheet
+// (xl/worksheets/sheet<ID>.xml).
+func sheetPath(f *excelize.File, name string) (string, error) {
+	for id, n := range f.GetSheetMap() {
+		if n == name {
+			return fmt.Sprintf("xl/worksheets/sheet%d.xml", id), nil
+		}
+	}
+	return "", fmt.Errorf("sheet %q is not in the workbook", name)
 }
 
 // countingWriter counts what reaches w.
@@ -342,7 +400,7 @@ func (x *xlsxRow) value(c cell) any {
 	case cClock:
 		v := excelTime(c.t)
 		if civil.DateOf(c.t) != c.date {
-			return excelize.Cell{StyleID: x.st.dateTime, Value: v}
+			return cellWithStyle{style: x.st.dateTime, value: v}
 		}
 		return v
 	case cHours:
