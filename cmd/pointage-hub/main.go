@@ -9,7 +9,6 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -18,13 +17,15 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if os.Getenv("GOGC") == "" {
-		// The hub's live heap is small (tens of MB: today's events, the
-		// roster), and the ingest allocates per message: at the default
-		// 100 the collector ran so often it took a quarter of the CPU at
-		// full ingest rate. Heap peaks stay near five times the live heap.
-		debug.SetGCPercent(400)
-	}
+	// The collector runs at Go's default (GOGC=100: the heap may grow to
+	// twice what is live before a collection). The hub once ran at 400 for
+	// the ingest's sake, when a goroutine per waiting message made its live
+	// heap large; with messages held back in the broker instead (link's
+	// Inline), 400 bought nothing at full ingest rate and doubled the peaks
+	// of a month's counts and export (city month: 409 against 201 MiB, 746
+	// against 335 MiB; docs/BENCHMARKS.md). A small server sets
+	// --memory-limit as well; GOGC and GOMEMLIMIT in the environment still
+	// apply.
 	stopProfile := startCPUProfile(os.Getenv("POINTAGE_CPUPROFILE"))
 	servePprof(os.Getenv("POINTAGE_PPROF"))
 	err := newRootCmd().ExecuteContext(ctx)

@@ -482,6 +482,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+export.FileName(e, format)+`"`)
 	a.log.Info("export", "kind", kind, "month", e.Month, "site", site, "rows", e.Len(), "user", u.Name)
 	a.record(r, u, audit.Export, string(kind)+" "+e.Month+" "+cmpOr(site, "all sites"), fmt.Sprintf("%s, %d rows", format, e.Len()))
+	defer func() { go releaseMemory() }()
 	if err := export.WriteTo(w, format, e, nil); err != nil {
 		a.log.Error("export failed while writing", "err", err)
 	}

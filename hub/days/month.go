@@ -36,20 +36,27 @@ func (s *Views) Export(ctx context.Context, kind export.Kind, month, site string
 	}
 	total := m.Days()
 	// Past days come from the day cache when it holds (daycache.go); the
-	// others are counted, two at a time.
-	rows := make([]*dayRows, total)
+	// others are counted, two at a time. Each day keeps only the export's
+	// kind and site, its text shared with the other days' (one copy of a
+	// child's name for the month, not one a day): a citywide month of
+	// meals is then its 200,000 rows and little more.
+	days := make([]dayRows, total)
 	errs := make([]error, total)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	in := interner{}
 	done := 0
 	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				rows[i], errs[i] = s.cache.rowsOfDay(ctx, first.AddDays(i))
+				r, err := s.cache.rowsOfDay(ctx, first.AddDays(i))
 				mu.Lock()
+				if errs[i] = err; err == nil {
+					days[i] = keepRows(r, kind, site, in)
+				}
 				done++
 				if progress != nil {
 					progress(done, total)
@@ -63,32 +70,71 @@ func (s *Views) Export(ctx context.Context, kind export.Kind, month, site string
 	}
 	close(next)
 	wg.Wait()
-	for i, r := range rows {
+	n := 0
+	for i := range days {
 		if errs[i] != nil {
 			return export.Export{}, fmt.Errorf("%s: %w", first.AddDays(i), errs[i])
 		}
-		switch kind {
-		case export.Meals:
-			for _, x := range r.Meals {
-				if site == "" || x.Site == site {
-					e.Meals = append(e.Meals, x)
-				}
+		n += len(days[i].Meals) + len(days[i].Garderie) + len(days[i].Staff)
+	}
+	switch kind {
+	case export.Meals:
+		e.Meals = make([]export.MealRow, 0, n)
+	case export.Garderie:
+		e.Garderie = make([]export.GarderieRow, 0, n)
+	case export.Staff:
+		e.Staff = make([]export.StaffRow, 0, n)
+	}
+	for i := range days {
+		e.Meals = append(e.Meals, days[i].Meals...)
+		e.Garderie = append(e.Garderie, days[i].Garderie...)
+		e.Staff = append(e.Staff, days[i].Staff...)
+		days[i] = dayRows{}
+	}
+	return e, nil
+}
+
+// keepRows returns a day's rows of one kind (and one site, "" = all), their
+// text interned.
+func keepRows(r *dayRows, kind export.Kind, site string, in interner) dayRows {
+	var out dayRows
+	switch kind {
+	case export.Meals:
+		for _, x := range r.Meals {
+			if site == "" || x.Site == site {
+				x.Site, x.PersonID, x.LastName, x.FirstName = in.of(x.Site), in.of(x.PersonID), in.of(x.LastName), in.of(x.FirstName)
+				x.FamilyID, x.Class, x.Regime, x.Status = in.of(x.FamilyID), in.of(x.Class), in.of(x.Regime), in.of(x.Status)
+				out.Meals = append(out.Meals, x)
 			}
-		case export.Garderie:
-			for _, x := range r.Garderie {
-				if site == "" || x.Site == site {
-					e.Garderie = append(e.Garderie, x)
-				}
+		}
+	case export.Garderie:
+		for _, x := range r.Garderie {
+			if site == "" || x.Site == site {
+				x.Site, x.Session, x.PersonID, x.LastName, x.FirstName = in.of(x.Site), in.of(x.Session), in.of(x.PersonID), in.of(x.LastName), in.of(x.FirstName)
+				x.FamilyID, x.Class = in.of(x.FamilyID), in.of(x.Class)
+				out.Garderie = append(out.Garderie, x)
 			}
-		case export.Staff:
-			for _, x := range r.Staff {
-				if site == "" || x.Site == site {
-					e.Staff = append(e.Staff, x)
-				}
+		}
+	case export.Staff:
+		for _, x := range r.Staff {
+			if site == "" || x.Site == site {
+				x.Site, x.PersonID, x.LastName, x.FirstName = in.of(x.Site), in.of(x.PersonID), in.of(x.LastName), in.of(x.FirstName)
+				out.Staff = append(out.Staff, x)
 			}
 		}
 	}
-	return e, nil
+	return out
+}
+
+// interner keeps one copy of each string it is given.
+type interner map[string]string
+
+func (in interner) of(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
 }
 
 // flagsByPerson returns, per person id, whether a counted scan of the
