@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"pointage/internal/testenv"
@@ -65,7 +66,8 @@ type cityMonth struct {
 	Events   int
 	Month    string
 	Steps    []cityStep
-	PeakRSS  float64 // KiB, VmHWM at the end: the whole run's peak
+	PeakRSS  float64    // KiB, VmHWM at the end: the whole run's peak
+	Offline  []cityStep // the month's export by the command line, the hub stopped
 	Failures []string
 }
 
@@ -278,6 +280,25 @@ func cityMonthRun(t *tb, hubBin string, influx *testenv.InfluxdServer) cityMonth
 	time.Sleep(30 * time.Second)
 	step("30 s idle after the export", t0)
 	res.PeakRSS = procPeakRSS(h.pid)
+
+	// The same month exported offline (`pointage-hub export`, the hub stopped), with
+	// the command's peak RSS from the kernel (rusage).
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	h.cmd.Wait()
+	for _, format := range []string{"xlsx", "csv"} {
+		args := append([]string{"export", "meals", "--month", res.Month, "--format", format, "--out", filepath.Join(t.TempDir(), "meals."+format)}, extra...)
+		cmd := exec.Command(hubBin, args...)
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(t0)
+		if err != nil {
+			res.Failures = append(res.Failures, fmt.Sprintf("export meals --format %s: %v: %s", format, err, out))
+			continue
+		}
+		peak := maxRSS(cmd.ProcessState)
+		res.Offline = append(res.Offline, cityStep{Name: "`export meals --month " + res.Month + " --format " + format + "`", Took: took, PeakRSS: peak})
+		logf("   %s offline export %s: %s, peak %.0f MiB", res.Store, format, took.Round(time.Millisecond), peak/1024)
+	}
 	return res
 }
 
@@ -302,6 +323,9 @@ func (r *report) cityMonthSection(w writer) {
 			w("| %s | %s | %s | %.0f MiB | %.0f MiB | %s |", m.Store, s.Name, s.Took.Round(100*time.Millisecond), s.PeakRSS/1024, s.AfterRSS/1024, s.Runtime)
 		}
 		w("| %s | **whole run (%s check-ins)** | | **%.0f MiB** (%s) | | |", m.Store, commas(int64(m.Events)), m.PeakRSS/1024, metOrMissed(m.PeakRSS*1024 < 300e6))
+		for _, s := range m.Offline {
+			w("| %s | offline, the hub stopped: %s | %s | %.0f MiB | | (the command's own process) |", m.Store, s.Name, s.Took.Round(100*time.Millisecond), s.PeakRSS/1024)
+		}
 		if len(m.Failures) > 0 {
 			w("| %s | requests that failed: %s | | | | |", m.Store, strings.Join(m.Failures, "; "))
 		}
