@@ -38,9 +38,9 @@ const (
 // dayTruth is what a site's day must show.
 type dayTruth struct {
 	meals, duplicates, staffMeals, expected, absent, unexpected, unknown int
-	byRegime, expectedByRegime                                          map[string]int
-	soirChildren, soirPresent, soirLate, matinChildren                  int
-	staffPresent                                                        int
+	byRegime, expectedByRegime                                           map[string]int
+	soirChildren, soirPresent, soirLate, matinChildren                   int
+	staffPresent                                                         int
 }
 
 // monthTruth is the generated month: its events, and what each site's day and
@@ -369,5 +369,3 @@ func TestMonthTruthInfluxDB(t *testing.T) {
 	checkDays(t, "from influxd", svc, m)
 	checkExports(t, svc, m)
 }
-
-
