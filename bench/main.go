@@ -61,7 +61,7 @@ func main() {
 	flag.BoolVar(&c.quick, "quick", false, "smaller counts, one repetition, no city-scale benchmarks (for development)")
 	flag.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "markdown file to update between <!-- bench:begin --> and <!-- bench:end -->")
 	flag.StringVar(&c.rawDir, "raw", "docs/bench", "folder of the raw go test -bench outputs")
-	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,citymonth,agentproc,profile; citymonth-sqlite = its SQLite half; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
+	flag.StringVar(&c.only, "only", "", "comma-separated sections to run (ingest,telegraf,latency,backlog,cross,hot,city,citymonth,agentproc,profile; citymonth-sqlite = its SQLite half; startyear; sqlite = only the raw and hub-sqlite sides of ingest); all when empty")
 	flag.Parse()
 	c.hubProfileDir = os.Getenv("POINTAGE_BENCH_HUB_PROFILE")
 	c.devices, c.perDevice, c.reps, c.sqliteReps, c.count = 4, 25_000, 3, 5, 5
@@ -183,6 +183,10 @@ func run(c config) error {
 	}
 	if c.want("citymonth") && !c.quick {
 		do("city-month-influx", func(t *tb) { r.cityMonth = append(r.cityMonth, cityMonthRun(t, hubBin, testenv.Influxd(t))) })
+	}
+	if c.want("startyear") && !c.quick {
+		do("start-year-sqlite", func(t *tb) { r.startYear = append(r.startYear, startYearRun(t, hubBin, nil)) })
+		do("start-year-influx", func(t *tb) { r.startYear = append(r.startYear, startYearRun(t, hubBin, testenv.Influxd(t))) })
 	}
 	if c.want("profile") {
 		do("profile-ingest", func(t *tb) {

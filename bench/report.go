@@ -32,6 +32,7 @@ type report struct {
 	agentProc benchSet
 	city      benchSet
 	cityMonth []cityMonth
+	startYear []startYear
 	profFile  string
 	profTop   string
 }
@@ -151,6 +152,7 @@ func (r *report) markdown() string {
 	r.footprintSection(w)
 	r.citySection(w)
 	r.cityMonthSection(w)
+	r.startYearSection(w)
 	r.hotSection(w)
 	if r.profTop != "" {
 		w("### Where the hub's ingest time goes (pprof)")
