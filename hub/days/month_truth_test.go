@@ -214,14 +214,15 @@ func truthService(t *testing.T, st store.Store, m *monthTruth, loc *time.Locatio
 }
 
 func writeTruth(t *testing.T, st store.Store, m *monthTruth) {
-	ctx := context.Background()
-	for i := 0; i < len(m.events); i += 2000 {
-		if err := st.Write(ctx, m.events[i:min(i+2000, len(m.events))]); err != nil {
+	writeEvents(t, st, m.events)
+	writeEvents(t, st, m.events[:len(m.events)/10]) // redeliveries
+}
+
+func writeEvents(t *testing.T, st store.Store, evs []store.Event) {
+	for i := 0; i < len(evs); i += 2000 {
+		if err := st.Write(context.Background(), evs[i:min(i+2000, len(evs))]); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := st.Write(ctx, m.events[:len(m.events)/10]); err != nil { // redeliveries
-		t.Fatal(err)
 	}
 }
 
@@ -353,6 +354,27 @@ func TestMonthTruthSQLite(t *testing.T) {
 	again, _ := truthService(t, st, m, loc, false)
 	checkDays(t, "from the kept ranges", again, m)
 	checkExports(t, again, m)
+
+	// Late events: a tenth of the month arrives after every day was read (and
+	// kept), and joins the kept days.
+	late, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "checkins.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	cut := len(m.events) * 9 / 10
+	writeEvents(t, late, m.events[:cut])
+	before, _ := truthService(t, late, m, loc, false)
+	for _, d := range m.days {
+		if _, err := before.Counts(context.Background(), d, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeEvents(t, late, m.events[cut:])
+	writeEvents(t, late, m.events[:len(m.events)/10])
+	after, _ := truthService(t, late, m, loc, false)
+	checkDays(t, "late events merged into the kept ranges", after, m)
+	checkExports(t, after, m)
 }
 
 func TestMonthTruthInfluxDB(t *testing.T) {

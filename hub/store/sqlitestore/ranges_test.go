@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -94,8 +95,8 @@ func TestKeptRangesStayExact(t *testing.T) {
 	if err := s.Write(ctx, []store.Event{late}); err != nil {
 		t.Fatal(err)
 	}
-	if keptRanges(t, s) != 0 {
-		t.Error("a write into a kept day left its kept range")
+	if keptRanges(t, s) != 1 {
+		t.Error("a late event of a kept day dropped its kept range instead of joining it")
 	}
 	if got := read(t, s, dayQ); len(got) != 3001 {
 		t.Fatalf("after a late event: %d events, want 3001", len(got))
@@ -130,6 +131,69 @@ func TestKeptRangesStayExact(t *testing.T) {
 	for _, e := range read(t, s, dayQ) {
 		if e.At.Before(day.Add(12 * time.Hour)) {
 			t.Fatalf("a purged event reads back: %v", e.At)
+		}
+	}
+}
+
+// Late events merged into a kept day read exactly as the day read from the
+// check-ins table: new events, rewrites (a field changed, At moved within the day
+// or out of it), a key written twice in one batch, times finer than the table's
+// milliseconds, in random rounds.
+func TestLateEventsMergeIntoKeptRange(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	evs := dayEvents(2000)
+	if err := s.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	read(t, s, dayQ)
+	rng := rand.New(rand.NewPCG(17, 2026))
+	zones := []*time.Location{noumea, time.UTC, time.FixedZone("", -(3*3600 + 1800))}
+	next := 0
+	for round := range 40 {
+		var batch []store.Event
+		for range 1 + rng.IntN(30) {
+			var e store.Event
+			switch r := rng.IntN(5); {
+			case r < 2: // a new event of the day
+				next++
+				e = dayEvents(1)[0]
+				e.Device, e.Seq, e.ID = "late-1", uint64(next), fmt.Sprintf("01JDQ3ZC8M6X3W5R2YLATE%04d", next)
+			default: // an event written before, changed
+				e = evs[rng.IntN(len(evs))]
+				e.Review, e.Reader = !e.Review, fmt.Sprintf("lecteur-%d", rng.IntN(3))
+			}
+			switch rng.IntN(6) {
+			case 0: // moved out of the day
+				e.At = day.Add(24*time.Hour + time.Duration(rng.IntN(3600))*time.Second)
+			case 1, 2: // moved within it, at a time finer than a millisecond
+				e.At = day.Add(time.Duration(rng.Int64N(int64(24 * time.Hour))))
+			}
+			e.At, e.ReceivedAt = e.At.In(zones[rng.IntN(3)]), e.At.Add(time.Duration(rng.Int64N(int64(time.Hour))))
+			batch = append(batch, e)
+			if rng.IntN(10) == 0 { // the same key again in the batch, changed
+				e.Review = !e.Review
+				batch = append(batch, e)
+			}
+		}
+		if err := s.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if keptRanges(t, s) == 0 {
+			t.Fatalf("round %d: the late events dropped the kept day", round)
+		}
+		merged := read(t, s, dayQ)
+		if _, err := s.db.Exec(`DELETE FROM range_events`); err != nil {
+			t.Fatal(err)
+		}
+		fresh := read(t, s, dayQ) // from the check-ins (and kept again)
+		if !reflect.DeepEqual(merged, fresh) {
+			for i := range min(len(merged), len(fresh)) {
+				if !reflect.DeepEqual(merged[i], fresh[i]) {
+					t.Fatalf("round %d: event %d of the merged day differs from the check-ins':\n%#v\n%#v", round, i, merged[i], fresh[i])
+				}
+			}
+			t.Fatalf("round %d: the merged day has %d events, the check-ins %d", round, len(merged), len(fresh))
 		}
 	}
 }

@@ -26,9 +26,9 @@ var errBadWriter = errors.New("write connection discarded")
 // (BEGIN IMMEDIATE ... COMMIT on the connection), not with a *sql.Tx,
 // which prepares statements anew on each transaction.
 type writer struct {
-	conn         *sql.Conn
-	inserts      map[int]*sql.Stmt // insertSQLFor(n), by n
-	deleteRanges *sql.Stmt         // deleteRangesSQL, prepared on first use
+	conn       *sql.Conn
+	inserts    map[int]*sql.Stmt // insertSQLFor(n), by n
+	findRanges *sql.Stmt         // findRangesSQL, prepared on first use
 }
 
 func newWriter(ctx context.Context, sdb *sql.DB) (*writer, error) {
@@ -80,19 +80,9 @@ func (w *writer) write(ctx context.Context, events []store.Event) (err error) {
 			return fmt.Errorf("devices %s… seq %d…: %w", chunk[0].Device, chunk[0].Seq, err)
 		}
 	}
-	// The kept ranges that hold one of these events are no longer whole (ranges.go).
-	first, last := events[0].At.UnixMilli(), events[0].At.UnixMilli()
-	for i := range events {
-		at := events[i].At.UnixMilli()
-		first, last = min(first, at), max(last, at)
-	}
-	if w.deleteRanges == nil {
-		if w.deleteRanges, err = w.conn.PrepareContext(ctx, deleteRangesSQL); err != nil {
-			return err
-		}
-	}
-	if _, err := w.deleteRanges.ExecContext(ctx, first, last); err != nil {
-		return fmt.Errorf("forget the kept past days: %w", err)
+	// The kept ranges that hold one of these events take them in (ranges.go).
+	if err := w.mergeRanges(ctx, events); err != nil {
+		return fmt.Errorf("update the kept past days: %w", err)
 	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
@@ -139,8 +129,8 @@ func (w *writer) close() {
 	for _, stmt := range w.inserts {
 		stmt.Close()
 	}
-	if w.deleteRanges != nil {
-		w.deleteRanges.Close()
+	if w.findRanges != nil {
+		w.findRanges.Close()
 	}
 	w.conn.Close()
 }
