@@ -465,6 +465,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusTooManyRequests, "another export is being written; try again in a minute (or use pointage-hub export on the server)")
 		return
 	}
+	defer duringExport()()
 	e, err := a.opts.Days.Export(r.Context(), kind, q.Get("month"), site, nil)
 	if err != nil {
 		if errors.Is(err, days.ErrUnknownSite) {
