@@ -430,24 +430,33 @@ func (s *Store) Events(ctx context.Context, q store.Query) ([]store.Event, error
 	if err != nil {
 		return nil, fmt.Errorf("read check-ins: %w", err)
 	}
-	flux := fluxQuery(s.opts.Bucket, from, to, q.Site, q.BadgeSuffixes)
-	res, err := s.reader.Query(ctx, flux)
-	if err != nil {
-		return nil, fmt.Errorf("read check-ins: %w", err)
-	}
-	defer res.Close()
+	s.mu.Lock()
+	v1 := s.v1
+	s.mu.Unlock()
 	var events []store.Event
 	skipped := 0
-	for res.Next() {
-		e, ok := fromRecord(res.Record().Values())
-		if !ok {
-			skipped++
-			continue
+	if v1 && len(q.BadgeSuffixes) == 0 { // InfluxQL: a quarter of Flux's time on 1.x (influxql.go)
+		if events, skipped, err = s.eventsInfluxQL(ctx, from, to, q.Site); err != nil {
+			return nil, fmt.Errorf("read check-ins: %w", err)
 		}
-		events = append(events, e)
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("read check-ins: %w", err)
+	} else {
+		flux := fluxQuery(s.opts.Bucket, from, to, q.Site, q.BadgeSuffixes)
+		res, err := s.reader.Query(ctx, flux)
+		if err != nil {
+			return nil, fmt.Errorf("read check-ins: %w", err)
+		}
+		defer res.Close()
+		for res.Next() {
+			e, ok := fromRecord(res.Record().Values())
+			if !ok {
+				skipped++
+				continue
+			}
+			events = append(events, e)
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("read check-ins: %w", err)
+		}
 	}
 	if skipped > 0 {
 		s.log.Warn("points without the check-in fields skipped", "count", skipped,
