@@ -283,7 +283,9 @@ type rejection struct {
 }
 
 func (in *Ingest) process(ctx context.Context, batch []message) error {
-	var events []accepted
+	// Sized once: grown by append, this slice of large structs was a fifth
+	// of the bytes the hub allocated at full rate.
+	events := make([]accepted, 0, len(batch))
 	var rejects []rejection
 	var statuses []statusMsg
 	for _, m := range batch {
@@ -442,7 +444,7 @@ type sorted struct {
 // the events in flight in memory and, for seqs already handled, the
 // handled journal. New events are marked arrived and in flight.
 func (in *Ingest) classify(ctx context.Context, events []accepted) (sorted, error) {
-	out := sorted{dupKeys: map[seqKey]string{}}
+	out := sorted{dupKeys: map[seqKey]string{}, fresh: make([]store.Event, 0, len(events))}
 	var lookups []accepted
 	in.mu.Lock()
 	for _, a := range events {
