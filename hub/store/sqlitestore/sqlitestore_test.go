@@ -196,3 +196,55 @@ func TestWriteAfterCanceled(t *testing.T) {
 		t.Errorf("events %+v, want seq 2 alone", got)
 	}
 }
+
+// An INSERT that SQLite refuses halfway through a batch leaves none of the
+// batch stored (the chunks already run in its transaction are rolled
+// back), and the same write connection, with its prepared INSERTs, goes on
+// writing: the batch is stored whole once SQLite takes it.
+func TestRefusedChunkRollsBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "checkins.db")
+	s := open(t, path)
+	if err := s.Write(ctx, []store.Event{sample(1)}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON checkins
+		WHEN NEW.badge = 'REFUSE' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	batch := []store.Event{sample(10), sample(11), sample(12)} // chunks of 2, then 1
+	batch[2].Badge = "REFUSE"
+	if err := s.Write(ctx, batch); err == nil {
+		t.Fatal("Write of a batch SQLite refuses: no error")
+	}
+	day := store.Query{From: time.Date(2026, 11, 28, 0, 0, 0, 0, noumea), To: time.Date(2026, 11, 29, 0, 0, 0, 0, noumea)}
+	seqs := func() []uint64 {
+		t.Helper()
+		got, err := s.Events(ctx, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint64
+		for _, e := range got {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	if got := seqs(); fmt.Sprint(got) != "[1]" {
+		t.Fatalf("after the refused batch: seqs %v, want [1] (the batch rolled back)", got)
+	}
+	if _, err := other.ExecContext(ctx, `DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(); fmt.Sprint(got) != "[1 10 11 12]" {
+		t.Errorf("after writing the batch again: seqs %v, want [1 10 11 12]", got)
+	}
+}
